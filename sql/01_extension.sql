@@ -1,0 +1,34 @@
+-- Installing the extension creates schema ml; helpers for the other tests.
+CREATE EXTENSION pg_mlops;
+SELECT nspname FROM pg_namespace WHERE nspname IN ('ml', 'ml_data') ORDER BY 1;
+SELECT extrelocatable, extversion FROM pg_extension WHERE extname = 'pg_mlops';
+
+-- Every function runs with the caller's rights.
+SELECT count(*) AS security_definer_functions
+FROM pg_proc WHERE pronamespace = 'ml'::regnamespace AND prosecdef;
+
+-- The SQL surface.
+SELECT p.oid::regprocedure AS function, p.provolatile, p.proparallel
+FROM pg_proc p WHERE p.pronamespace = 'ml'::regnamespace AND p.proname NOT LIKE '\_%'
+ORDER BY 1::text;
+SELECT c.relname, c.relkind FROM pg_class c
+WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') ORDER BY 1;
+
+-- Settings are registered with their defaults.
+SELECT name, setting, unit FROM pg_settings WHERE name LIKE 'ml.%' ORDER BY 1;
+
+-- The backend loaded the sequential OpenBLAS and runs a single thread.
+SELECT threads, sequential, process_threads FROM ml.blas_info();
+
+-- Test helper: run a statement, return its SQLSTATE, message and hint.
+CREATE SCHEMA regress;
+CREATE FUNCTION regress.err(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    s text; m text; h text;
+BEGIN
+    EXECUTE q;
+    RETURN 'no error';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
+    RETURN s || ': ' || m || coalesce(' | HINT: ' || nullif(h, ''), '');
+END $$;

@@ -1,0 +1,316 @@
+/*
+ * mlcore.h: the pure-C numeric core of pg_mlops.
+ *
+ * No PostgreSQL headers here: the same code is linked into the backend
+ * module, the unit tests, the fuzzers and exported edge scorers.  Memory
+ * comes from a pluggable allocator (the backend plugs in palloc); errors are
+ * returned as status codes with a message in an mlc_error, never thrown.
+ */
+#ifndef MLCORE_H
+#define MLCORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------- status codes, errors, memory ---------- */
+
+typedef enum mlc_status
+{
+	MLC_OK = 0,
+	MLC_ENOMEM,					/* allocation failed */
+	MLC_EINVAL,					/* bad argument (shape, range, name) */
+	MLC_ESINGULAR,				/* rank-deficient or singular system */
+	MLC_ECORRUPT,				/* encoded model failed validation */
+	MLC_ELAPACK,				/* LAPACK reported an error */
+	MLC_ENODATA					/* not enough rows */
+} mlc_status;
+
+typedef struct mlc_error
+{
+	mlc_status	code;
+	char		msg[256];		/* lower case, no trailing period */
+	char		detail[512];	/* full sentence(s), may be empty */
+} mlc_error;
+
+/* mlc_fail fills err (when not NULL) and returns code. */
+mlc_status	mlc_fail(mlc_error *err, mlc_status code, const char *detail,
+					 const char *fmt,...) __attribute__((format(printf, 4, 5)));
+
+/*
+ * Allocator hooks.  Defaults are malloc/free.  The backend installs palloc
+ * wrappers so that core memory lives in the caller's memory context.
+ */
+typedef void *(*mlc_alloc_fn) (size_t size);
+typedef void (*mlc_free_fn) (void *ptr);
+void		mlc_set_allocator(mlc_alloc_fn alloc_fn, mlc_free_fn free_fn);
+void	   *mlc_alloc(size_t size); /* may return NULL with default hooks */
+void	   *mlc_alloc0(size_t size);
+void		mlc_free(void *ptr);
+
+/* ---------- dense linear algebra (column-major, validated shapes) ---------- */
+
+/*
+ * mlc_qr_r: R factor of the m x n matrix A (column-major, lda = m, destroyed).
+ * R (n x n, column-major, strictly lower part zeroed) is written to R.  When
+ * m < n the missing rows of R are zero, which is still a valid R for stacking.
+ */
+mlc_status	mlc_qr_r(int m, int n, double *A, double *R, mlc_error *err);
+
+/* mlc_qr_stack: R factor of [R1; R2] (both n x n upper) into Rout (may alias R1). */
+mlc_status	mlc_qr_stack(int n, const double *R1, const double *R2, double *Rout,
+						 mlc_error *err);
+
+/* mlc_singular_values: singular values (descending) of the n x n matrix A. */
+mlc_status	mlc_singular_values(int n, const double *A, double *sv, mlc_error *err);
+
+/* mlc_threads: threads OpenBLAS would use, and whether the loaded build is
+ * the sequential one (1) or a threaded one (0). */
+int			mlc_blas_threads(void);
+int			mlc_blas_is_sequential(void);
+
+/* ---------- hashing (content hash and split) ---------- */
+
+/* SipHash-2-4 of data under a 128-bit key. */
+uint64_t	mlc_siphash(const void *data, size_t len, uint64_t k0, uint64_t k1);
+
+/*
+ * Row hashing: feed each column of a row in order.  A NULL column is fed
+ * with mlc_rowhash_null, which hashes differently from any value.
+ */
+typedef struct mlc_rowhash
+{
+	uint64_t	v[4];			/* SipHash state */
+	uint64_t	tail;
+	size_t		len;
+} mlc_rowhash;
+void		mlc_rowhash_init(mlc_rowhash *h, uint64_t k0, uint64_t k1);
+void		mlc_rowhash_value(mlc_rowhash *h, const void *data, size_t len);
+void		mlc_rowhash_null(mlc_rowhash *h);
+uint64_t	mlc_rowhash_final(const mlc_rowhash *h);
+
+/*
+ * Order-independent content hash: the sum modulo 2^128 of a 128-bit hash of
+ * every row (two row hashes under fixed keys), plus the row count.  Summing,
+ * not XOR, so that duplicated rows still change the hash.  Combinable.
+ */
+typedef struct mlc_content_hash
+{
+	uint64_t	lo;
+	uint64_t	hi;
+	int64_t		rows;
+} mlc_content_hash;
+void		mlc_content_hash_init(mlc_content_hash *c);
+void		mlc_content_hash_add(mlc_content_hash *c, uint64_t row_lo, uint64_t row_hi);
+void		mlc_content_hash_combine(mlc_content_hash *into, const mlc_content_hash *other);
+/* 32 hex digits of (hi, lo) then '-' and the row count in decimal; buf >= 64 */
+void		mlc_content_hash_hex(const mlc_content_hash *c, char *buf);
+
+/* Keys used for row hashes: the content hash keys and the split key of a seed. */
+#define MLC_CONTENT_K0 UINT64_C(0x70676d6c6f707331)
+#define MLC_CONTENT_K1 UINT64_C(0x636f6e74656e7431)
+#define MLC_CONTENT_K2 UINT64_C(0x636f6e74656e7432)
+/* mlc_split_is_test: 1 when a row whose split hash (key = seed) is h goes to test. */
+int			mlc_split_is_test(uint64_t h, double test_fraction);
+void		mlc_split_keys(int32_t seed, uint64_t *k0, uint64_t *k1);
+
+/* ---------- statistics ---------- */
+
+/* Two-sided p-value of a t statistic with df degrees of freedom. */
+double		mlc_t_pvalue(double t, double df);
+/* Regularized incomplete beta I_x(a, b). */
+double		mlc_betainc(double a, double b, double x);
+
+/* ---------- hyperparameters ---------- */
+
+typedef enum mlc_algorithm
+{
+	MLC_ALG_LINEAR = 1,
+	MLC_ALG_RIDGE = 2
+} mlc_algorithm;
+
+/* Name <-> id; returns 0 for an unknown name. */
+mlc_algorithm mlc_algorithm_from_name(const char *name);
+const char *mlc_algorithm_name(mlc_algorithm alg);
+/* Comma separated list of all algorithm names, for hints. */
+const char *mlc_algorithm_names(void);
+
+typedef struct mlc_hparam_spec
+{
+	const char *name;
+	double		default_value;
+	double		min_value;
+	double		max_value;
+	int			is_integer;
+} mlc_hparam_spec;
+
+/* The hyperparameters an algorithm accepts; *n gets the count. */
+const mlc_hparam_spec *mlc_hparam_specs(mlc_algorithm alg, int *n);
+
+typedef struct mlc_hparams
+{
+	double		alpha;			/* ridge penalty (0 for linear_regression) */
+} mlc_hparams;
+
+/* Set defaults for alg. */
+void		mlc_hparams_defaults(mlc_algorithm alg, mlc_hparams *hp);
+/* Set one key; MLC_EINVAL with a message for unknown key or out of range. */
+mlc_status	mlc_hparams_set(mlc_algorithm alg, mlc_hparams *hp, const char *key,
+							double value, mlc_error *err);
+/* Value of a key as set (for reporting effective hyperparameters). */
+double		mlc_hparams_get(mlc_algorithm alg, const mlc_hparams *hp, const char *key);
+
+/* ---------- linear models: partial statistics, solve, predict ---------- */
+
+/*
+ * A chunk of rows as dense columns: X is n x p column-major (lda = n), y has
+ * n values.  Rows with NULLs have already been dropped by the caller.
+ */
+typedef struct mlc_block
+{
+	int64_t		n;
+	int			p;
+	const double *X;
+	const double *y;
+} mlc_block;
+
+/*
+ * Pass 1 partial: counts and column sums of [X y] (p + 1 sums).  Sums are
+ * accumulated in row order; combining in chunk order is deterministic.
+ */
+typedef struct mlc_sums
+{
+	int64_t		n;
+	double	   *sum;			/* p + 1 */
+} mlc_sums;
+
+/*
+ * Pass 2 partial: R factor ((p+1) x (p+1), column-major) of the centered
+ * augmented matrix [X - mean_x, y - mean_y] of the chunk's rows.
+ */
+mlc_status	mlc_linear_chunk_r(const mlc_block *b, const double *means,
+							   double *R, mlc_error *err);
+
+/*
+ * Combine per-chunk R factors along a fixed binary tree over chunk indices
+ * (pairs (0,1),(2,3),... then pairs of results, ...), in place: Rs holds
+ * nchunks factors of size (p+1)^2 consecutively; the result is in Rs[0..].
+ */
+mlc_status	mlc_r_tree_combine(int p1, int nchunks, double *Rs, mlc_error *err);
+
+typedef struct mlc_linear_model
+{
+	int			p;
+	double		intercept;
+	double	   *coef;			/* p */
+} mlc_linear_model;
+
+/* Inference statistics, MADlib style.  Arrays have p + 1 entries, intercept first. */
+typedef struct mlc_linear_summary
+{
+	int64_t		n;
+	int			p;
+	double	   *std_error;		/* NAN where not defined (ridge) */
+	double	   *t_stat;
+	double	   *p_value;
+	double		rss;			/* residual sum of squares, train */
+	double		tss;			/* total sum of squares, train */
+	double		r2;
+	double		adj_r2;
+	double		residual_sd;
+	double		condition_number;	/* 2-norm condition number of centered X */
+	int			dependent_feature;	/* first feature found collinear, or -1 */
+} mlc_linear_summary;
+
+/*
+ * Solve from the combined R ((p+1)^2, centered [X y]), the means (p + 1) and
+ * the number of rows.  alpha > 0 gives ridge (intercept not penalized).
+ * MLC_ESINGULAR when a feature is a linear combination of earlier ones
+ * (summary->dependent_feature names it) and alpha == 0.  Allocates
+ * model->coef and the summary arrays with mlc_alloc.
+ */
+mlc_status	mlc_linear_solve(int p, const double *R, const double *means, int64_t n,
+							 double alpha, mlc_linear_model *model,
+							 mlc_linear_summary *summary, mlc_error *err);
+
+/* Prediction: intercept + sum_j coef[j] * x[j] in index order (bit-stable). */
+double		mlc_linear_predict(const mlc_linear_model *m, const double *x);
+
+/* Regression metrics partial: sums over rows, combinable by addition. */
+typedef struct mlc_reg_metrics
+{
+	double		n;
+	double		sse;
+	double		sae;
+	double		sum_y;
+	double		sum_y2;
+	double		sum_res;		/* for explained variance */
+	double		sum_res2;
+} mlc_reg_metrics;
+void		mlc_reg_metrics_add(mlc_reg_metrics *m, double y, double yhat);
+void		mlc_reg_metrics_combine(mlc_reg_metrics *into, const mlc_reg_metrics *other);
+/* r2, rmse, mae, explained_variance; NAN where undefined (n < 2 or tss 0). */
+void		mlc_reg_metrics_final(const mlc_reg_metrics *m, double *r2, double *rmse,
+								  double *mae, double *explained_variance);
+
+/* ---------- model encoding ---------- */
+
+/*
+ * Encoded model layout (all little-endian):
+ *   magic "PGML" | u16 format version | u16 algorithm | u32 payload length
+ *   | u32 CRC-32C of payload | payload
+ * Linear payload: u32 p | p x (u32 name length, name bytes) | f64 intercept
+ *   | p x f64 coef.
+ * Decoding checks every length against the buffer, so corrupted or truncated
+ * bytes give MLC_ECORRUPT, never a crash.
+ */
+#define MLC_MODEL_MAGIC "PGML"
+#define MLC_MODEL_FORMAT 1
+#define MLC_HEADER_SIZE 16
+
+uint32_t	mlc_crc32c(uint32_t crc, const void *data, size_t len);
+
+typedef struct mlc_model
+{
+	mlc_algorithm algorithm;
+	int			n_features;
+	char	  **feature_names;	/* NUL-terminated */
+	mlc_linear_model linear;	/* for MLC_ALG_LINEAR and MLC_ALG_RIDGE */
+} mlc_model;
+
+/* Encode into a freshly allocated buffer (*out, *out_len). */
+mlc_status	mlc_model_encode(const mlc_model *m, uint8_t **out, size_t *out_len,
+							 mlc_error *err);
+/* Decode; allocates the model's arrays with mlc_alloc. */
+mlc_status	mlc_model_decode(const uint8_t *buf, size_t len, mlc_model *m,
+							 mlc_error *err);
+void		mlc_model_free(mlc_model *m);
+/* Predict one row of n_features values in model feature order. */
+double		mlc_model_predict(const mlc_model *m, const double *x);
+
+/* ---------- model references ---------- */
+
+/*
+ * A model reference is 'name', 'name@<version>' or 'name@<stage>'.
+ * Names: 1..63 bytes of [A-Za-z0-9_.-], not starting with '.' or '-'.
+ */
+typedef enum mlc_ref_kind
+{
+	MLC_REF_DEFAULT,			/* production, else latest */
+	MLC_REF_VERSION,
+	MLC_REF_STAGE
+} mlc_ref_kind;
+
+typedef struct mlc_model_ref
+{
+	char		name[64];
+	mlc_ref_kind kind;
+	int32_t		version;
+	char		stage[16];		/* staging, production, archived, none */
+} mlc_model_ref;
+
+mlc_status	mlc_model_ref_parse(const char *text, size_t len, mlc_model_ref *ref,
+								mlc_error *err);
+/* 1 when name is a valid model name. */
+int			mlc_model_name_valid(const char *name);
+
+#endif							/* MLCORE_H */

@@ -1,0 +1,517 @@
+/*
+ * engine.c: the parallel training engine (see engine.h).
+ *
+ * Protocol: the leader publishes a pass (kind and parameters) by bumping a
+ * generation number under a spinlock and broadcasting a condition variable.
+ * Every participant (the leader included) first processes the chunks it
+ * kept in memory from an earlier pass, then claims unkept chunks from a
+ * shared counter and reads them from the table.  When the last chunk of a
+ * pass is done the leader wakes, combines, and publishes the next pass.
+ * A chunk kept by a participant is only ever processed by it again, so the
+ * rows never move between processes.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/parallel.h"
+#include "access/relscan.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "executor/tuptable.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/bufmgr.h"
+#include "storage/shm_toc.h"
+#include "storage/spin.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+
+#include "engine.h"
+#include "pg_mlops.h"
+
+/* Fixed chunking: never fewer blocks than this per chunk ... */
+#define ML_CHUNK_MIN_BLOCKS 32
+/* ... and never more chunks than this, or than the partials budget allows. */
+#define ML_MAX_CHUNKS 1024
+#define ML_PARTIALS_BUDGET (64 * 1024 * 1024)
+
+#define ML_KEY_SHARED	UINT64CONST(0x4D4C000000000001)
+#define ML_KEY_COLUMNS	UINT64CONST(0x4D4C000000000002)
+#define ML_KEY_OWNERS	UINT64CONST(0x4D4C000000000003)
+#define ML_KEY_PARAMS	UINT64CONST(0x4D4C000000000004)
+#define ML_KEY_PARTIALS UINT64CONST(0x4D4C000000000005)
+
+#define ML_GENERATION_DONE (-1)
+
+typedef struct MLShared
+{
+	/* set by the leader before launch, then read-only */
+	Oid			relid;
+	BlockNumber nblocks;
+	int			chunk_blocks;
+	int			nchunks;
+	int			p;
+	AttrNumber	split_attnum;
+	int			algorithm;
+	int			partial_doubles;
+	int			param_doubles;
+	Size		keep_budget;	/* bytes of rows a participant may keep */
+
+	/* protected by mutex */
+	slock_t		mutex;
+	int			generation;		/* current pass number, or ML_GENERATION_DONE */
+	int			pass_kind;
+	int			next_chunk;		/* claim counter of the current pass */
+	int			chunks_done;	/* chunks finished in the current pass */
+
+	ConditionVariable work_cv;	/* leader -> participants: new pass */
+	ConditionVariable done_cv;	/* participants -> leader: chunk done */
+} MLShared;
+
+/* Column descriptions in shared memory: p + 1 type oids, then p + 1 attnums. */
+typedef struct MLColumns
+{
+	int			ncols;
+	Oid			data[FLEXIBLE_ARRAY_MEMBER];
+} MLColumns;
+
+/* A participant's local state. */
+typedef struct MLParticipant
+{
+	MLShared   *shared;
+	const AttrNumber *attnums;
+	const Oid  *typids;
+	int		   *owners;			/* per chunk: participant keeping it, or -1 */
+	double	   *params;
+	double	   *partials;
+	int			me;				/* 0 = leader, k = worker k - 1 */
+	Relation	rel;
+	MemoryContext keep_cxt;		/* chunks kept across passes */
+	MemoryContext chunk_cxt;	/* reset after each chunk */
+	MLChunk   **kept;			/* per chunk, kept by me, or NULL */
+	Size		kept_bytes;
+} MLParticipant;
+
+struct MLEngine
+{
+	ParallelContext *pcxt;
+	MLParticipant part;
+	int			workers;
+};
+
+/* ---------- reading ---------- */
+
+static inline void
+grow_rows(double **buf, int64 *cap, int64 need, int width)
+{
+	if (need <= *cap)
+		return;
+	*cap = Max(need, *cap * 2);
+	*buf = repalloc_huge(*buf, (Size) (*cap) * width * sizeof(double));
+}
+
+/*
+ * read_chunk reads the chunk's blocks in physical order and returns its
+ * usable rows as dense train and test columns, allocated in cxt.
+ */
+static MLChunk *
+read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
+{
+	MLShared   *sh = pt->shared;
+	int			width = sh->p + 1;
+	BlockNumber start = (BlockNumber) chunk * sh->chunk_blocks;
+	BlockNumber nblk = Min((BlockNumber) sh->chunk_blocks, sh->nblocks - start);
+	ItemPointerData mintid,
+				maxtid;
+	TableScanDesc scan;
+	TupleTableSlot *slot;
+	AttrNumber	maxatt = sh->split_attnum;
+	MemoryContext old;
+	MLChunk    *c;
+	double	   *rows[2];		/* row-major buffers: [0] train, [1] test */
+	int64		cap[2] = {256, 256};
+	int64		n[2] = {0, 0};
+	int64		seen = 0;
+	int			j,
+				s;
+
+	for (j = 0; j < width; j++)
+		maxatt = Max(maxatt, pt->attnums[j]);
+
+	old = MemoryContextSwitchTo(cxt);
+	c = palloc0(sizeof(MLChunk));
+	c->p = sh->p;
+	rows[0] = palloc_extended(cap[0] * width * sizeof(double), MCXT_ALLOC_HUGE);
+	rows[1] = palloc_extended(cap[1] * width * sizeof(double), MCXT_ALLOC_HUGE);
+
+	ItemPointerSet(&mintid, start, FirstOffsetNumber);
+	ItemPointerSet(&maxtid, start + nblk - 1, MaxOffsetNumber);
+	scan = table_beginscan_tidrange(pt->rel, GetActiveSnapshot(), &mintid, &maxtid);
+	slot = table_slot_create(pt->rel, NULL);
+	while (table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot))
+	{
+		double	   *row;
+		bool		usable = true;
+
+		if ((++seen & 1023) == 0)
+			CHECK_FOR_INTERRUPTS();
+		slot_getsomeattrs(slot, maxatt);
+		s = DatumGetBool(slot->tts_values[sh->split_attnum - 1]) ? 1 : 0;
+		grow_rows(&rows[s], &cap[s], n[s] + 1, width);
+		row = rows[s] + n[s] * width;
+		for (j = 0; j < width; j++)
+		{
+			int			a = pt->attnums[j] - 1;
+
+			if (slot->tts_isnull[a])
+			{
+				usable = false;
+				break;
+			}
+			row[j] = pt->typids[j] == FLOAT8OID ? DatumGetFloat8(slot->tts_values[a])
+				: ml_datum_to_double(slot->tts_values[a], pt->typids[j]);
+			if (!isfinite(row[j]))
+			{
+				usable = false;
+				break;
+			}
+		}
+		if (usable)
+			n[s]++;
+		else
+			c->n_skipped++;
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+
+	/* Transpose to column-major: X columns, then y. */
+	for (s = 0; s < 2; s++)
+	{
+		double	   *X = palloc_extended(Max(1, n[s] * sh->p) * sizeof(double), MCXT_ALLOC_HUGE);
+		double	   *y = palloc_extended(Max(1, n[s]) * sizeof(double), MCXT_ALLOC_HUGE);
+		int64		i;
+
+		for (i = 0; i < n[s]; i++)
+		{
+			const double *row = rows[s] + i * width;
+
+			y[i] = row[0];
+			for (j = 0; j < sh->p; j++)
+				X[j * n[s] + i] = row[j + 1];
+		}
+		pfree(rows[s]);
+		if (s == 0)
+		{
+			c->n_train = n[0];
+			c->Xtr = X;
+			c->ytr = y;
+		}
+		else
+		{
+			c->n_test = n[1];
+			c->Xte = X;
+			c->yte = y;
+		}
+	}
+	MemoryContextSwitchTo(old);
+	return c;
+}
+
+static Size
+chunk_bytes(const MLChunk *c)
+{
+	return (Size) (c->n_train + c->n_test) * (c->p + 1) * sizeof(double);
+}
+
+/* ---------- participating ---------- */
+
+static void
+process_chunk(MLParticipant *pt, int chunk, int pass_kind)
+{
+	MLShared   *sh = pt->shared;
+	MLChunk    *c = pt->kept[chunk];
+	MemoryContext old;
+
+	if (c == NULL)
+	{
+		MemoryContext rows_cxt = AllocSetContextCreate(pt->chunk_cxt, "pg_mlops chunk rows",
+													   ALLOCSET_DEFAULT_SIZES);
+
+		c = read_chunk(pt, chunk, rows_cxt);
+		/* Keep it for later passes while the budget allows. */
+		if (pt->kept_bytes + chunk_bytes(c) <= sh->keep_budget)
+		{
+			MemoryContextSetParent(rows_cxt, pt->keep_cxt);
+			pt->kept[chunk] = c;
+			pt->kept_bytes += chunk_bytes(c);
+			pt->owners[chunk] = pt->me;
+		}
+	}
+	old = MemoryContextSwitchTo(pt->chunk_cxt);
+	ml_chunk_partial(sh->algorithm, pass_kind, sh->p, c, pt->params,
+					 pt->partials + (Size) chunk * sh->partial_doubles);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(pt->chunk_cxt);
+
+	SpinLockAcquire(&sh->mutex);
+	sh->chunks_done++;
+	if (sh->chunks_done == sh->nchunks)
+	{
+		SpinLockRelease(&sh->mutex);
+		ConditionVariableBroadcast(&sh->done_cv);
+	}
+	else
+		SpinLockRelease(&sh->mutex);
+}
+
+/* Claim the next chunk nobody keeps; -1 when the pass has none left. */
+static int
+claim_chunk(MLParticipant *pt, int generation)
+{
+	MLShared   *sh = pt->shared;
+	int			chunk = -1;
+
+	SpinLockAcquire(&sh->mutex);
+	if (sh->generation == generation)
+	{
+		while (sh->next_chunk < sh->nchunks && pt->owners[sh->next_chunk] >= 0)
+			sh->next_chunk++;
+		if (sh->next_chunk < sh->nchunks)
+			chunk = sh->next_chunk++;
+	}
+	SpinLockRelease(&sh->mutex);
+	return chunk;
+}
+
+/* Do this participant's share of one pass. */
+static void
+participate(MLParticipant *pt, int generation, int pass_kind)
+{
+	int			chunk;
+
+	for (chunk = 0; chunk < pt->shared->nchunks; chunk++)
+	{
+		if (pt->kept[chunk] != NULL)
+		{
+			CHECK_FOR_INTERRUPTS();
+			process_chunk(pt, chunk, pass_kind);
+		}
+	}
+	while ((chunk = claim_chunk(pt, generation)) >= 0)
+	{
+		CHECK_FOR_INTERRUPTS();
+		process_chunk(pt, chunk, pass_kind);
+	}
+}
+
+static void
+participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
+{
+	MLColumns  *cols;
+
+	pt->shared = shm_toc_lookup(toc, ML_KEY_SHARED, noerror);
+	cols = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
+	pt->typids = cols->data;
+	pt->attnums = (const AttrNumber *) (cols->data + cols->ncols);
+	pt->owners = shm_toc_lookup(toc, ML_KEY_OWNERS, noerror);
+	pt->params = shm_toc_lookup(toc, ML_KEY_PARAMS, noerror);
+	pt->partials = shm_toc_lookup(toc, ML_KEY_PARTIALS, noerror);
+	pt->me = me;
+	pt->keep_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops kept chunks",
+										 ALLOCSET_DEFAULT_SIZES);
+	pt->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops chunk",
+										  ALLOCSET_DEFAULT_SIZES);
+	pt->kept = palloc0(sizeof(MLChunk *) * pt->shared->nchunks);
+	pt->kept_bytes = 0;
+}
+
+/* Entry point of a parallel worker. */
+void
+ml_engine_worker_main(dsm_segment *seg, shm_toc *toc)
+{
+	MLParticipant pt;
+	int			seen = 0;
+
+	memset(&pt, 0, sizeof(pt));
+	participant_init(&pt, toc, ParallelWorkerNumber + 1, false);
+	pt.rel = table_open(pt.shared->relid, AccessShareLock);
+
+	for (;;)
+	{
+		int			generation;
+		int			pass_kind;
+
+		ConditionVariablePrepareToSleep(&pt.shared->work_cv);
+		for (;;)
+		{
+			SpinLockAcquire(&pt.shared->mutex);
+			generation = pt.shared->generation;
+			pass_kind = pt.shared->pass_kind;
+			SpinLockRelease(&pt.shared->mutex);
+			if (generation == ML_GENERATION_DONE || generation > seen)
+				break;
+			ConditionVariableSleep(&pt.shared->work_cv, PG_WAIT_EXTENSION);
+		}
+		ConditionVariableCancelSleep();
+		if (generation == ML_GENERATION_DONE)
+			break;
+		participate(&pt, generation, pass_kind);
+		seen = generation;
+	}
+	table_close(pt.rel, AccessShareLock);
+}
+
+/* ---------- leader ---------- */
+
+MLEngine *
+ml_engine_begin(Relation rel, int p, const AttrNumber *attnums, const Oid *typids,
+				AttrNumber split_attnum, int algorithm, int partial_doubles,
+				int param_doubles)
+{
+	MLEngine   *e = palloc0(sizeof(MLEngine));
+	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
+	int			max_chunks;
+	int			chunk_blocks;
+	int			nchunks;
+	int			nworkers;
+	Size		partial_bytes = (Size) partial_doubles * sizeof(double);
+	Size		cols_bytes = offsetof(MLColumns, data) + (Size) (p + 1) * (sizeof(AttrNumber) + sizeof(Oid));
+	ParallelContext *pcxt;
+	MLShared   *sh;
+	MLColumns  *cols;
+	int		   *owners;
+	int			i;
+
+	/* Fixed chunking, a function of the relation size and partial size only. */
+	max_chunks = (int) Min((Size) ML_MAX_CHUNKS, Max((Size) 1, ML_PARTIALS_BUDGET / partial_bytes));
+	chunk_blocks = Max(ML_CHUNK_MIN_BLOCKS, (int) ((nblocks + max_chunks - 1) / max_chunks));
+	nchunks = Max(1, (int) ((nblocks + chunk_blocks - 1) / chunk_blocks));
+
+	nworkers = Min(ml_max_parallel_workers, nchunks - 1);
+	if (IsInParallelMode() || !IsUnderPostmaster)
+		nworkers = 0;
+	nworkers = Max(nworkers, 0);
+
+	EnterParallelMode();
+	pcxt = CreateParallelContext("pg_mlops", "ml_engine_worker_main", nworkers);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(MLShared));
+	shm_toc_estimate_chunk(&pcxt->estimator, cols_bytes);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(int) * nchunks);
+	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(double) * Max(1, param_doubles));
+	shm_toc_estimate_chunk(&pcxt->estimator, partial_bytes * nchunks);
+	shm_toc_estimate_keys(&pcxt->estimator, 5);
+	InitializeParallelDSM(pcxt);
+
+	sh = shm_toc_allocate(pcxt->toc, sizeof(MLShared));
+	memset(sh, 0, sizeof(MLShared));
+	sh->relid = RelationGetRelid(rel);
+	sh->nblocks = nblocks;
+	sh->chunk_blocks = chunk_blocks;
+	sh->nchunks = nchunks;
+	sh->p = p;
+	sh->split_attnum = split_attnum;
+	sh->algorithm = algorithm;
+	sh->partial_doubles = partial_doubles;
+	sh->param_doubles = param_doubles;
+	sh->keep_budget = (Size) ml_work_mem_kb * 1024;
+	SpinLockInit(&sh->mutex);
+	sh->generation = 0;
+	ConditionVariableInit(&sh->work_cv);
+	ConditionVariableInit(&sh->done_cv);
+	shm_toc_insert(pcxt->toc, ML_KEY_SHARED, sh);
+
+	cols = shm_toc_allocate(pcxt->toc, cols_bytes);
+	cols->ncols = p + 1;
+	memcpy(cols->data, typids, sizeof(Oid) * (p + 1));
+	memcpy((AttrNumber *) (cols->data + p + 1), attnums, sizeof(AttrNumber) * (p + 1));
+	shm_toc_insert(pcxt->toc, ML_KEY_COLUMNS, cols);
+
+	owners = shm_toc_allocate(pcxt->toc, sizeof(int) * nchunks);
+	for (i = 0; i < nchunks; i++)
+		owners[i] = -1;
+	shm_toc_insert(pcxt->toc, ML_KEY_OWNERS, owners);
+	shm_toc_insert(pcxt->toc, ML_KEY_PARAMS,
+				   shm_toc_allocate(pcxt->toc, sizeof(double) * Max(1, param_doubles)));
+	shm_toc_insert(pcxt->toc, ML_KEY_PARTIALS,
+				   shm_toc_allocate(pcxt->toc, partial_bytes * nchunks));
+
+	if (nworkers > 0)
+		LaunchParallelWorkers(pcxt);
+
+	e->pcxt = pcxt;
+	e->workers = pcxt->nworkers_launched;
+	participant_init(&e->part, pcxt->toc, 0, false);
+	e->part.rel = rel;
+	return e;
+}
+
+double *
+ml_engine_params(MLEngine *e)
+{
+	return e->part.params;
+}
+
+int
+ml_engine_nchunks(MLEngine *e)
+{
+	return e->part.shared->nchunks;
+}
+
+int
+ml_engine_workers(MLEngine *e)
+{
+	return e->workers;
+}
+
+double *
+ml_engine_run_pass(MLEngine *e, int pass_kind)
+{
+	MLShared   *sh = e->part.shared;
+	int			generation;
+
+	SpinLockAcquire(&sh->mutex);
+	sh->pass_kind = pass_kind;
+	sh->next_chunk = 0;
+	sh->chunks_done = 0;
+	generation = ++sh->generation;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->work_cv);
+
+	participate(&e->part, generation, pass_kind);
+
+	/* Wait for the chunks kept or claimed by workers. */
+	ConditionVariablePrepareToSleep(&sh->done_cv);
+	for (;;)
+	{
+		bool		done;
+
+		SpinLockAcquire(&sh->mutex);
+		done = sh->chunks_done == sh->nchunks;
+		SpinLockRelease(&sh->mutex);
+		if (done)
+			break;
+		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	return e->part.partials;
+}
+
+void
+ml_engine_end(MLEngine *e)
+{
+	MLShared   *sh = e->part.shared;
+
+	SpinLockAcquire(&sh->mutex);
+	sh->generation = ML_GENERATION_DONE;
+	SpinLockRelease(&sh->mutex);
+	ConditionVariableBroadcast(&sh->work_cv);
+
+	if (e->workers > 0)
+		WaitForParallelWorkersToFinish(e->pcxt);
+	MemoryContextDelete(e->part.keep_cxt);
+	MemoryContextDelete(e->part.chunk_cxt);
+	DestroyParallelContext(e->pcxt);
+	ExitParallelMode();
+}

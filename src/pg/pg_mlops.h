@@ -1,0 +1,24 @@
+/*
+ * pg_mlops.h: shared declarations of the PostgreSQL glue.
+ */
+#ifndef PG_MLOPS_H
+#define PG_MLOPS_H
+
+#include "postgres.h"
+#include "mlcore.h"
+
+/* GUCs */
+extern int	ml_max_parallel_workers;
+extern int	ml_work_mem_kb;
+extern bool ml_progress;
+
+/* pg_mlops.c */
+extern void ml_raise_core_error(const mlc_error *err) pg_attribute_noreturn();
+extern void ml_progress_notice(const char *fmt,...) pg_attribute_printf(1, 2);
+extern double ml_elapsed_seconds(TimestampTz since);
+
+/* rowhash.c: value to double for numeric types; false for unsupported types */
+extern bool ml_type_is_numeric(Oid typid);
+extern double ml_datum_to_double(Datum d, Oid typid);
+
+#endif							/* PG_MLOPS_H */

@@ -1,0 +1,318 @@
+/*
+ * predict.c: ml.predict, scoring one row or one float8[] with a registered
+ * model.
+ *
+ * Two caches: decoded models live per backend, keyed by model id and checked
+ * against the registered hash; each call site (fn_extra) remembers the
+ * reference it resolved in this statement and how the row's columns map to
+ * the model's features.  Resolving once per statement is what lets a
+ * promotion take effect at the next statement.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "pg_mlops.h"
+
+typedef struct CachedModel
+{
+	int64		id;				/* hash key */
+	char		hash[80];		/* registered hash and row version */
+	char		label[80];		/* name@version, for messages */
+	MemoryContext cxt;
+	mlc_model	model;
+} CachedModel;
+
+static HTAB *model_cache = NULL;
+
+typedef struct PredictSite
+{
+	/* the reference resolved in this statement */
+	bool		resolved;
+	Oid			ref_type;
+	int64		ref_id;
+	char	   *ref_text;
+	int64		model_id;
+	/* row layout -> feature mapping */
+	Oid			row_type;
+	int32		row_typmod;
+	int			natts;
+	int		   *feature_att;	/* per feature: 0-based attribute index */
+	Oid		   *feature_type;
+	Datum	   *values;
+	bool	   *isnull;
+	double	   *x;
+} PredictSite;
+
+/* Load (or find) the decoded model for id whose registered hash is hash. */
+static CachedModel *
+cache_lookup(int64 id, const char *hash, const char *label)
+{
+	CachedModel *entry;
+	bool		found;
+
+	if (model_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(CachedModel);
+		ctl.hcxt = TopMemoryContext;
+		model_cache = hash_create("pg_mlops models", 64, &ctl,
+								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	entry = hash_search(model_cache, &id, HASH_FIND, &found);
+	if (found && strcmp(entry->hash, hash) == 0)
+		return entry;
+	if (found)
+	{
+		MemoryContextDelete(entry->cxt);
+		hash_search(model_cache, &id, HASH_REMOVE, NULL);
+	}
+
+	/* Fetch and decode the blob. */
+	{
+		Oid			argtypes[1] = {INT8OID};
+		Datum		args[1] = {Int64GetDatum(id)};
+		bool		isnull;
+		bytea	   *blob;
+		MemoryContext cxt,
+					old;
+		mlc_model	model;
+		mlc_error	err;
+		mlc_status	st;
+
+		if (SPI_execute_with_args("SELECT model, encode(sha256(model), 'hex') = model_hash "
+								  "FROM ml.models WHERE id = $1",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("model with id %lld does not exist", (long long) id)));
+		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model %s is corrupted: its bytes do not match the registered hash", label),
+					 errhint("Retrain the model or restore ml.models from a backup.")));
+		blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops cached model",
+									ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(cxt);
+		memset(&model, 0, sizeof(model));
+		st = isnull ? MLC_ECORRUPT
+			: mlc_model_decode((const uint8_t *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &model, &err);
+		MemoryContextSwitchTo(old);
+		if (st != MLC_OK)
+		{
+			MemoryContextDelete(cxt);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("model %s cannot be decoded: %s", label, isnull ? "no model bytes" : err.msg),
+					 err.detail[0] ? errdetail_internal("%s", err.detail) : 0,
+					 errhint("The stored bytes were altered; retrain the model or restore ml.models from a backup.")));
+		}
+		entry = hash_search(model_cache, &id, HASH_ENTER, NULL);
+		strlcpy(entry->hash, hash, sizeof(entry->hash));
+		strlcpy(entry->label, label, sizeof(entry->label));
+		entry->cxt = cxt;
+		entry->model = model;
+	}
+	return entry;
+}
+
+/* Resolve the reference argument to a model id, once per statement and value. */
+static CachedModel *
+resolve(FunctionCallInfo fcinfo, PredictSite *site)
+{
+	Oid			ref_type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	Datum		ref = PG_GETARG_DATUM(0);
+	char	   *ref_text = NULL;
+	CachedModel *entry;
+
+	if (ref_type != INT8OID)
+		ref_text = text_to_cstring(DatumGetTextPP(ref));
+
+	if (!site->resolved ||
+		(ref_type == INT8OID ? site->ref_id != DatumGetInt64(ref)
+		 : strcmp(site->ref_text, ref_text) != 0))
+	{
+		Oid			argtypes[1] = {ref_type == INT8OID ? INT8OID : TEXTOID};
+		Datum		args[1] = {ref};
+		bool		isnull;
+		char	   *hash,
+				   *label;
+
+		SPI_connect();
+		/* The row version joins the hash in the key, so any UPDATE reloads. */
+		if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
+								  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
+								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "model lookup failed");
+		site->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+		label = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+		entry = cache_lookup(site->model_id, hash, label);
+		SPI_finish();
+
+		site->resolved = true;
+		site->ref_type = ref_type;
+		if (ref_type == INT8OID)
+			site->ref_id = DatumGetInt64(ref);
+		else
+		{
+			if (site->ref_text)
+				pfree(site->ref_text);
+			site->ref_text = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, ref_text);
+		}
+		site->row_type = InvalidOid;	/* the feature mapping depends on the model */
+		return entry;
+	}
+	entry = hash_search(model_cache, &site->model_id, HASH_FIND, NULL);
+	if (entry == NULL)
+	{
+		site->resolved = false;
+		return resolve(fcinfo, site);
+	}
+	return entry;
+}
+
+/* Map the row type's columns to the model's features by name. */
+static void
+map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupleHeader rec)
+{
+	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
+	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	desc;
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	const mlc_model *m = &entry->model;
+	int			f,
+				i;
+
+	if (site->row_type == tupType && site->row_typmod == tupTypmod)
+		return;
+	desc = lookup_rowtype_tupdesc(tupType, tupTypmod);
+	site->natts = desc->natts;
+	site->feature_att = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->n_features));
+	site->feature_type = MemoryContextAlloc(mcxt, sizeof(Oid) * Max(1, m->n_features));
+	site->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(1, desc->natts));
+	site->isnull = MemoryContextAlloc(mcxt, sizeof(bool) * Max(1, desc->natts));
+	site->x = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, m->n_features));
+	for (f = 0; f < m->n_features; f++)
+	{
+		site->feature_att[f] = -1;
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), m->feature_names[f]) == 0)
+			{
+				site->feature_att[f] = i;
+				site->feature_type[f] = getBaseType(att->atttypid);
+				break;
+			}
+		}
+		if (site->feature_att[f] < 0)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("row has no column \"%s\", a feature of model %s",
+							m->feature_names[f], entry->label),
+					 errhint("Rename the column in the query, e.g. SELECT ml.predict('%s', s) FROM (SELECT x AS %s, ...) s.",
+							 entry->label, m->feature_names[f])));
+		}
+		if (!ml_type_is_numeric(site->feature_type[f]) && site->feature_type[f] != BOOLOID)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s, but model %s needs a number",
+							m->feature_names[f], format_type_be(site->feature_type[f]), entry->label)));
+		}
+	}
+	ReleaseTupleDesc(desc);
+	site->row_type = tupType;
+	site->row_typmod = tupTypmod;
+}
+
+PG_FUNCTION_INFO_V1(ml_predict);
+Datum
+ml_predict(PG_FUNCTION_ARGS)
+{
+	PredictSite *site = (PredictSite *) fcinfo->flinfo->fn_extra;
+	Oid			arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	CachedModel *entry;
+	const mlc_model *m;
+	int			f;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model reference must not be NULL")));
+	if (site == NULL)
+	{
+		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictSite));
+		fcinfo->flinfo->fn_extra = site;
+	}
+	entry = resolve(fcinfo, site);
+	m = &entry->model;
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+
+	if (arg_type == FLOAT8ARRAYOID)
+	{
+		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+		int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+
+		if (ARR_NDIM(arr) > 1 || n != m->n_features)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("model %s needs %d features, the array has %d",
+							entry->label, m->n_features, n),
+					 errhint("Pass a one-dimensional float8[] in the order of ml.registry.features, or pass a row.")));
+		if (ARR_HASNULL(arr))
+			PG_RETURN_NULL();
+		PG_RETURN_FLOAT8(mlc_model_predict(m, (const double *) ARR_DATA_PTR(arr)));
+	}
+	else if (type_is_rowtype(arg_type))
+	{
+		HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
+		HeapTupleData tuple;
+		TupleDesc	desc;
+
+		map_row(fcinfo, site, entry, rec);
+		tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+		ItemPointerSetInvalid(&tuple.t_self);
+		tuple.t_tableOid = InvalidOid;
+		tuple.t_data = rec;
+		desc = lookup_rowtype_tupdesc(site->row_type, site->row_typmod);
+		heap_deform_tuple(&tuple, desc, site->values, site->isnull);
+		ReleaseTupleDesc(desc);
+		for (f = 0; f < m->n_features; f++)
+		{
+			int			a = site->feature_att[f];
+
+			if (site->isnull[a])
+				PG_RETURN_NULL();
+			site->x[f] = ml_datum_to_double(site->values[a], site->feature_type[f]);
+		}
+		PG_RETURN_FLOAT8(mlc_model_predict(m, site->x));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATATYPE_MISMATCH),
+			 errmsg("features must be a row or a float8[], not %s", format_type_be(arg_type)),
+			 errhint("Pass the table's row (SELECT ml.predict('m', t) FROM t t) or an array cast to float8[].")));
+	PG_RETURN_NULL();
+}

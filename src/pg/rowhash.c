@@ -1,0 +1,318 @@
+/*
+ * rowhash.c: canonical row encoding for the content hash and the train/test
+ * split, conversion of numeric values to double, and the relations a query
+ * reads.
+ *
+ * A value's canonical bytes are its binary send form (the text output for the
+ * few types without one), so the hash does not depend on DateStyle,
+ * extra_float_digits or the physical order of rows.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/plancache.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
+
+#include "pg_mlops.h"
+
+bool
+ml_type_is_numeric(Oid typid)
+{
+	switch (getBaseType(typid))
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case NUMERICOID:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/* ml_datum_to_double converts a value of a numeric type or boolean. */
+double
+ml_datum_to_double(Datum d, Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID:
+			return (double) DatumGetInt16(d);
+		case INT4OID:
+			return (double) DatumGetInt32(d);
+		case INT8OID:
+			return (double) DatumGetInt64(d);
+		case FLOAT4OID:
+			return (double) DatumGetFloat4(d);
+		case FLOAT8OID:
+			return DatumGetFloat8(d);
+		case NUMERICOID:
+			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
+		case BOOLOID:
+			return DatumGetBool(d) ? 1.0 : 0.0;
+		default:
+			return ml_datum_to_double(d, getBaseType(typid));
+	}
+}
+
+/* Per-call-site cache of how to encode each column of a row type. */
+typedef struct RowCodec
+{
+	Oid			tupType;
+	int32		tupTypmod;
+	int			natts;
+	Oid		   *typid;			/* InvalidOid for dropped columns */
+	bool	   *binary;
+	FmgrInfo   *out;
+} RowCodec;
+
+static RowCodec *
+row_codec(FmgrInfo *flinfo, HeapTupleHeader rec, MemoryContext mcxt)
+{
+	RowCodec   *codec = (RowCodec *) flinfo->fn_extra;
+	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
+	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	tupdesc;
+	int			i;
+
+	if (codec && codec->tupType == tupType && codec->tupTypmod == tupTypmod)
+		return codec;
+
+	tupdesc = lookup_rowtype_tupdesc(tupType, tupTypmod);
+	codec = MemoryContextAllocZero(mcxt, sizeof(RowCodec));
+	codec->tupType = tupType;
+	codec->tupTypmod = tupTypmod;
+	codec->natts = tupdesc->natts;
+	codec->typid = MemoryContextAllocZero(mcxt, sizeof(Oid) * Max(1, tupdesc->natts));
+	codec->binary = MemoryContextAllocZero(mcxt, sizeof(bool) * Max(1, tupdesc->natts));
+	codec->out = MemoryContextAllocZero(mcxt, sizeof(FmgrInfo) * Max(1, tupdesc->natts));
+	for (i = 0; i < tupdesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(tupdesc, i);
+		Oid			func;
+		bool		varlena;
+		HeapTuple	tp;
+
+		if (att->attisdropped)
+			continue;
+		codec->typid[i] = att->atttypid;
+		tp = SearchSysCache1(TYPEOID, ObjectIdGetDatum(att->atttypid));
+		if (!HeapTupleIsValid(tp))
+			elog(ERROR, "cache lookup failed for type %u", att->atttypid);
+		codec->binary[i] = OidIsValid(((Form_pg_type) GETSTRUCT(tp))->typsend);
+		ReleaseSysCache(tp);
+		if (codec->binary[i])
+			getTypeBinaryOutputInfo(att->atttypid, &func, &varlena);
+		else
+			getTypeOutputInfo(att->atttypid, &func, &varlena);
+		fmgr_info_cxt(func, &codec->out[i], mcxt);
+	}
+	ReleaseTupleDesc(tupdesc);
+	flinfo->fn_extra = codec;
+	return codec;
+}
+
+/* Feed every column of rec to each of the nh hashers. */
+static void
+hash_row(RowCodec *codec, HeapTupleHeader rec, mlc_rowhash *h, int nh)
+{
+	HeapTupleData tuple;
+	TupleDesc	tupdesc;
+	Datum	   *values;
+	bool	   *isnull;
+	int			i,
+				k;
+
+	tupdesc = lookup_rowtype_tupdesc(codec->tupType, codec->tupTypmod);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	values = palloc(sizeof(Datum) * Max(1, codec->natts));
+	isnull = palloc(sizeof(bool) * Max(1, codec->natts));
+	heap_deform_tuple(&tuple, tupdesc, values, isnull);
+	ReleaseTupleDesc(tupdesc);
+
+	for (i = 0; i < codec->natts; i++)
+	{
+		const void *data;
+		size_t		len;
+		bytea	   *sent = NULL;
+		char	   *txt = NULL;
+
+		if (!OidIsValid(codec->typid[i]))
+			continue;
+		if (isnull[i])
+		{
+			for (k = 0; k < nh; k++)
+				mlc_rowhash_null(&h[k]);
+			continue;
+		}
+		if (codec->binary[i])
+		{
+			sent = SendFunctionCall(&codec->out[i], values[i]);
+			data = VARDATA(sent);
+			len = VARSIZE(sent) - VARHDRSZ;
+		}
+		else
+		{
+			txt = OutputFunctionCall(&codec->out[i], values[i]);
+			data = txt;
+			len = strlen(txt);
+		}
+		for (k = 0; k < nh; k++)
+			mlc_rowhash_value(&h[k], data, len);
+		if (sent)
+			pfree(sent);
+		if (txt)
+			pfree(txt);
+	}
+	pfree(values);
+	pfree(isnull);
+}
+
+PG_FUNCTION_INFO_V1(ml_row_is_test);
+Datum
+ml_row_is_test(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
+	int32		seed = PG_GETARG_INT32(1);
+	double		fraction = PG_GETARG_FLOAT8(2);
+	RowCodec   *codec = row_codec(fcinfo->flinfo, rec, fcinfo->flinfo->fn_mcxt);
+	mlc_rowhash h;
+	uint64_t	k0,
+				k1;
+
+	mlc_split_keys(seed, &k0, &k1);
+	mlc_rowhash_init(&h, k0, k1);
+	hash_row(codec, rec, &h, 1);
+	PG_RETURN_BOOL(mlc_split_is_test(mlc_rowhash_final(&h), fraction));
+}
+
+PG_FUNCTION_INFO_V1(ml_content_hash_accum);
+Datum
+ml_content_hash_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	mlc_content_hash *state;
+	HeapTupleHeader rec;
+	RowCodec   *codec;
+	mlc_rowhash h[2];
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "ml._content_hash_accum called in non-aggregate context");
+	if (PG_ARGISNULL(0))
+	{
+		state = MemoryContextAlloc(aggcxt, sizeof(mlc_content_hash));
+		mlc_content_hash_init(state);
+	}
+	else
+		state = (mlc_content_hash *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(state);
+
+	rec = PG_GETARG_HEAPTUPLEHEADER(1);
+	codec = row_codec(fcinfo->flinfo, rec, fcinfo->flinfo->fn_mcxt);
+	mlc_rowhash_init(&h[0], MLC_CONTENT_K0, MLC_CONTENT_K1);
+	mlc_rowhash_init(&h[1], MLC_CONTENT_K0, MLC_CONTENT_K2);
+	hash_row(codec, rec, h, 2);
+	mlc_content_hash_add(state, mlc_rowhash_final(&h[0]), mlc_rowhash_final(&h[1]));
+	PG_RETURN_POINTER(state);
+}
+
+PG_FUNCTION_INFO_V1(ml_content_hash_final);
+Datum
+ml_content_hash_final(PG_FUNCTION_ARGS)
+{
+	mlc_content_hash empty;
+	mlc_content_hash *state;
+	char		buf[64];
+
+	if (PG_ARGISNULL(0))
+	{
+		mlc_content_hash_init(&empty);
+		state = &empty;
+	}
+	else
+		state = (mlc_content_hash *) PG_GETARG_POINTER(0);
+	mlc_content_hash_hex(state, buf);
+	PG_RETURN_TEXT_P(cstring_to_text(buf));
+}
+
+static int
+cmp_text_ptr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/*
+ * ml_query_relations lists the relations (tables, views, ...) a query reads,
+ * as the planner's dependency list records them, schema-qualified, sorted.
+ */
+PG_FUNCTION_INFO_V1(ml_query_relations);
+Datum
+ml_query_relations(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	SPIPlanPtr	plan;
+	List	   *sources;
+	List	   *oids = NIL;
+	ListCell   *lc;
+	Datum	   *names;
+	char	  **strs;
+	int			n = 0,
+				i;
+	MemoryContext outer = CurrentMemoryContext;
+
+	SPI_connect();
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a single query")));
+	foreach(lc, sources)
+	{
+		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+
+		if (ps->commandTag != CMDTAG_SELECT)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("source must be a query that returns rows, not %s",
+							GetCommandTagName(ps->commandTag))));
+		oids = list_concat_unique_oid(oids, ps->relationOids);
+	}
+
+	strs = MemoryContextAlloc(outer, sizeof(char *) * Max(1, list_length(oids)));
+	foreach(lc, oids)
+	{
+		Oid			relid = lfirst_oid(lc);
+		char	   *relname = get_rel_name(relid);
+
+		if (relname == NULL)
+			continue;
+		strs[n++] = MemoryContextStrdup(outer,
+										quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+																   relname));
+	}
+	SPI_finish();
+
+	qsort(strs, n, sizeof(char *), cmp_text_ptr);
+	names = palloc(sizeof(Datum) * Max(1, n));
+	for (i = 0; i < n; i++)
+		names[i] = CStringGetTextDatum(strs[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}

@@ -1,0 +1,140 @@
+/*
+ * helpers.c: the chunked training pipeline and small utilities shared by
+ * the core unit tests.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit.h"
+
+mlc_status
+unit_fit_chunked(int n, int p, const double *X, const double *y,
+				 int chunk_rows, double alpha, mlc_linear_model *model,
+				 mlc_linear_summary *summary, double *Rout, mlc_error *err)
+{
+	int			p1 = p + 1;
+	int			nchunks = n > 0 ? (n + chunk_rows - 1) / chunk_rows : 1;
+	size_t		sz = (size_t) p1 * p1;
+	double	   *sums = calloc((size_t) p1, sizeof(double));
+	double	   *part = calloc((size_t) p1, sizeof(double));
+	double	   *means = calloc((size_t) p1, sizeof(double));
+	double	   *Rs = calloc(sz * nchunks, sizeof(double));
+	double	   *Xc = calloc((size_t) chunk_rows * (p > 0 ? p : 1), sizeof(double));
+	double	   *yc = calloc((size_t) chunk_rows, sizeof(double));
+	mlc_status	st = MLC_OK;
+	int			c,
+				i,
+				j;
+
+	/* pass 1: per-chunk sums in row order, combined in chunk order */
+	for (c = 0; c < nchunks; c++)
+	{
+		int			i0 = c * chunk_rows;
+		int			i1 = i0 + chunk_rows < n ? i0 + chunk_rows : n;
+
+		memset(part, 0, sizeof(double) * p1);
+		for (i = i0; i < i1; i++)
+		{
+			for (j = 0; j < p; j++)
+				part[j] += X[i + (size_t) j * n];
+			part[p] += y[i];
+		}
+		for (j = 0; j < p1; j++)
+			sums[j] += part[j];
+	}
+	for (j = 0; j < p1; j++)
+		means[j] = n > 0 ? sums[j] / n : 0.0;
+
+	/* pass 2: per-chunk R of the centered augmented matrix */
+	for (c = 0; c < nchunks && st == MLC_OK; c++)
+	{
+		int			i0 = c * chunk_rows;
+		int			i1 = i0 + chunk_rows < n ? i0 + chunk_rows : n;
+		int			m = i1 > i0 ? i1 - i0 : 0;
+		mlc_block	b;
+
+		for (j = 0; j < p; j++)
+			for (i = 0; i < m; i++)
+				Xc[i + (size_t) j * m] = X[i0 + i + (size_t) j * n];
+		for (i = 0; i < m; i++)
+			yc[i] = y[i0 + i];
+		b.n = m;
+		b.p = p;
+		b.X = Xc;
+		b.y = yc;
+		st = mlc_linear_chunk_r(&b, means, Rs + sz * c, err);
+	}
+	if (st == MLC_OK)
+		st = mlc_r_tree_combine(p1, nchunks, Rs, err);
+	if (st == MLC_OK && Rout != NULL)
+		memcpy(Rout, Rs, sizeof(double) * sz);
+	if (st == MLC_OK)
+		st = mlc_linear_solve(p, Rs, means, n, alpha, model, summary, err);
+
+	free(sums);
+	free(part);
+	free(means);
+	free(Rs);
+	free(Xc);
+	free(yc);
+	return st;
+}
+
+void
+unit_free_fit(mlc_linear_model *model, mlc_linear_summary *summary)
+{
+	if (model != NULL)
+	{
+		mlc_free(model->coef);
+		model->coef = NULL;
+	}
+	if (summary != NULL)
+	{
+		mlc_free(summary->std_error);
+		mlc_free(summary->t_stat);
+		mlc_free(summary->p_value);
+		summary->std_error = summary->t_stat = summary->p_value = NULL;
+	}
+}
+
+double
+unit_reldiff(double a, double b)
+{
+	double		s = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+
+	if (a == b)
+		return 0.0;
+	if (s < 1e-300)
+		s = 1e-300;
+	return fabs(a - b) / s;
+}
+
+uint64_t
+unit_rand_u64(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * UINT64_C(0x2545F4914F6CDD1D);
+}
+
+double
+unit_rand_uniform(uint64_t *state)
+{
+	return (double) (unit_rand_u64(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+double
+unit_rand_normal(uint64_t *state)
+{
+	double		u1 = unit_rand_uniform(state);
+	double		u2 = unit_rand_uniform(state);
+
+	if (u1 < 1e-300)
+		u1 = 1e-300;
+	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+}

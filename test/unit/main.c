@@ -1,0 +1,28 @@
+/*
+ * main.c: runs every group of the core unit tests; exit status is non-zero
+ * when any test failed.
+ */
+#include <stdio.h>
+
+#include "unit.h"
+
+int
+main(void)
+{
+	int			failed = 0;
+
+	failed += run_linalg_tests();
+	failed += run_hash_tests();
+	failed += run_stats_tests();
+	failed += run_hparams_tests();
+	failed += run_linear_tests();
+	failed += run_codec_tests();
+	failed += run_modelref_tests();
+	failed += run_nist_tests();
+
+	if (failed != 0)
+		fprintf(stderr, "core unit tests: %d failed\n", failed);
+	else
+		printf("core unit tests: all passed\n");
+	return failed != 0 ? 1 : 0;
+}

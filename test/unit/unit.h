@@ -1,0 +1,45 @@
+/*
+ * unit.h: shared declarations of the core unit tests (cmocka).
+ */
+#ifndef MLC_UNIT_H
+#define MLC_UNIT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mlcore.h"
+
+/* Group runners: each returns the number of failed tests. */
+int			run_linalg_tests(void);
+int			run_hash_tests(void);
+int			run_stats_tests(void);
+int			run_hparams_tests(void);
+int			run_linear_tests(void);
+int			run_codec_tests(void);
+int			run_modelref_tests(void);
+int			run_nist_tests(void);
+
+/*
+ * The whole chunked training pipeline as the engine runs it: column sums
+ * per chunk in row order, combined in chunk order -> means; per chunk the
+ * R factor of the centered [X y]; tree combine; solve.  X is n x p
+ * column-major.  When Rout is not NULL it gets the combined R.
+ */
+mlc_status	unit_fit_chunked(int n, int p, const double *X, const double *y,
+							 int chunk_rows, double alpha,
+							 mlc_linear_model *model, mlc_linear_summary *summary,
+							 double *Rout, mlc_error *err);
+void		unit_free_fit(mlc_linear_model *model, mlc_linear_summary *summary);
+
+/* Relative difference |a - b| / max(|a|, |b|, tiny). */
+double		unit_reldiff(double a, double b);
+
+/* Deterministic pseudo-random numbers for tests (xorshift64*). */
+uint64_t	unit_rand_u64(uint64_t *state);
+double		unit_rand_uniform(uint64_t *state);	/* [0, 1) */
+double		unit_rand_normal(uint64_t *state);
+
+#endif
