@@ -10,7 +10,7 @@ FROM pg_proc WHERE pronamespace = 'ml'::regnamespace AND prosecdef;
 -- The SQL surface.
 SELECT p.oid::regprocedure AS function, p.provolatile, p.proparallel
 FROM pg_proc p WHERE p.pronamespace = 'ml'::regnamespace AND p.proname NOT LIKE '\_%'
-ORDER BY 1::text;
+ORDER BY p.oid::regprocedure::text;
 SELECT c.relname, c.relkind FROM pg_class c
 WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') ORDER BY 1;
 
@@ -22,13 +22,14 @@ SELECT threads, sequential, process_threads FROM ml.blas_info();
 
 -- Test helper: run a statement, return its SQLSTATE, message and hint.
 CREATE SCHEMA regress;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 CREATE FUNCTION regress.err(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE
-    s text; m text; h text;
+    s text; m text; d text; h text;
 BEGIN
     EXECUTE q;
     RETURN 'no error';
 EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, h = PG_EXCEPTION_HINT;
-    RETURN s || ': ' || m || coalesce(' | HINT: ' || nullif(h, ''), '');
+    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
+    RETURN s || ': ' || m || coalesce(' | DETAIL: ' || nullif(d, ''), '') || coalesce(' | HINT: ' || nullif(h, ''), '');
 END $$;

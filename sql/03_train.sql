@@ -41,23 +41,26 @@ SELECT jsonb_object_keys(metrics->'train') AS train_metrics FROM ml.models WHERE
 CREATE TABLE holes AS SELECT i, CASE WHEN i % 10 = 0 THEN NULL ELSE i::float8 END AS x,
                              CASE WHEN i % 25 = 0 THEN 'NaN'::float8 ELSE 2.0 * i + 1 END AS y
 FROM generate_series(1, 300) i;
+SELECT version FROM ml.train_model('holes', 'holes', target => 'y', features => '{x}');
 SELECT summary->>'rows_skipped' AS skipped,
        (summary->>'rows_used')::int + (summary->>'rows_test')::int + (summary->>'rows_skipped')::int AS total
-FROM ml.train_model('holes', 'holes', target => 'y', features => '{x}') t JOIN ml.models m USING (id);
+FROM ml.models WHERE name = 'holes';
 
 -- Integer, numeric and boolean columns are features too.
 CREATE TABLE mixed AS SELECT i::int AS a, (i % 7)::numeric(10,2) AS b, (i % 2 = 0) AS c,
                              (1 + 2 * i + 3 * (i % 7) + 4 * (i % 2 = 0)::int)::bigint AS y
 FROM generate_series(1, 200) i;
-SELECT round(coefficient::numeric, 8) FROM ml.train_model('mixed', 'mixed', target => 'y') t,
-       LATERAL ml.explain(t.id) ORDER BY feature;
+SELECT version FROM ml.train_model('mixed', 'mixed', target => 'y');
+SELECT feature, round(coefficient::numeric, 8) AS coefficient FROM ml.explain('mixed');
 
 -- Ridge: alpha shrinks the coefficients; alpha 0 is ordinary least squares.
-SELECT (hyperparams->>'alpha')::float8 AS alpha FROM ml.train_model('exact_ridge', :'exact_snap', 'y', 'ridge') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('exact_ridge', :'exact_snap', 'y', 'ridge');
+SELECT hyperparams FROM ml.models WHERE name = 'exact_ridge';
 SELECT (SELECT coefficient FROM ml.explain('exact_ridge') WHERE feature = 'x1') <
        (SELECT coefficient FROM ml.explain('exact') WHERE feature = 'x1') AS shrunk;
-SELECT hyperparams, round((SELECT coefficient FROM ml.explain(id) WHERE feature = 'x2')::numeric, 9) AS x2
-FROM ml.train_model('exact_ridge', :'exact_snap', 'y', 'ridge', '{"alpha": 0}') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('exact_ridge', :'exact_snap', 'y', 'ridge', '{"alpha": 0}');
+SELECT hyperparams, round((SELECT coefficient FROM ml.explain('exact_ridge@2') WHERE feature = 'x2')::numeric, 9) AS x2
+FROM ml.models WHERE name = 'exact_ridge' AND version = 2;
 SELECT std_error IS NULL AS ridge_has_no_std_error FROM ml.explain('exact_ridge@1') WHERE feature = 'x1';
 
 -- Bit-identical models for 0, 1, 2 and 4 parallel workers (many chunks).
@@ -68,18 +71,19 @@ SELECT i, sin(i)::float8 AS f1, cos(i * 0.7)::float8 AS f2, (i % 101)::float8 AS
 FROM generate_series(1, 120000) i;
 SELECT row_count FROM ml.snapshot('SELECT f1, f2, f3, f4, f5, y FROM wide', name => 'wide');
 SET ml.max_parallel_workers = 0;
-SELECT workers FROM ml.train_model('wide', 'snapshot:wide', 'y') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('wide', 'snapshot:wide', 'y');
 SET ml.max_parallel_workers = 1;
-SELECT workers FROM ml.train_model('wide', 'snapshot:wide', 'y') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('wide', 'snapshot:wide', 'y');
 SET ml.max_parallel_workers = 2;
-SELECT workers FROM ml.train_model('wide', 'snapshot:wide', 'y') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('wide', 'snapshot:wide', 'y');
 SET ml.max_parallel_workers = 4;
-SELECT workers > 0 AS parallel FROM ml.train_model('wide', 'snapshot:wide', 'y') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('wide', 'snapshot:wide', 'y');
 -- Keeping no rows between passes (reading the table in every pass) gives the same model too.
 SET ml.work_mem = '1MB';
-SELECT workers > 0 AS parallel FROM ml.train_model('wide', 'snapshot:wide', 'y') JOIN ml.models USING (id);
+SELECT version FROM ml.train_model('wide', 'snapshot:wide', 'y');
 RESET ml.work_mem;
 RESET ml.max_parallel_workers;
+SELECT version, workers, workers > 0 AS parallel FROM ml.models WHERE name = 'wide' ORDER BY version;
 SELECT count(*) AS versions, count(DISTINCT model_hash) AS distinct_models, count(DISTINCT metrics) AS distinct_metrics,
        (SELECT (summary->>'chunks')::int > 8 FROM ml.models WHERE name = 'wide' LIMIT 1) AS many_chunks
 FROM ml.models WHERE name = 'wide';

@@ -41,7 +41,7 @@ SELECT regress.err($$DELETE FROM ml.model_events$$);
 SELECT regress.err($$UPDATE ml.model_events SET actor = 'someone else'$$);
 
 -- Lineage: table -> snapshot -> model versions -> stages.
-SELECT l.source_kind, l.source_name, l.target_kind, regexp_replace(l.target_name, '\d+$', 'N') AS target_name, l.relation
+SELECT l.source_kind, regexp_replace(l.source_name, '\d+$', 'N') AS source_name, l.target_kind, regexp_replace(l.target_name, '\d+$', 'N') AS target_name, l.relation
 FROM ml.lineage l
 WHERE l.source_name = 'public.sales'
    OR l.target_name LIKE 'sales@%'

@@ -118,8 +118,8 @@ cache_lookup(int64 id, const char *hash, const char *label)
 			MemoryContextDelete(cxt);
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model %s cannot be decoded: %s", label, isnull ? "no model bytes" : err.msg),
-					 err.detail[0] ? errdetail_internal("%s", err.detail) : 0,
+					 errmsg("model %s is corrupted", label),
+					 errdetail_internal("The decoder reported: %s.", isnull ? "no model bytes" : err.msg),
 					 errhint("The stored bytes were altered; retrain the model or restore ml.models from a backup.")));
 		}
 		entry = hash_search(model_cache, &id, HASH_ENTER, NULL);
@@ -276,7 +276,11 @@ ml_predict(PG_FUNCTION_ARGS)
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 		int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
 
-		if (ARR_NDIM(arr) > 1 || n != m->n_features)
+		if (ARR_NDIM(arr) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("features array must have one dimension, not %d", ARR_NDIM(arr))));
+		if (n != m->n_features)
 			ereport(ERROR,
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("model %s needs %d features, the array has %d",

@@ -75,6 +75,7 @@ CREATE INDEX ON ml.model_events (model_id);
 
 CREATE FUNCTION ml._append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 BEGIN
     RAISE EXCEPTION 'ml.model_events is append-only'
         USING ERRCODE = 'insufficient_privilege',
@@ -142,6 +143,7 @@ COMMENT ON FUNCTION ml.blas_info() IS 'OpenBLAS build loaded in this backend and
 -- A source is a relation name or a query; return it as a query text.
 CREATE FUNCTION ml._source_query(source text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
 DECLARE
     rel regclass;
 BEGIN
@@ -170,6 +172,7 @@ END $$;
 -- top categories and shares (everything else).
 CREATE FUNCTION ml._profile(rel text, columns jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
     col jsonb;
     cname text;
@@ -229,6 +232,7 @@ END $$;
 
 CREATE FUNCTION ml._snapshot_is_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$
+#variable_conflict use_variable
 BEGIN
     RAISE EXCEPTION 'snapshot relation %.% is immutable', TG_TABLE_SCHEMA, TG_TABLE_NAME
         USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -335,6 +339,7 @@ COMMENT ON FUNCTION ml.snapshot(text, text, float8, integer) IS 'freeze a table,
 -- 'name' (production, else latest), 'name@3', 'name@staging' -> models.id
 CREATE FUNCTION ml._resolve_model(ref text) RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+#variable_conflict use_variable
 DECLARE
     r record;
     mid bigint;
@@ -367,6 +372,7 @@ END $$;
 
 CREATE FUNCTION ml._resolve_model(id bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+#variable_conflict use_variable
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.id = $1) THEN
         RAISE EXCEPTION 'model with id % does not exist', coalesce($1::text, 'NULL')
@@ -384,6 +390,7 @@ END $$;
 CREATE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
     snap ml.snapshots;
     rel regclass;
@@ -520,11 +527,17 @@ COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8
 -- Lock every version of a model name and return the version's row.
 CREATE FUNCTION ml._lock_version(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
     m ml.models;
 BEGIN
     PERFORM ml._check_model_name(model);
     PERFORM 1 FROM ml.models x WHERE x.name = model ORDER BY x.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'model "%" does not exist', model
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'See SELECT name, version, stage FROM ml.registry.';
+    END IF;
     SELECT * INTO m FROM ml.models x WHERE x.name = model AND x.version = $2;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" has no version %', model, coalesce(version::text, 'NULL')
@@ -567,6 +580,7 @@ COMMENT ON FUNCTION ml.promote(text, integer, text) IS 'move a version to stagin
 
 CREATE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
     m ml.models;
 BEGIN
@@ -582,6 +596,7 @@ COMMENT ON FUNCTION ml.archive(text, integer) IS 'retire a version';
 -- promotion pushes, a rollback pops, an archive removes.
 CREATE FUNCTION ml.rollback(model text) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
 DECLARE
     e record;
     history integer[] := '{}';
