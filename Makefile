@@ -25,7 +25,7 @@ BLAS_DIR = /usr/lib/$(MULTIARCH)/openblas-serial
 BLAS_LIBS = -Wl,--no-as-needed -Wl,--disable-new-dtags -Wl,-rpath,$(BLAS_DIR) \
 	$(BLAS_DIR)/libopenblas.so.0 $(BLAS_DIR)/liblapack.so.3 -llapacke -lm
 SHLIB_LINK = $(BLAS_LIBS)
-PG_CPPFLAGS = -I$(srcdir)/src/core -Wall -Wextra -Werror -Wno-unused-parameter \
+PG_CPPFLAGS = -I$(srcdir)/src/core -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-missing-field-initializers -Wno-sign-compare
 
 PG_CONFIG ?= pg_config
@@ -39,10 +39,9 @@ endif
 
 # Core unit tests (cmocka), linked against the core objects only.
 CORE_SRCS = $(CORE_OBJS:.o=.c)
-UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core
+UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core
 test/unit/run_core_tests: test/unit/*.c $(CORE_SRCS) src/core/mlcore.h
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/*.c $(CORE_SRCS) \
-		-Wl,-rpath,$(BLAS_DIR) $(BLAS_DIR)/libopenblas.so.0 $(BLAS_DIR)/liblapack.so.3 -llapacke -lcmocka -lm
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
 
 unit: test/unit/run_core_tests
 	test/unit/run_core_tests

@@ -6,7 +6,7 @@
  *   4  u16 format version (MLC_MODEL_FORMAT)
  *   6  u16 algorithm id
  *   8  u32 payload length (must equal buffer length - 16)
- *  12  u32 CRC-32C of the payload
+ *  12  u32 CRC-32C of bytes 0-11 then the payload (the header is covered too)
  *  16  payload: u32 p | p x (u32 name length, name bytes) | f64 intercept
  *               | p x f64 coef
  *
@@ -199,7 +199,7 @@ mlc_model_encode(const mlc_model *m, uint8_t **out, size_t *out_len,
 		put_f64(w, m->linear.coef[j]);
 		w += 8;
 	}
-	put_u32(buf + 12, mlc_crc32c(0, buf + MLC_HEADER_SIZE, (size_t) payload));
+	put_u32(buf + 12, mlc_crc32c(mlc_crc32c(0, buf, 12), buf + MLC_HEADER_SIZE, (size_t) payload));
 
 	*out = buf;
 	*out_len = total;
@@ -264,7 +264,7 @@ mlc_model_decode(const uint8_t *buf, size_t len, mlc_model *m, mlc_error *err)
 	plen = get_u32(buf + 8);
 	if ((size_t) plen != len - MLC_HEADER_SIZE)
 		return corrupt(err, "payload length does not match the data size");
-	if (get_u32(buf + 12) != mlc_crc32c(0, buf + MLC_HEADER_SIZE, plen))
+	if (get_u32(buf + 12) != mlc_crc32c(mlc_crc32c(0, buf, 12), buf + MLC_HEADER_SIZE, plen))
 		return corrupt(err, "checksum mismatch");
 
 	r = buf + MLC_HEADER_SIZE;

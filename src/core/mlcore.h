@@ -219,6 +219,7 @@ typedef struct mlc_linear_summary
 	double		residual_sd;
 	double		condition_number;	/* 2-norm condition number of centered X */
 	int			dependent_feature;	/* first feature found collinear, or -1 */
+	int			dependent_is_constant;	/* 1 when that feature is constant */
 } mlc_linear_summary;
 
 /*
@@ -231,6 +232,31 @@ typedef struct mlc_linear_summary
 mlc_status	mlc_linear_solve(int p, const double *R, const double *means, int64_t n,
 							 double alpha, mlc_linear_model *model,
 							 mlc_linear_summary *summary, mlc_error *err);
+
+/*
+ * Optional pass 3: one step of iterative refinement (added by the core).
+ * A double-precision QR solution loses about eps * kappa^2 * ||r|| / ||X b||
+ * relatively (kappa: condition number of the column-scaled centered X), so
+ * fits with large residuals keep few digits (NIST Wampler5: 6).  Refinement
+ * recomputes the residuals of the solved model exactly (double-double):
+ *   acc: 2 * (p + 1) doubles, zeroed by the caller, one per chunk;
+ *   mlc_linear_refine_chunk adds the chunk's rows (same rows as training);
+ *   mlc_linear_refine_combine adds chunk partials (combine in chunk order);
+ *   mlc_linear_refine_apply updates model (and summary, when not NULL: the
+ *   one mlc_linear_solve filled, whose arrays it reuses) in place from the
+ *   combined acc and the same R, means, n and alpha as the solve.
+ *   *applied (may be NULL) is 0 when the step was skipped because it would
+ *   not contract (eps * kappa^2 > 1e-3, e.g. NIST Filip); the model and
+ *   summary are then kept as they were.  Deterministic like the rest.
+ */
+mlc_status	mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
+									double *acc, mlc_error *err);
+void		mlc_linear_refine_combine(int p, double *into, const double *other);
+mlc_status	mlc_linear_refine_apply(int p, const double *R, const double *means,
+									int64_t n, double alpha, const double *acc,
+									mlc_linear_model *model,
+									mlc_linear_summary *summary, int *applied,
+									mlc_error *err);
 
 /* Prediction: intercept + sum_j coef[j] * x[j] in index order (bit-stable). */
 double		mlc_linear_predict(const mlc_linear_model *m, const double *x);
@@ -257,7 +283,7 @@ void		mlc_reg_metrics_final(const mlc_reg_metrics *m, double *r2, double *rmse,
 /*
  * Encoded model layout (all little-endian):
  *   magic "PGML" | u16 format version | u16 algorithm | u32 payload length
- *   | u32 CRC-32C of payload | payload
+ *   | u32 CRC-32C of the 12 bytes before it and the payload | payload
  * Linear payload: u32 p | p x (u32 name length, name bytes) | f64 intercept
  *   | p x f64 coef.
  * Decoding checks every length against the buffer, so corrupted or truncated

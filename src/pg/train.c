@@ -3,10 +3,11 @@
  * drives the parallel engine through the algorithm's passes, and returns the
  * encoded model with its metrics; registering is done by the SQL caller.
  *
- * Linear and ridge regression take three passes over fixed chunks:
+ * Linear and ridge regression take four passes over fixed chunks:
  *   1. counts and column sums            -> means
  *   2. R factor of the centered [X y]    -> tall-skinny QR, tree-combined
- *   3. residual sums on train and test   -> metrics
+ *   3. exact residuals (double-double)   -> one step of iterative refinement
+ *   4. residual sums on train and test   -> metrics
  * Rows are read from the table once; later passes use the rows each
  * participant kept in memory (up to ml.work_mem).
  */
@@ -39,7 +40,8 @@ enum
 {
 	PASS_SUMS = 0,
 	PASS_R = 1,
-	PASS_METRICS = 2
+	PASS_REFINE = 2,
+	PASS_METRICS = 3
 };
 
 /* Layout of the PASS_SUMS partial. */
@@ -94,6 +96,15 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 				mlc_block	b = {c->n_train, p, c->Xtr, c->ytr};
 
 				check_core(mlc_linear_chunk_r(&b, params, partial, &err), &err);
+			}
+			break;
+		case PASS_REFINE:
+			{
+				mlc_block	b = {c->n_train, p, c->Xtr, c->ytr};
+				mlc_linear_model m = {p, params[0], (double *) params + 1};
+
+				memset(partial, 0, sizeof(double) * 2 * (p + 1));
+				check_core(mlc_linear_refine_chunk(&b, &m, partial, &err), &err);
 			}
 			break;
 		case PASS_METRICS:
@@ -243,6 +254,16 @@ column_attnum(Relation rel, const char *name, Oid *typid)
 	return InvalidAttrNumber;
 }
 
+/* Publish a model's coefficients as the parameters of the next pass. */
+static void
+publish_model(MLEngine *engine, const mlc_linear_model *lm)
+{
+	double	   *params = ml_engine_params(engine);
+
+	params[0] = lm->intercept;
+	memcpy(params + 1, lm->coef, sizeof(double) * lm->p);
+}
+
 /* ---------- ml._fit ---------- */
 
 PG_FUNCTION_INFO_V1(ml_fit);
@@ -289,6 +310,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	TimestampTz t0 = GetCurrentTimestamp(),
 				t1;
 	int			workers;
+	int			refined;
 	StringInfoData buf;
 	TupleDesc	tupdesc;
 	Datum		values[6];
@@ -358,7 +380,7 @@ ml_fit(PG_FUNCTION_ARGS)
 		elog(ERROR, "snapshot split column has type %s", format_type_be(split_type));
 
 	p1 = p + 1;
-	partial_doubles = Max(Max(SUMS_FIRST + p1, p1 * p1), (int) (2 * METRICS_DOUBLES));
+	partial_doubles = Max(Max(SUMS_FIRST + p1, p1 * p1), Max(2 * p1, (int) (2 * METRICS_DOUBLES)));
 
 	engine = ml_engine_begin(rel, p, attnums, typids, split_attnum, alg,
 							 partial_doubles, Max(p1, p + 1));
@@ -411,6 +433,13 @@ ml_fit(PG_FUNCTION_ARGS)
 
 	t1 = GetCurrentTimestamp();
 	st = mlc_linear_solve(p, Rs, means, n_train, hp.alpha, &lm, &summary, &err);
+	if (st == MLC_ESINGULAR && summary.dependent_feature >= 0 && summary.dependent_is_constant)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("feature \"%s\" is constant in the training rows",
+						TextDatumGetCString(feat_datums[summary.dependent_feature])),
+				 errdetail("A constant column cannot be told apart from the intercept."),
+				 errhint("Leave it out of features, or use algorithm => 'ridge'.")));
 	if (st == MLC_ESINGULAR && summary.dependent_feature >= 0)
 	{
 		StringInfoData others;
@@ -423,21 +452,31 @@ ml_fit(PG_FUNCTION_ARGS)
 				 errmsg("feature \"%s\" is a linear combination of other features",
 						TextDatumGetCString(feat_datums[summary.dependent_feature])),
 				 errdetail("It is collinear with features listed before it: %s.",
-						   others.len ? others.data : "(constant column)"),
+						   others.data),
 				 errhint("Leave it out of features, or use algorithm => 'ridge'.")));
 	}
 	check_core(st, &err);
 	ml_progress_notice("solving: condition number %.3g, %.3f s", summary.condition_number,
 					   ml_elapsed_seconds(t1));
 
-	/* Pass 3: metrics on both splits. */
+	/* Pass 3: one step of iterative refinement from exact residuals. */
 	t1 = GetCurrentTimestamp();
+	publish_model(engine, &lm);
+	partials = ml_engine_run_pass(engine, PASS_REFINE);
 	{
-		double	   *params = ml_engine_params(engine);
+		double	   *acc = palloc0(sizeof(double) * 2 * p1);
 
-		params[0] = lm.intercept;
-		memcpy(params + 1, lm.coef, sizeof(double) * p);
+		for (c = 0; c < nchunks; c++)
+			mlc_linear_refine_combine(p, acc, partials + (Size) c * partial_doubles);
+		check_core(mlc_linear_refine_apply(p, Rs, means, n_train, hp.alpha, acc, &lm, &summary,
+										   &refined, &err), &err);
 	}
+	ml_progress_notice("pass refine: %s, %.3f s", refined ? "applied" : "skipped (ill-conditioned)",
+					   ml_elapsed_seconds(t1));
+
+	/* Pass 4: metrics on both splits. */
+	t1 = GetCurrentTimestamp();
+	publish_model(engine, &lm);
 	partials = ml_engine_run_pass(engine, PASS_METRICS);
 	memset(&mtrain, 0, sizeof(mtrain));
 	memset(&mtest, 0, sizeof(mtest));
@@ -509,6 +548,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	json_key_number(&buf, "rows_test", (double) n_test, true);
 	json_key_number(&buf, "rows_skipped", (double) n_skipped, true);
 	json_key_number(&buf, "chunks", nchunks, true);
+	appendStringInfo(&buf, ", \"refined\": %s", refined ? "true" : "false");
 	appendStringInfoChar(&buf, '}');
 	values[4] = json_to_jsonb(&buf);
 	values[5] = Int32GetDatum(workers);

@@ -8,10 +8,30 @@
 
 #include "unit.h"
 
-mlc_status
-unit_fit_chunked(int n, int p, const double *X, const double *y,
-				 int chunk_rows, double alpha, mlc_linear_model *model,
-				 mlc_linear_summary *summary, double *Rout, mlc_error *err)
+/* Copy rows [i0, i0 + m) of the n x p matrix X and of y into a block. */
+static void
+take_rows(int n, int p, const double *X, const double *y, int i0, int m,
+		  double *Xc, double *yc, mlc_block *b)
+{
+	int			i,
+				j;
+
+	for (j = 0; j < p; j++)
+		for (i = 0; i < m; i++)
+			Xc[i + (size_t) j * m] = X[i0 + i + (size_t) j * n];
+	for (i = 0; i < m; i++)
+		yc[i] = y[i0 + i];
+	b->n = m;
+	b->p = p;
+	b->X = Xc;
+	b->y = yc;
+}
+
+static mlc_status
+fit_pipeline(int n, int p, const double *X, const double *y,
+			 int chunk_rows, double alpha, mlc_linear_model *model,
+			 mlc_linear_summary *summary, double *Rout, int refine,
+			 int *applied, mlc_error *err)
 {
 	int			p1 = p + 1;
 	int			nchunks = n > 0 ? (n + chunk_rows - 1) / chunk_rows : 1;
@@ -54,15 +74,7 @@ unit_fit_chunked(int n, int p, const double *X, const double *y,
 		int			m = i1 > i0 ? i1 - i0 : 0;
 		mlc_block	b;
 
-		for (j = 0; j < p; j++)
-			for (i = 0; i < m; i++)
-				Xc[i + (size_t) j * m] = X[i0 + i + (size_t) j * n];
-		for (i = 0; i < m; i++)
-			yc[i] = y[i0 + i];
-		b.n = m;
-		b.p = p;
-		b.X = Xc;
-		b.y = yc;
+		take_rows(n, p, X, y, i0, m, Xc, yc, &b);
 		st = mlc_linear_chunk_r(&b, means, Rs + sz * c, err);
 	}
 	if (st == MLC_OK)
@@ -72,6 +84,31 @@ unit_fit_chunked(int n, int p, const double *X, const double *y,
 	if (st == MLC_OK)
 		st = mlc_linear_solve(p, Rs, means, n, alpha, model, summary, err);
 
+	/* pass 3: residual sums per chunk, combined in chunk order */
+	if (st == MLC_OK && refine)
+	{
+		double	   *acc = calloc((size_t) 2 * p1, sizeof(double));
+		double	   *cacc = calloc((size_t) 2 * p1, sizeof(double));
+
+		for (c = 0; c < nchunks && st == MLC_OK; c++)
+		{
+			int			i0 = c * chunk_rows;
+			int			i1 = i0 + chunk_rows < n ? i0 + chunk_rows : n;
+			int			m = i1 > i0 ? i1 - i0 : 0;
+			mlc_block	b;
+
+			take_rows(n, p, X, y, i0, m, Xc, yc, &b);
+			memset(cacc, 0, sizeof(double) * 2 * p1);
+			st = mlc_linear_refine_chunk(&b, model, cacc, err);
+			mlc_linear_refine_combine(p, acc, cacc);
+		}
+		if (st == MLC_OK)
+			st = mlc_linear_refine_apply(p, Rs, means, n, alpha, acc, model,
+										 summary, applied, err);
+		free(acc);
+		free(cacc);
+	}
+
 	free(sums);
 	free(part);
 	free(means);
@@ -79,6 +116,24 @@ unit_fit_chunked(int n, int p, const double *X, const double *y,
 	free(Xc);
 	free(yc);
 	return st;
+}
+
+mlc_status
+unit_fit_chunked(int n, int p, const double *X, const double *y,
+				 int chunk_rows, double alpha, mlc_linear_model *model,
+				 mlc_linear_summary *summary, double *Rout, mlc_error *err)
+{
+	return fit_pipeline(n, p, X, y, chunk_rows, alpha, model, summary, Rout,
+						0, NULL, err);
+}
+
+mlc_status
+unit_fit_refined(int n, int p, const double *X, const double *y,
+				 int chunk_rows, double alpha, mlc_linear_model *model,
+				 mlc_linear_summary *summary, int *applied, mlc_error *err)
+{
+	return fit_pipeline(n, p, X, y, chunk_rows, alpha, model, summary, NULL,
+						1, applied, err);
 }
 
 void

@@ -7,8 +7,14 @@
  * from test/data/nist_strd/certified.json (NIST StRD, public domain).
  *
  * LRE = -log10(|est - cert| / |cert|) (or -log10(|est|) for cert == 0),
- * capped at 15.  Required: every coefficient LRE >= 7 on Filip and >= 9
- * elsewhere; every non-zero certified standard error LRE >= 6.
+ * capped at 15.  Required, for the pipeline with the refinement pass and
+ * chunks of 1, 3, 7, 16 and all rows: every coefficient LRE >= 7 on Filip
+ * and >= 9 elsewhere; every non-zero certified standard error LRE >= 6
+ * (and residual sd / R^2 >= 6 on Filip).  Without refinement Filip must
+ * still reach 7; the other QR-only figures are printed, not required
+ * (Wampler4/5 lose digits to their huge residuals, see linear.c).
+ *
+ * MLC_NIST_VERBOSE=1 prints every chunking and every coefficient.
  */
 #include <math.h>
 #include <stdio.h>
@@ -144,8 +150,8 @@ read_csv(const char *name, double **xs, double **ys)
 
 /* Fit one case; fills the minimal LREs.  Returns 0 on success. */
 static int
-fit_case(const nist_case *c, int chunk_rows, double *min_coef, double *min_se,
-		 double *sd_lre, double *r2_lre)
+fit_case(const nist_case *c, int chunk_rows, int refine, double *min_coef,
+		 double *min_se, double *sd_lre, double *r2_lre, int *applied)
 {
 	double	   *xs = NULL,
 			   *ys = NULL,
@@ -178,8 +184,13 @@ fit_case(const nist_case *c, int chunk_rows, double *min_coef, double *min_se,
 			X[i + (size_t) k * n] = v;
 		}
 	}
-	st = unit_fit_chunked(n, d, X, ys, chunk_rows, 0.0, &model, &summary,
-						  NULL, &err);
+	*applied = 0;
+	if (refine)
+		st = unit_fit_refined(n, d, X, ys, chunk_rows, 0.0, &model, &summary,
+							  applied, &err);
+	else
+		st = unit_fit_chunked(n, d, X, ys, chunk_rows, 0.0, &model, &summary,
+							  NULL, &err);
 	free(X);
 	free(xs);
 	free(ys);
@@ -198,7 +209,8 @@ fit_case(const nist_case *c, int chunk_rows, double *min_coef, double *min_se,
 		if (l < *min_coef)
 			*min_coef = l;
 		if (getenv("MLC_NIST_VERBOSE") != NULL && chunk_rows == NIST_CHUNK_ROWS)
-			printf("  %s b%d est %.15g LRE %.2f se LRE %.2f\n", c->name, k, est, l,
+			printf("  %s %s b%d = %.15g  LRE %5.2f  se LRE %5.2f\n", c->name,
+				   refine ? "refined" : "QR", k, est, l,
 				   lre(summary.std_error[k], c->std_error[k]));
 		if (c->std_error[k] != 0.0)
 		{
@@ -208,45 +220,65 @@ fit_case(const nist_case *c, int chunk_rows, double *min_coef, double *min_se,
 		}
 	}
 	if (getenv("MLC_NIST_VERBOSE") != NULL && chunk_rows == NIST_CHUNK_ROWS)
-		printf("  %s cond %.3g\n", c->name, summary.condition_number);
+		printf("  %s condition number %.3g\n", c->name, summary.condition_number);
 	*sd_lre = c->residual_sd != 0.0 ? lre(summary.residual_sd, c->residual_sd) : 15.0;
 	*r2_lre = c->r_squared != 0.0 ? lre(summary.r2, c->r_squared) : 15.0;
 	unit_free_fit(&model, &summary);
 	return 0;
 }
 
+/*
+ * Fit with several chunkings, QR only and with the refinement pass.  The
+ * requirements apply to the refined pipeline; the QR-only figures are
+ * printed for the record (Filip must reach 7 digits either way).
+ */
 static void
 check_case(const nist_case *c)
 {
 	static const int chunkings[] = {NIST_CHUNK_ROWS, 1, 3, 16, 1000};
+	int			verbose = getenv("MLC_NIST_VERBOSE") != NULL;
 	double		mc,
 				ms,
 				sd,
-				r2;
+				r2,
+				worst = 15.0;
+	int			applied;
 	size_t		t;
+	int			refine;
 
-	for (t = 0; t < sizeof(chunkings) / sizeof(chunkings[0]); t++)
+	for (refine = 0; refine <= 1; refine++)
 	{
-		assert_int_equal(fit_case(c, chunkings[t], &mc, &ms, &sd, &r2), 0);
-		if (getenv("MLC_NIST_VERBOSE") != NULL || t == 0)
+		worst = 15.0;
+		for (t = 0; t < sizeof(chunkings) / sizeof(chunkings[0]); t++)
 		{
-			printf("NIST %-8s chunk %4d rows: min LRE coef %5.2f  std error %5.2f",
-				   c->name, chunkings[t], mc, ms);
-			if (c->residual_sd != 0.0)
-				printf("  residual sd %5.2f  R2 %5.2f", sd, r2);
-			printf("\n");
+			assert_int_equal(fit_case(c, chunkings[t], refine, &mc, &ms, &sd,
+									  &r2, &applied), 0);
+			if (mc < worst)
+				worst = mc;
+			if (verbose || t == 0)
+			{
+				printf("NIST %-8s %-7s chunk %4d: min LRE coef %5.2f  std error %5.2f",
+					   c->name, refine ? (applied ? "refined" : "(skip)") : "QR",
+					   chunkings[t], mc, ms);
+				if (c->residual_sd != 0.0)
+					printf("  residual sd %5.2f  R2 %5.2f", sd, r2);
+				printf("\n");
+			}
+			if (refine)
+			{
+				assert_true(mc >= c->min_coef_lre);
+				assert_true(ms >= 6.0);
+				if (c->residual_sd != 0.0)
+				{
+					assert_true(sd >= 6.0);
+					assert_true(r2 >= 6.0);
+				}
+			}
+			else if (c->min_coef_lre <= 7.0)
+				assert_true(mc >= c->min_coef_lre);
 		}
-		if (mc < c->min_coef_lre || ms < 6.0)
-			printf("NIST %-8s chunk %4d rows: min LRE coef %5.2f  std error %5.2f  (below the requirement)\n",
-				   c->name, chunkings[t], mc, ms);
-		if (getenv("MLC_NIST_VERBOSE") != NULL) continue;
-		assert_true(mc >= c->min_coef_lre);
-		assert_true(ms >= 6.0);
-		if (c->residual_sd != 0.0)
-		{
-			assert_true(sd >= 6.0);
-			assert_true(r2 >= 6.0);
-		}
+		printf("NIST %-8s %-7s min coefficient LRE over chunkings 1, 3, 7, 16, all: %5.2f\n",
+			   c->name, refine ? "refined" : "QR", worst);
 	}
 }
 

@@ -25,13 +25,19 @@ int			run_nist_tests(void);
 /*
  * The whole chunked training pipeline as the engine runs it: column sums
  * per chunk in row order, combined in chunk order -> means; per chunk the
- * R factor of the centered [X y]; tree combine; solve.  X is n x p
+ * R factor of the centered [X y]; tree combine; solve; optionally the
+ * refinement pass.  X is n x p
  * column-major.  When Rout is not NULL it gets the combined R.
  */
 mlc_status	unit_fit_chunked(int n, int p, const double *X, const double *y,
 							 int chunk_rows, double alpha,
 							 mlc_linear_model *model, mlc_linear_summary *summary,
 							 double *Rout, mlc_error *err);
+/* The same plus pass 3 (refinement); *applied as from mlc_linear_refine_apply. */
+mlc_status	unit_fit_refined(int n, int p, const double *X, const double *y,
+							 int chunk_rows, double alpha,
+							 mlc_linear_model *model, mlc_linear_summary *summary,
+							 int *applied, mlc_error *err);
 void		unit_free_fit(mlc_linear_model *model, mlc_linear_summary *summary);
 
 /* Relative difference |a - b| / max(|a|, |b|, tiny). */
