@@ -92,6 +92,8 @@ typedef struct MLParticipant
 	MemoryContext chunk_cxt;	/* reset after each chunk */
 	MLChunk   **kept;			/* per chunk, kept by me, or NULL */
 	Size		kept_bytes;
+	double	   *rows[2];		/* row-major read buffers: [0] train, [1] test */
+	int64		rows_cap[2];
 } MLParticipant;
 
 struct MLEngine
@@ -130,8 +132,8 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	AttrNumber	maxatt = sh->split_attnum;
 	MemoryContext old;
 	MLChunk    *c;
-	double	   *rows[2];		/* row-major buffers: [0] train, [1] test */
-	int64		cap[2] = {256, 256};
+	double	  **rows = pt->rows;	/* reused across chunks */
+	int64	   *cap = pt->rows_cap;
 	int64		n[2] = {0, 0};
 	int64		seen = 0;
 	int			j,
@@ -143,8 +145,6 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	old = MemoryContextSwitchTo(cxt);
 	c = palloc0(sizeof(MLChunk));
 	c->p = sh->p;
-	rows[0] = palloc_extended(cap[0] * width * sizeof(double), MCXT_ALLOC_HUGE);
-	rows[1] = palloc_extended(cap[1] * width * sizeof(double), MCXT_ALLOC_HUGE);
 
 	ItemPointerSet(&mintid, start, FirstOffsetNumber);
 	ItemPointerSet(&maxtid, start + nblk - 1, MaxOffsetNumber);
@@ -201,7 +201,6 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 			for (j = 0; j < sh->p; j++)
 				X[j * n[s] + i] = row[j + 1];
 		}
-		pfree(rows[s]);
 		if (s == 0)
 		{
 			c->n_train = n[0];
@@ -310,6 +309,7 @@ static void
 participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 {
 	MLColumns  *cols;
+	int			i;
 
 	pt->shared = shm_toc_lookup(toc, ML_KEY_SHARED, noerror);
 	cols = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
@@ -325,6 +325,12 @@ participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 										  ALLOCSET_DEFAULT_SIZES);
 	pt->kept = palloc0(sizeof(MLChunk *) * pt->shared->nchunks);
 	pt->kept_bytes = 0;
+	for (i = 0; i < 2; i++)
+	{
+		pt->rows_cap[i] = 1024;
+		pt->rows[i] = palloc_extended(pt->rows_cap[i] * (pt->shared->p + 1) * sizeof(double),
+									  MCXT_ALLOC_HUGE);
+	}
 }
 
 /* Entry point of a parallel worker. */

@@ -35,19 +35,22 @@ typedef struct CachedModel
 } CachedModel;
 
 static HTAB *model_cache = NULL;
+/* Bumped whenever an entry is dropped, so call sites re-find theirs. */
+static uint64 cache_generation = 0;
 
 typedef struct PredictSite
 {
 	/* the reference resolved in this statement */
 	bool		resolved;
-	Oid			ref_type;
 	int64		ref_id;
-	char	   *ref_text;
-	int64		model_id;
+	char	   *ref_text;		/* not NUL-terminated */
+	int			ref_len;
+	CachedModel *entry;
+	uint64		generation;
 	/* row layout -> feature mapping */
 	Oid			row_type;
 	int32		row_typmod;
-	int			natts;
+	TupleDesc	row_desc;
 	int		   *feature_att;	/* per feature: 0-based attribute index */
 	Oid		   *feature_type;
 	Datum	   *values;
@@ -79,6 +82,7 @@ cache_lookup(int64 id, const char *hash, const char *label)
 	{
 		MemoryContextDelete(entry->cxt);
 		hash_search(model_cache, &id, HASH_REMOVE, NULL);
+		cache_generation++;
 	}
 
 	/* Fetch and decode the blob. */
@@ -131,61 +135,73 @@ cache_lookup(int64 id, const char *hash, const char *label)
 	return entry;
 }
 
-/* Resolve the reference argument to a model id, once per statement and value. */
+/* Is the reference argument the one this call site resolved already? */
+static bool
+same_reference(PredictSite *site, bool by_id, Datum ref)
+{
+	text	   *t;
+
+	if (!site->resolved)
+		return false;
+	if (by_id)
+		return site->ref_id == DatumGetInt64(ref);
+	t = DatumGetTextPP(ref);
+	return VARSIZE_ANY_EXHDR(t) == site->ref_len &&
+		memcmp(VARDATA_ANY(t), site->ref_text, site->ref_len) == 0;
+}
+
+/* Resolve the reference argument to a model, once per statement and value. */
 static CachedModel *
 resolve(FunctionCallInfo fcinfo, PredictSite *site)
 {
-	Oid			ref_type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+	bool		by_id = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID;
 	Datum		ref = PG_GETARG_DATUM(0);
-	char	   *ref_text = NULL;
-	CachedModel *entry;
+	Oid			argtypes[1] = {by_id ? INT8OID : TEXTOID};
+	Datum		args[1] = {ref};
+	bool		isnull;
+	int64		model_id;
+	char	   *hash,
+			   *label;
 
-	if (ref_type != INT8OID)
-		ref_text = text_to_cstring(DatumGetTextPP(ref));
-
-	if (!site->resolved ||
-		(ref_type == INT8OID ? site->ref_id != DatumGetInt64(ref)
-		 : strcmp(site->ref_text, ref_text) != 0))
+	if (same_reference(site, by_id, ref))
 	{
-		Oid			argtypes[1] = {ref_type == INT8OID ? INT8OID : TEXTOID};
-		Datum		args[1] = {ref};
-		bool		isnull;
-		char	   *hash,
-				   *label;
-
-		SPI_connect();
-		/* The row version joins the hash in the key, so any UPDATE reloads. */
-		if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
-								  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
-								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "model lookup failed");
-		site->model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		label = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-		entry = cache_lookup(site->model_id, hash, label);
-		SPI_finish();
-
-		site->resolved = true;
-		site->ref_type = ref_type;
-		if (ref_type == INT8OID)
-			site->ref_id = DatumGetInt64(ref);
-		else
-		{
-			if (site->ref_text)
-				pfree(site->ref_text);
-			site->ref_text = MemoryContextStrdup(fcinfo->flinfo->fn_mcxt, ref_text);
-		}
-		site->row_type = InvalidOid;	/* the feature mapping depends on the model */
-		return entry;
+		if (site->generation == cache_generation)
+			return site->entry;
+		site->entry = hash_search(model_cache, &site->entry->id, HASH_FIND, NULL);
+		site->generation = cache_generation;
+		if (site->entry != NULL)
+			return site->entry;
 	}
-	entry = hash_search(model_cache, &site->model_id, HASH_FIND, NULL);
-	if (entry == NULL)
+
+	SPI_connect();
+	/* The row version joins the hash in the key, so any UPDATE reloads. */
+	if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
+							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "model lookup failed");
+	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	label = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	site->entry = cache_lookup(model_id, hash, label);
+	site->generation = cache_generation;
+	SPI_finish();
+
+	site->resolved = true;
+	if (by_id)
+		site->ref_id = DatumGetInt64(ref);
+	else
 	{
-		site->resolved = false;
-		return resolve(fcinfo, site);
+		text	   *t = DatumGetTextPP(ref);
+
+		if (site->ref_text)
+			pfree(site->ref_text);
+		site->ref_len = VARSIZE_ANY_EXHDR(t);
+		site->ref_text = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, Max(1, site->ref_len));
+		memcpy(site->ref_text, VARDATA_ANY(t), site->ref_len);
 	}
-	return entry;
+	site->row_type = InvalidOid;	/* the feature mapping depends on the model */
+	return site->entry;
 }
 
 /* Map the row type's columns to the model's features by name. */
@@ -203,7 +219,6 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 	if (site->row_type == tupType && site->row_typmod == tupTypmod)
 		return;
 	desc = lookup_rowtype_tupdesc(tupType, tupTypmod);
-	site->natts = desc->natts;
 	site->feature_att = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->n_features));
 	site->feature_type = MemoryContextAlloc(mcxt, sizeof(Oid) * Max(1, m->n_features));
 	site->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(1, desc->natts));
@@ -241,6 +256,14 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 					 errmsg("column \"%s\" has type %s, but model %s needs a number",
 							m->feature_names[f], format_type_be(site->feature_type[f]), entry->label)));
 		}
+	}
+	if (site->row_desc)
+		FreeTupleDesc(site->row_desc);
+	{
+		MemoryContext old = MemoryContextSwitchTo(mcxt);
+
+		site->row_desc = CreateTupleDescCopy(desc);
+		MemoryContextSwitchTo(old);
 	}
 	ReleaseTupleDesc(desc);
 	site->row_type = tupType;
@@ -294,16 +317,13 @@ ml_predict(PG_FUNCTION_ARGS)
 	{
 		HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(1);
 		HeapTupleData tuple;
-		TupleDesc	desc;
 
 		map_row(fcinfo, site, entry, rec);
 		tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
 		ItemPointerSetInvalid(&tuple.t_self);
 		tuple.t_tableOid = InvalidOid;
 		tuple.t_data = rec;
-		desc = lookup_rowtype_tupdesc(site->row_type, site->row_typmod);
-		heap_deform_tuple(&tuple, desc, site->values, site->isnull);
-		ReleaseTupleDesc(desc);
+		heap_deform_tuple(&tuple, site->row_desc, site->values, site->isnull);
 		for (f = 0; f < m->n_features; f++)
 		{
 			int			a = site->feature_att[f];
