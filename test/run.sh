@@ -21,7 +21,8 @@ fi
 
 echo "==> core unit tests (cmocka)"
 out=$(make -s unit 2>&1); rc=$?
-echo "$out" | grep -E '^\[ *(PASSED|FAILED|  OK|ERROR|RUN) *\]|LRE|^[^[]' | grep -v '^\[ RUN' | sed 's/^/    /' | tail -n 60
+echo "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]|^\[   LINE   \]|min coefficient LRE|core unit tests' | sed 's/^/    /'
+
 p=$(echo "$out" | grep -E '^\[  PASSED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
 f=$(echo "$out" | grep -E '^\[  FAILED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
 pass "$p"
@@ -45,7 +46,7 @@ elif [ "$p" -eq 0 ]; then
   fail 1 "pg_regress(no tests ran)"; cat /tmp/pg_mlops_regress.log
 fi
 
-echo "==> reference checks (scikit-learn, statsmodels)"
+echo "==> reference checks (statsmodels, scikit-learn) and client-side checks"
 for t in test/reference/*.py; do
   [ -f "$t" ] || continue
   if out=$(/usr/bin/python3 "$t" 2>&1); then

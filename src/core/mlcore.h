@@ -53,6 +53,8 @@ void		mlc_free(void *ptr);
  * mlc_qr_r: R factor of the m x n matrix A (column-major, lda = m, destroyed).
  * R (n x n, column-major, strictly lower part zeroed) is written to R.  When
  * m < n the missing rows of R are zero, which is still a valid R for stacking.
+ * Tall-skinny blocks (n >= 10, m n^2 >= 131072) use the blocked dgeqrt
+ * (block size 8), the others dgeqrf; the choice depends only on the shape.
  */
 mlc_status	mlc_qr_r(int m, int n, double *A, double *R, mlc_error *err);
 
@@ -174,8 +176,8 @@ typedef struct mlc_block
 } mlc_block;
 
 /*
- * Pass 1 partial: counts and column sums of [X y] (p + 1 sums).  Sums are
- * accumulated in row order; combining in chunk order is deterministic.
+ * Column sums of [X y] (p + 1 sums) and a row count; not used by the core
+ * since the chunk statistics below carry means instead.
  */
 typedef struct mlc_sums
 {
@@ -184,18 +186,65 @@ typedef struct mlc_sums
 } mlc_sums;
 
 /*
- * Pass 2 partial: R factor ((p+1) x (p+1), column-major) of the centered
- * augmented matrix [X - mean_x, y - mean_y] of the chunk's rows.
+ * Per-chunk statistics of [X y] (p1 = p + 1 columns): layout of a stats
+ * buffer of MLC_STATS_DOUBLES(p1) doubles:
+ *   [0]            n (row count, as double)
+ *   [1 .. p1]      column means of [X y] over the chunk's rows
+ *   [1 + p1 ..]    R factor (p1 x p1, column-major, upper) of the chunk's
+ *                  [X y] centered by the chunk's own means
+ * A chunk with n == 0 has all zeros.
+ *
+ * The engine reads each chunk once: mlc_linear_chunk_stats computes the
+ * chunk's means and the QR factor of the chunk centered by them while the
+ * chunk is in cache; the buffers are then merged exactly along a fixed
+ * tree (mlc_linear_stats_tree) and the merged R and means go to
+ * mlc_linear_solve (and to the refinement pass) unchanged:
+ *   mlc_linear_solve(p, stats + 1 + p1, stats + 1, (int64_t) stats[0], ...)
+ * MLC_STATS_DOUBLES is a size_t expression (no int overflow for large p1).
  */
-mlc_status	mlc_linear_chunk_r(const mlc_block *b, const double *means,
-							   double *R, mlc_error *err);
+#define MLC_STATS_DOUBLES(p1) \
+	((size_t) 1 + (size_t) (p1) + (size_t) (p1) * (size_t) (p1))
 
 /*
- * Combine per-chunk R factors along a fixed binary tree over chunk indices
- * (pairs (0,1),(2,3),... then pairs of results, ...), in place: Rs holds
- * nchunks factors of size (p+1)^2 consecutively; the result is in Rs[0..].
+ * Statistics of one chunk into stats (MLC_STATS_DOUBLES(b->p + 1) doubles).
+ * Means are a sum in a fixed order (four interleaved lanes) over n plus one
+ * correction pass (the mean of x - mean), so they are close to the
+ * correctly rounded mean even when |mean| >> spread.  The QR factor is
+ * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt.
+ * MLC_EINVAL for a non-finite value (naming feature/target and row) or a
+ * column whose sum or centered values overflow.  On error the buffer's
+ * contents are unspecified.
  */
-mlc_status	mlc_r_tree_combine(int p1, int nchunks, double *Rs, mlc_error *err);
+mlc_status	mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err);
+
+/*
+ * Merge two stats buffers into out (may alias a or b): n = na + nb,
+ * mean = (na ma + nb mb)/n (computed as ma + (nb/n)(mb - ma)),
+ * R = R factor of [Ra; Rb; sqrt(na nb / n) (ma - mb)^T]  (exact merge of
+ * centered scatter: S = Sa + Sb + (na nb / n) (ma - mb)(ma - mb)^T), by
+ * Householder reflections on the nonzeros only.  When one side has n == 0
+ * the other is copied bit for bit.  MLC_EINVAL for a negative or
+ * non-integral count or a non-finite mean or R entry.
+ *
+ * Precision: the formula is exact for exact means, but the means are
+ * stored as doubles and their rounding (eps |mean|) enters the
+ * (ma - mb) row to first order, so the merged scatter is off by about
+ * eps |mean| / spread relative.  Columns whose mean is far from 0 against
+ * their spread lose about log10(|mean| / spread) digits: with offsets of
+ * 1e6 spreads, 1e-10 in the coefficients where one global centering gave
+ * 1e-14.  The refinement pass (mlc_linear_refine_*) removes it.
+ */
+mlc_status	mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out, mlc_error *err);
+
+/*
+ * Merge nchunks buffers (at stats + c * stride doubles, stride >=
+ * MLC_STATS_DOUBLES(p1)) along a fixed binary tree over chunk indices:
+ * pairs (0,1),(2,3),..., then pairs of results, ...; result in chunk 0's
+ * buffer.  The result depends only on the buffers, never on who computed
+ * them.  Other chunks' buffers may be overwritten with intermediate
+ * results.  Stops at the first failing merge and returns its status.
+ */
+mlc_status	mlc_linear_stats_tree(int p1, int nchunks, double *stats, size_t stride, mlc_error *err);
 
 typedef struct mlc_linear_model
 {
@@ -224,7 +273,7 @@ typedef struct mlc_linear_summary
 
 /*
  * Solve from the combined R ((p+1)^2, centered [X y]), the means (p + 1) and
- * the number of rows.  alpha > 0 gives ridge (intercept not penalized).
+ * the number of rows (the merged stats buffer's R, means and n).  alpha > 0 gives ridge (intercept not penalized).
  * MLC_ESINGULAR when a feature is a linear combination of earlier ones
  * (summary->dependent_feature names it) and alpha == 0.  Allocates
  * model->coef and the summary arrays with mlc_alloc.
@@ -260,6 +309,15 @@ mlc_status	mlc_linear_refine_apply(int p, const double *R, const double *means,
 
 /* Prediction: intercept + sum_j coef[j] * x[j] in index order (bit-stable). */
 double		mlc_linear_predict(const mlc_linear_model *m, const double *x);
+
+/*
+ * Column-oriented prediction of a block: yhat[i] = intercept + sum_j coef[j] *
+ * X[j*n + i], accumulated in the same order as mlc_linear_predict, so results
+ * are bit-identical to it (compiled with -ffp-contract=off), but
+ * vectorizable.  b->y is not read; yhat (b->n values) must not overlap b->X.  b->p must equal m->p; when it does not
+ * (or b->X is NULL with p > 0), every yhat[i] is NaN.
+ */
+void		mlc_linear_predict_block(const mlc_linear_model *m, const mlc_block *b, double *yhat);
 
 /* Regression metrics partial: sums over rows, combinable by addition. */
 typedef struct mlc_reg_metrics

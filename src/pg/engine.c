@@ -92,6 +92,7 @@ typedef struct MLParticipant
 	MemoryContext chunk_cxt;	/* reset after each chunk */
 	MLChunk   **kept;			/* per chunk, kept by me, or NULL */
 	Size		kept_bytes;
+	bool		all_float8;		/* every column read is float8: fast path */
 	double	   *rows[2];		/* row-major read buffers: [0] train, [1] test */
 	int64		rows_cap[2];
 } MLParticipant;
@@ -161,21 +162,40 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 		s = DatumGetBool(slot->tts_values[sh->split_attnum - 1]) ? 1 : 0;
 		grow_rows(&rows[s], &cap[s], n[s] + 1, width);
 		row = rows[s] + n[s] * width;
-		for (j = 0; j < width; j++)
+		if (pt->all_float8)
 		{
-			int			a = pt->attnums[j] - 1;
+			/* Branch-free: x * 0 is NaN exactly when x is NaN or infinite. */
+			bool		anynull = false;
+			double		probe = 0.0;
 
-			if (slot->tts_isnull[a])
+			for (j = 0; j < width; j++)
 			{
-				usable = false;
-				break;
+				int			a = pt->attnums[j] - 1;
+
+				anynull |= slot->tts_isnull[a];
+				row[j] = DatumGetFloat8(slot->tts_values[a]);
+				probe += row[j] * 0.0;
 			}
-			row[j] = pt->typids[j] == FLOAT8OID ? DatumGetFloat8(slot->tts_values[a])
-				: ml_datum_to_double(slot->tts_values[a], pt->typids[j]);
-			if (!isfinite(row[j]))
+			usable = !anynull && probe == 0.0;
+		}
+		else
+		{
+			for (j = 0; j < width; j++)
 			{
-				usable = false;
-				break;
+				int			a = pt->attnums[j] - 1;
+
+				if (slot->tts_isnull[a])
+				{
+					usable = false;
+					break;
+				}
+				row[j] = pt->typids[j] == FLOAT8OID ? DatumGetFloat8(slot->tts_values[a])
+					: ml_datum_to_double(slot->tts_values[a], pt->typids[j]);
+				if (!isfinite(row[j]))
+				{
+					usable = false;
+					break;
+				}
 			}
 		}
 		if (usable)
@@ -319,6 +339,9 @@ participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 	pt->params = shm_toc_lookup(toc, ML_KEY_PARAMS, noerror);
 	pt->partials = shm_toc_lookup(toc, ML_KEY_PARTIALS, noerror);
 	pt->me = me;
+	pt->all_float8 = true;
+	for (i = 0; i <= pt->shared->p; i++)
+		pt->all_float8 &= pt->typids[i] == FLOAT8OID;
 	pt->keep_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops kept chunks",
 										 ALLOCSET_DEFAULT_SIZES);
 	pt->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops chunk",

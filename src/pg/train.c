@@ -3,16 +3,19 @@
  * drives the parallel engine through the algorithm's passes, and returns the
  * encoded model with its metrics; registering is done by the SQL caller.
  *
- * Linear and ridge regression take four passes over fixed chunks:
- *   1. counts and column sums            -> means
- *   2. R factor of the centered [X y]    -> tall-skinny QR, tree-combined
- *   3. exact residuals (double-double)   -> one step of iterative refinement
- *   4. residual sums on train and test   -> metrics
+ * Linear and ridge regression take up to three passes over fixed chunks:
+ *   1. per chunk: counts, means and the R factor of the chunk's centered
+ *      [X y] (tall-skinny QR while the rows are hot in cache), merged
+ *      exactly along a fixed tree
+ *   2. only for fits that lost digits: exact residuals (double-double)
+ *      -> one step of iterative refinement
+ *   3. residual sums on train and test  -> metrics
  * Rows are read from the table once; later passes use the rows each
  * participant kept in memory (up to ml.work_mem).
  */
 #include "postgres.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "access/table.h"
@@ -38,17 +41,16 @@
 
 enum
 {
-	PASS_SUMS = 0,
-	PASS_R = 1,
-	PASS_REFINE = 2,
-	PASS_METRICS = 3
+	PASS_STATS = 0,
+	PASS_REFINE = 1,
+	PASS_METRICS = 2
 };
 
-/* Layout of the PASS_SUMS partial. */
-#define SUMS_N_TRAIN 0
-#define SUMS_N_TEST 1
-#define SUMS_N_SKIPPED 2
-#define SUMS_FIRST 3
+/* Layout of the PASS_STATS partial: counts, then the core's chunk stats. */
+#define STATS_N_TRAIN 0
+#define STATS_N_TEST 1
+#define STATS_N_SKIPPED 2
+#define STATS_FIRST 3
 
 #define METRICS_DOUBLES (sizeof(mlc_reg_metrics) / sizeof(double))
 
@@ -67,35 +69,17 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 {
 	mlc_error	err;
 	int64		i;
-	int			j;
 
 	switch (pass_kind)
 	{
-		case PASS_SUMS:
-			partial[SUMS_N_TRAIN] = (double) c->n_train;
-			partial[SUMS_N_TEST] = (double) c->n_test;
-			partial[SUMS_N_SKIPPED] = (double) c->n_skipped;
-			for (j = 0; j < p; j++)
-			{
-				double		s = 0;
-
-				for (i = 0; i < c->n_train; i++)
-					s += c->Xtr[(Size) j * c->n_train + i];
-				partial[SUMS_FIRST + j] = s;
-			}
-			{
-				double		s = 0;
-
-				for (i = 0; i < c->n_train; i++)
-					s += c->ytr[i];
-				partial[SUMS_FIRST + p] = s;
-			}
-			break;
-		case PASS_R:
+		case PASS_STATS:
 			{
 				mlc_block	b = {c->n_train, p, c->Xtr, c->ytr};
 
-				check_core(mlc_linear_chunk_r(&b, params, partial, &err), &err);
+				partial[STATS_N_TRAIN] = (double) c->n_train;
+				partial[STATS_N_TEST] = (double) c->n_test;
+				partial[STATS_N_SKIPPED] = (double) c->n_skipped;
+				check_core(mlc_linear_chunk_stats(&b, partial + STATS_FIRST, &err), &err);
 			}
 			break;
 		case PASS_REFINE:
@@ -110,24 +94,19 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 		case PASS_METRICS:
 			{
 				mlc_linear_model m = {p, params[0], (double *) params + 1};
-				mlc_reg_metrics *train = (mlc_reg_metrics *) partial;
-				mlc_reg_metrics *test = train + 1;
-				double	   *x = palloc(sizeof(double) * Max(1, p));
+				mlc_block	train = {c->n_train, p, c->Xtr, c->ytr};
+				mlc_block	test = {c->n_test, p, c->Xte, c->yte};
+				mlc_reg_metrics *metrics = (mlc_reg_metrics *) partial;
+				double	   *yhat = palloc(sizeof(double) * Max(1, Max(c->n_train, c->n_test)));
 
 				memset(partial, 0, 2 * sizeof(mlc_reg_metrics));
+				mlc_linear_predict_block(&m, &train, yhat);
 				for (i = 0; i < c->n_train; i++)
-				{
-					for (j = 0; j < p; j++)
-						x[j] = c->Xtr[(Size) j * c->n_train + i];
-					mlc_reg_metrics_add(train, c->ytr[i], mlc_linear_predict(&m, x));
-				}
+					mlc_reg_metrics_add(&metrics[0], c->ytr[i], yhat[i]);
+				mlc_linear_predict_block(&m, &test, yhat);
 				for (i = 0; i < c->n_test; i++)
-				{
-					for (j = 0; j < p; j++)
-						x[j] = c->Xte[(Size) j * c->n_test + i];
-					mlc_reg_metrics_add(test, c->yte[i], mlc_linear_predict(&m, x));
-				}
-				pfree(x);
+					mlc_reg_metrics_add(&metrics[1], c->yte[i], yhat[i]);
+				pfree(yhat);
 			}
 			break;
 		default:
@@ -254,6 +233,18 @@ column_attnum(Relation rel, const char *name, Oid *typid)
 	return InvalidAttrNumber;
 }
 
+/* Whether the QR solution's error bound leaves fewer than 13 correct digits. */
+static bool
+needs_refinement(const mlc_linear_summary *s)
+{
+	double		kappa = s->condition_number;
+	double		fitted = s->tss - s->rss;
+
+	if (!isfinite(kappa) || fitted <= 0)
+		return true;
+	return DBL_EPSILON * kappa * kappa * sqrt(s->rss / fitted) > 1e-13;
+}
+
 /* Publish a model's coefficients as the parameters of the next pass. */
 static void
 publish_model(MLEngine *engine, const mlc_linear_model *lm)
@@ -295,6 +286,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	int64		n_train = 0,
 				n_test = 0,
 				n_skipped = 0;
+	double	   *stats;
 	double	   *means;
 	double	   *Rs;
 	mlc_linear_model lm;
@@ -380,27 +372,31 @@ ml_fit(PG_FUNCTION_ARGS)
 		elog(ERROR, "snapshot split column has type %s", format_type_be(split_type));
 
 	p1 = p + 1;
-	partial_doubles = Max(Max(SUMS_FIRST + p1, p1 * p1), Max(2 * p1, (int) (2 * METRICS_DOUBLES)));
+	partial_doubles = Max(STATS_FIRST + MLC_STATS_DOUBLES(p1), (int) (2 * METRICS_DOUBLES));
 
 	engine = ml_engine_begin(rel, p, attnums, typids, split_attnum, alg,
 							 partial_doubles, Max(p1, p + 1));
 	nchunks = ml_engine_nchunks(engine);
 	workers = ml_engine_workers(engine);
 
-	/* Pass 1: read rows, count, sum. */
-	partials = ml_engine_run_pass(engine, PASS_SUMS);
-	means = palloc0(sizeof(double) * p1);
+	/* Pass 1: read rows; per chunk counts, means and R, merged along a fixed tree. */
+	partials = ml_engine_run_pass(engine, PASS_STATS);
 	for (c = 0; c < nchunks; c++)
 	{
 		const double *part = partials + (Size) c * partial_doubles;
 
-		n_train += (int64) part[SUMS_N_TRAIN];
-		n_test += (int64) part[SUMS_N_TEST];
-		n_skipped += (int64) part[SUMS_N_SKIPPED];
-		for (j = 0; j < p1; j++)
-			means[j] += part[SUMS_FIRST + j];
+		n_train += (int64) part[STATS_N_TRAIN];
+		n_test += (int64) part[STATS_N_TEST];
+		n_skipped += (int64) part[STATS_N_SKIPPED];
 	}
-	ml_progress_notice("reading: %lld rows (%lld train, %lld test, %lld skipped) in %d chunks with %d parallel workers, %.3f s",
+	stats = partials + STATS_FIRST;
+	check_core(mlc_linear_stats_tree(p1, nchunks, stats, partial_doubles, &err), &err);
+	/* Private copies: the next passes reuse the shared partials. */
+	means = palloc(sizeof(double) * p1);
+	memcpy(means, stats + 1, sizeof(double) * p1);
+	Rs = palloc(sizeof(double) * p1 * p1);
+	memcpy(Rs, stats + 1 + p1, sizeof(double) * p1 * p1);
+	ml_progress_notice("reading and factoring: %lld rows (%lld train, %lld test, %lld skipped) in %d chunks with %d parallel workers, %.3f s",
 					   (long long) (n_train + n_test + n_skipped), (long long) n_train,
 					   (long long) n_test, (long long) n_skipped, nchunks, workers,
 					   ml_elapsed_seconds(t0));
@@ -417,20 +413,6 @@ ml_fit(PG_FUNCTION_ARGS)
 				 errmsg("not enough training rows: %lld rows for %d features", (long long) n_train, p),
 				 errdetail("Linear regression needs at least as many rows as features plus one."),
 				 errhint("Use fewer features, more data, or algorithm => 'ridge'.")));
-	for (j = 0; j < p1; j++)
-		means[j] /= (double) n_train;
-
-	/* Pass 2: R factors of the centered data, combined along a fixed tree. */
-	t1 = GetCurrentTimestamp();
-	memcpy(ml_engine_params(engine), means, sizeof(double) * p1);
-	partials = ml_engine_run_pass(engine, PASS_R);
-	Rs = palloc_extended(sizeof(double) * p1 * p1 * nchunks, MCXT_ALLOC_HUGE);
-	for (c = 0; c < nchunks; c++)
-		memcpy(Rs + (Size) c * p1 * p1, partials + (Size) c * partial_doubles,
-			   sizeof(double) * p1 * p1);
-	check_core(mlc_r_tree_combine(p1, nchunks, Rs, &err), &err);
-	ml_progress_notice("pass qr: %d chunk factors combined, %.3f s", nchunks, ml_elapsed_seconds(t1));
-
 	t1 = GetCurrentTimestamp();
 	st = mlc_linear_solve(p, Rs, means, n_train, hp.alpha, &lm, &summary, &err);
 	if (st == MLC_ESINGULAR && summary.dependent_feature >= 0 && summary.dependent_is_constant)
@@ -459,20 +441,27 @@ ml_fit(PG_FUNCTION_ARGS)
 	ml_progress_notice("solving: condition number %.3g, %.3f s", summary.condition_number,
 					   ml_elapsed_seconds(t1));
 
-	/* Pass 3: one step of iterative refinement from exact residuals. */
+	/*
+	 * Pass 3: one step of iterative refinement from exact residuals, when
+	 * the QR solution may have lost digits: its relative error is about
+	 * eps * kappa^2 * ||r|| / ||X b||, large for ill-conditioned fits with
+	 * big residuals (NIST Wampler4 and 5).
+	 */
 	t1 = GetCurrentTimestamp();
-	publish_model(engine, &lm);
-	partials = ml_engine_run_pass(engine, PASS_REFINE);
+	refined = 0;
+	if (needs_refinement(&summary))
 	{
 		double	   *acc = palloc0(sizeof(double) * 2 * p1);
 
+		publish_model(engine, &lm);
+		partials = ml_engine_run_pass(engine, PASS_REFINE);
 		for (c = 0; c < nchunks; c++)
 			mlc_linear_refine_combine(p, acc, partials + (Size) c * partial_doubles);
 		check_core(mlc_linear_refine_apply(p, Rs, means, n_train, hp.alpha, acc, &lm, &summary,
 										   &refined, &err), &err);
+		ml_progress_notice("pass refine: %s, %.3f s", refined ? "applied" : "skipped (would not converge)",
+						   ml_elapsed_seconds(t1));
 	}
-	ml_progress_notice("pass refine: %s, %.3f s", refined ? "applied" : "skipped (ill-conditioned)",
-					   ml_elapsed_seconds(t1));
 
 	/* Pass 4: metrics on both splits. */
 	t1 = GetCurrentTimestamp();

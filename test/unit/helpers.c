@@ -35,38 +35,16 @@ fit_pipeline(int n, int p, const double *X, const double *y,
 {
 	int			p1 = p + 1;
 	int			nchunks = n > 0 ? (n + chunk_rows - 1) / chunk_rows : 1;
-	size_t		sz = (size_t) p1 * p1;
-	double	   *sums = calloc((size_t) p1, sizeof(double));
-	double	   *part = calloc((size_t) p1, sizeof(double));
-	double	   *means = calloc((size_t) p1, sizeof(double));
-	double	   *Rs = calloc(sz * nchunks, sizeof(double));
+	size_t		stride = MLC_STATS_DOUBLES(p1);
+	double	   *stats = calloc(stride * nchunks, sizeof(double));
 	double	   *Xc = calloc((size_t) chunk_rows * (p > 0 ? p : 1), sizeof(double));
 	double	   *yc = calloc((size_t) chunk_rows, sizeof(double));
+	const double *means = stats + 1;
+	const double *R = stats + 1 + p1;
 	mlc_status	st = MLC_OK;
-	int			c,
-				i,
-				j;
+	int			c;
 
-	/* pass 1: per-chunk sums in row order, combined in chunk order */
-	for (c = 0; c < nchunks; c++)
-	{
-		int			i0 = c * chunk_rows;
-		int			i1 = i0 + chunk_rows < n ? i0 + chunk_rows : n;
-
-		memset(part, 0, sizeof(double) * p1);
-		for (i = i0; i < i1; i++)
-		{
-			for (j = 0; j < p; j++)
-				part[j] += X[i + (size_t) j * n];
-			part[p] += y[i];
-		}
-		for (j = 0; j < p1; j++)
-			sums[j] += part[j];
-	}
-	for (j = 0; j < p1; j++)
-		means[j] = n > 0 ? sums[j] / n : 0.0;
-
-	/* pass 2: per-chunk R of the centered augmented matrix */
+	/* one pass: per-chunk n, means and R of the chunk centered by its means */
 	for (c = 0; c < nchunks && st == MLC_OK; c++)
 	{
 		int			i0 = c * chunk_rows;
@@ -75,14 +53,16 @@ fit_pipeline(int n, int p, const double *X, const double *y,
 		mlc_block	b;
 
 		take_rows(n, p, X, y, i0, m, Xc, yc, &b);
-		st = mlc_linear_chunk_r(&b, means, Rs + sz * c, err);
+		st = mlc_linear_chunk_stats(&b, stats + stride * c, err);
 	}
+	/* exact merge along the fixed tree; the result is in chunk 0's buffer */
 	if (st == MLC_OK)
-		st = mlc_r_tree_combine(p1, nchunks, Rs, err);
+		st = mlc_linear_stats_tree(p1, nchunks, stats, stride, err);
 	if (st == MLC_OK && Rout != NULL)
-		memcpy(Rout, Rs, sizeof(double) * sz);
+		memcpy(Rout, R, sizeof(double) * (size_t) p1 * p1);
 	if (st == MLC_OK)
-		st = mlc_linear_solve(p, Rs, means, n, alpha, model, summary, err);
+		st = mlc_linear_solve(p, R, means, (int64_t) stats[0], alpha, model,
+							  summary, err);
 
 	/* pass 3: residual sums per chunk, combined in chunk order */
 	if (st == MLC_OK && refine)
@@ -103,16 +83,13 @@ fit_pipeline(int n, int p, const double *X, const double *y,
 			mlc_linear_refine_combine(p, acc, cacc);
 		}
 		if (st == MLC_OK)
-			st = mlc_linear_refine_apply(p, Rs, means, n, alpha, acc, model,
-										 summary, applied, err);
+			st = mlc_linear_refine_apply(p, R, means, (int64_t) stats[0], alpha,
+										 acc, model, summary, applied, err);
 		free(acc);
 		free(cacc);
 	}
 
-	free(sums);
-	free(part);
-	free(means);
-	free(Rs);
+	free(stats);
 	free(Xc);
 	free(yc);
 	return st;

@@ -146,6 +146,92 @@ test_qr_stack_equals_whole(void **state)
 	free(A2);
 }
 
+/*
+ * Tall-skinny blocks go through dgeqrt (n >= 10 and m n^2 >= 131072), the
+ * others through dgeqrf: both give R^T R = A^T A, a zero strictly lower
+ * part, the same bits run to run, and R factors that agree up to row signs
+ * (a dgeqrt block against the dgeqrf stack of its two halves).
+ */
+static void
+test_qr_blocked_shapes(void **state)
+{
+	static const int shapes[][2] = {{960, 22}, {2000, 10}, {960, 9}, {1311, 10},
+	{1000, 64}, {5, 200}, {300, 40}};
+	size_t		t;
+	int			i,
+				j;
+	mlc_error	err;
+
+	for (t = 0; t < sizeof(shapes) / sizeof(shapes[0]); t++)
+	{
+		int			m = shapes[t][0],
+					n = shapes[t][1];
+		double	   *A = malloc(sizeof(double) * m * n);
+		double	   *W = malloc(sizeof(double) * m * n);
+		double	   *R = malloc(sizeof(double) * n * n);
+		double	   *R2 = malloc(sizeof(double) * n * n);
+
+		fill_random(A, (size_t) m * n, 1000 + t);
+		memcpy(W, A, sizeof(double) * m * n);
+		memset(R, 0x7f, sizeof(double) * n * n);
+		assert_int_equal(mlc_qr_r(m, n, W, R, &err), MLC_OK);
+		assert_true(gram_error(m, n, A, R) < 1e-13);
+		for (j = 0; j < n; j++)
+			for (i = j + 1; i < n; i++)
+				assert_true(R[i + (size_t) j * n] == 0.0);
+		for (j = 0; j < n; j++)
+			for (i = m; i < n; i++)
+				assert_true(R[i + (size_t) j * n] == 0.0);
+		memcpy(W, A, sizeof(double) * m * n);
+		assert_int_equal(mlc_qr_r(m, n, W, R2, &err), MLC_OK);
+		assert_memory_equal(R, R2, sizeof(double) * n * n);
+		free(A);
+		free(W);
+		free(R);
+		free(R2);
+	}
+
+	/* 960 x 22 (dgeqrt) against the stack of its 200-row (dgeqrf) and
+	 * 760-row (dgeqrt) parts */
+	{
+		int			m = 960,
+					h = 200,
+					n = 22;
+		double	   *A = malloc(sizeof(double) * m * n);
+		double	   *A1 = malloc(sizeof(double) * h * n);
+		double	   *A2 = malloc(sizeof(double) * (m - h) * n);
+		double		R1[22 * 22],
+					R2[22 * 22],
+					Rs[22 * 22],
+					Rw[22 * 22];
+
+		fill_random(A, (size_t) m * n, 77);
+		for (j = 0; j < n; j++)
+		{
+			for (i = 0; i < h; i++)
+				A1[i + j * h] = A[i + j * m];
+			for (i = h; i < m; i++)
+				A2[i - h + j * (m - h)] = A[i + j * m];
+		}
+		/* 200 x 22: dgeqrf; 760 x 22: dgeqrt; 960 x 22: dgeqrt */
+		assert_int_equal(mlc_qr_r(h, n, A1, R1, &err), MLC_OK);
+		assert_int_equal(mlc_qr_r(m - h, n, A2, R2, &err), MLC_OK);
+		assert_int_equal(mlc_qr_stack(n, R1, R2, Rs, &err), MLC_OK);
+		assert_int_equal(mlc_qr_r(m, n, A, Rw, &err), MLC_OK);
+		for (i = 0; i < n; i++)
+		{
+			double		sg = (Rs[i + i * n] < 0) == (Rw[i + i * n] < 0) ? 1.0 : -1.0;
+			double		scale = fabs(Rw[i + i * n]);
+
+			for (j = i; j < n; j++)
+				assert_true(fabs(sg * Rs[i + j * n] - Rw[i + j * n]) <= 1e-12 * scale);
+		}
+		free(A);
+		free(A1);
+		free(A2);
+	}
+}
+
 static void
 test_qr_invalid(void **state)
 {
@@ -202,6 +288,7 @@ run_linalg_tests(void)
 		cmocka_unit_test(test_qr_gram),
 		cmocka_unit_test(test_qr_short),
 		cmocka_unit_test(test_qr_stack_equals_whole),
+		cmocka_unit_test(test_qr_blocked_shapes),
 		cmocka_unit_test(test_qr_invalid),
 		cmocka_unit_test(test_singular_values),
 		cmocka_unit_test(test_blas_build),

@@ -23,11 +23,12 @@ int			run_modelref_tests(void);
 int			run_nist_tests(void);
 
 /*
- * The whole chunked training pipeline as the engine runs it: column sums
- * per chunk in row order, combined in chunk order -> means; per chunk the
- * R factor of the centered [X y]; tree combine; solve; optionally the
- * refinement pass.  X is n x p
- * column-major.  When Rout is not NULL it gets the combined R.
+ * The whole chunked training pipeline as the engine runs it: per chunk
+ * (chunk_rows rows, the last one shorter) the stats of [X y] (n, means, R
+ * of the chunk centered by its own means) in one read; the fixed-tree
+ * exact merge; solve from the merged R and means; optionally the
+ * refinement pass.  X is n x p column-major.  When Rout is not NULL it
+ * gets the merged R.
  */
 mlc_status	unit_fit_chunked(int n, int p, const double *X, const double *y,
 							 int chunk_rows, double alpha,
