@@ -2,16 +2,19 @@
  * linear.c: linear and ridge regression from chunked QR factors.
  *
  * Pipeline (the engine drives it chunk by chunk, reading each chunk once):
- *   per chunk  n, the column means of [X y] over the chunk and the R factor
- *              of the chunk's [X y] centered by those means, computed while
- *              the chunk is in cache (mlc_linear_chunk_stats)
+ *   per chunk  n, the column means of [X y] over the chunk (double-double)
+ *              and the R factor of the chunk's [X y] centered by those
+ *              means, computed while the chunk is in cache
+ *              (mlc_linear_chunk_stats)
  *   merge      the chunk statistics along a fixed binary tree
  *              (mlc_linear_stats_tree, mlc_linear_stats_merge): the
  *              centered scatter of the union of two row sets is
  *                S = Sa + Sb + (na nb / n) (ma - mb)(ma - mb)^T,
  *              so R of the union is the R factor of
  *                [Ra; Rb; sqrt(na nb / n) (ma - mb)^T]
- *              (exact, no global means needed first)
+ *              (exact, no global means needed first; the means and
+ *              ma - mb are double-doubles, so a column's offset from 0
+ *              costs no digits)
  *   solve      from the merged R and means (mlc_linear_solve)
  *
  * With R the (p+1) x (p+1) factor of [Xc yc] (Xc, yc centered),
@@ -43,6 +46,46 @@
 #define RANK_TOL 1e-12
 
 #define RIX(R, ld, i, j) ((R)[(size_t) (i) + (size_t) (j) * (size_t) (ld)])
+
+/* ---------- double-double helpers (fixed operation order) ---------- */
+
+/* s + e = a + b exactly */
+static inline void
+two_sum(double a, double b, double *s, double *e)
+{
+	double		x = a + b;
+	double		bb = x - a;
+
+	*e = (a - (x - bb)) + (b - bb);
+	*s = x;
+}
+
+/*
+ * p + e = a * b exactly (barring overflow/underflow).  fma() is IEEE 754's
+ * correctly rounded fused multiply-add (libm's when the target has none),
+ * so the bits are the same wherever it runs; -ffp-contract=off does not
+ * affect an explicit call.
+ */
+static inline void
+two_prod(double a, double b, double *p, double *e)
+{
+	double		x = a * b;
+
+	*e = fma(a, b, -x);
+	*p = x;
+}
+
+/* (hi, lo) += (bh, bl) in double-double */
+static inline void
+dd_add(double *hi, double *lo, double bh, double bl)
+{
+	double		s,
+				e;
+
+	two_sum(*hi, bh, &s, &e);
+	e += *lo + bl;
+	two_sum(s, e, hi, lo);
+}
 
 /* Number of doubles of a stats buffer, or 0 when p1 is out of range. */
 static size_t
@@ -139,6 +182,7 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 {
 	double	   *A;
 	double	   *means;
+	double	   *means_lo;
 	mlc_status	st;
 	int			p,
 				p1,
@@ -175,13 +219,16 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 		return mlc_fail(err, MLC_ENOMEM, NULL,
 						"out of memory for chunk statistics");
 	means = stats + 1;
+	means_lo = stats + 1 + p1 + (size_t) p1 * (size_t) p1;
 	for (j = 0; j < p1; j++)
 	{
 		const double *src = j < p ? b->X + (size_t) j * (size_t) n : b->y;
 		double	   *dst = A + (size_t) j * (size_t) n;
 		double		sum,
 					corr,
-					m;
+					m,
+					hi,
+					lo;
 
 		/* a non-finite sum flags non-finite values or overflow */
 		sum = lane_sum(src, n);
@@ -198,10 +245,17 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 			mlc_free(A);
 			return column_fail(src, n, j, p, err);
 		}
-		m += corr / (double) n;
+		/*
+		 * mean = m + corr / n as a double-double: hi is the rounded sum
+		 * (the former double mean, bit for bit), lo its exact remainder.
+		 * Centering by hi + lo leaves a mean error of a few eps * spread
+		 * instead of eps * |mean|.
+		 */
+		two_sum(m, corr / (double) n, &hi, &lo);
 		for (i = 0; i < n; i++)
-			dst[i] = src[i] - m;
-		means[j] = m;
+			dst[i] = (src[i] - hi) - lo;
+		means[j] = hi;
+		means_lo[j] = lo;
 	}
 	st = mlc_qr_r(n, p1, A, stats + 1 + p1, err);
 	mlc_free(A);
@@ -339,7 +393,8 @@ mlc_status
 mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 					   mlc_error *err)
 {
-	size_t		sz = stats_doubles(p1);
+	size_t		sz = stats_doubles(p1),
+				lo_off;
 	double		na,
 				nb,
 				n,
@@ -347,6 +402,8 @@ mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 				f;
 	double	   *W;
 	double	   *d;
+	double	   *mh;
+	double	   *ml;
 	int			i,
 				j;
 
@@ -363,9 +420,11 @@ mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 		return mlc_fail(err, MLC_EINVAL, NULL,
 						"invalid row counts %g and %g in chunk statistics",
 						na, nb);
+	lo_off = 1 + (size_t) p1 + (size_t) p1 * (size_t) p1;
 	for (j = 0; j < p1; j++)
 	{
-		if (!isfinite(a[1 + j]) || !isfinite(b[1 + j]))
+		if (!isfinite(a[1 + j]) || !isfinite(b[1 + j]) ||
+			!isfinite(a[lo_off + j]) || !isfinite(b[lo_off + j]))
 			return mlc_fail(err, MLC_EINVAL, NULL,
 							"non-finite column mean in chunk statistics");
 		for (i = 0; i <= j; i++)
@@ -389,29 +448,43 @@ mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 		return MLC_OK;
 	}
 
-	/* work: Ra copy, [d; Rb], reflector, then the scaled mean difference d */
+	/*
+	 * work: Ra copy, [d; Rb], reflector, then the scaled mean difference d
+	 * and the merged means (hi, lo), computed before out is written
+	 */
 	W = mlc_alloc(sizeof(double) *
-				  (2 * (size_t) p1 * (size_t) p1 + 2 * (size_t) p1 + 2 + (size_t) p1));
+				  (2 * (size_t) p1 * (size_t) p1 + 2 * (size_t) p1 + 2 + 3 * (size_t) p1));
 	if (W == NULL)
 		return mlc_fail(err, MLC_ENOMEM, NULL,
 						"out of memory for statistics merge");
 	d = W + 2 * (size_t) p1 * (size_t) p1 + 2 * (size_t) p1 + 2;
+	mh = d + p1;
+	ml = mh + p1;
 	n = na + nb;
 	w = sqrt(na * nb / n);
-	for (j = 0; j < p1; j++)
-		d[j] = w * (a[1 + j] - b[1 + j]);
 	f = nb / n;
-	/* merge_factor copies Ra and Rb before it writes R (out may alias) */
-	merge_factor(p1, a + 1 + p1, d, b + 1 + p1, W, out + 1 + p1);
-	mlc_free(W);
-	/* the means regions were not touched: mean_j of a and b, then out's */
 	for (j = 0; j < p1; j++)
 	{
-		double		ma = a[1 + j],
-					mb = b[1 + j];
+		double		dh = b[1 + j],
+					dl = b[lo_off + j],
+					q,
+					qe;
 
-		out[1 + j] = ma + (mb - ma) * f;
+		/* (dh, dl) = mb - ma in double-double */
+		dd_add(&dh, &dl, -a[1 + j], -a[lo_off + j]);
+		d[j] = -w * (dh + dl);
+		/* merged mean ma + f (mb - ma) in double-double */
+		two_prod(f, dh, &q, &qe);
+		qe += f * dl;
+		mh[j] = a[1 + j];
+		ml[j] = a[lo_off + j];
+		dd_add(&mh[j], &ml[j], q, qe);
 	}
+	/* merge_factor copies Ra and Rb before it writes R (out may alias) */
+	merge_factor(p1, a + 1 + p1, d, b + 1 + p1, W, out + 1 + p1);
+	memcpy(out + 1, mh, sizeof(double) * (size_t) p1);
+	memcpy(out + lo_off, ml, sizeof(double) * (size_t) p1);
+	mlc_free(W);
 	out[0] = n;
 	return MLC_OK;
 }
@@ -855,39 +928,6 @@ fail:
  * (uncentered; the centering is applied in mlc_linear_refine_apply).
  */
 #define REFINE_MAX_CONTRACTION 1e-3
-
-/* s + e = a + b exactly */
-static inline void
-two_sum(double a, double b, double *s, double *e)
-{
-	double		x = a + b;
-	double		bb = x - a;
-
-	*e = (a - (x - bb)) + (b - bb);
-	*s = x;
-}
-
-/* p + e = a * b exactly (barring overflow/underflow) */
-static inline void
-two_prod(double a, double b, double *p, double *e)
-{
-	double		x = a * b;
-
-	*e = fma(a, b, -x);
-	*p = x;
-}
-
-/* (hi, lo) += (bh, bl) in double-double */
-static inline void
-dd_add(double *hi, double *lo, double bh, double bl)
-{
-	double		s,
-				e;
-
-	two_sum(*hi, bh, &s, &e);
-	e += *lo + bl;
-	two_sum(s, e, hi, lo);
-}
 
 mlc_status
 mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,

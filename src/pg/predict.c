@@ -41,6 +41,8 @@ static uint64 cache_generation = 0;
 typedef struct PredictSite
 {
 	/* the reference resolved in this statement */
+	bool		by_id;			/* the reference is a bigint id */
+	Oid			arg_type;		/* type of the features argument */
 	bool		resolved;
 	int64		ref_id;
 	char	   *ref_text;		/* not NUL-terminated */
@@ -154,7 +156,7 @@ same_reference(PredictSite *site, bool by_id, Datum ref)
 static CachedModel *
 resolve(FunctionCallInfo fcinfo, PredictSite *site)
 {
-	bool		by_id = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID;
+	bool		by_id = site->by_id;
 	Datum		ref = PG_GETARG_DATUM(0);
 	Oid			argtypes[1] = {by_id ? INT8OID : TEXTOID};
 	Datum		args[1] = {ref};
@@ -275,7 +277,7 @@ Datum
 ml_predict(PG_FUNCTION_ARGS)
 {
 	PredictSite *site = (PredictSite *) fcinfo->flinfo->fn_extra;
-	Oid			arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	Oid			arg_type;
 	CachedModel *entry;
 	const mlc_model *m;
 	int			f;
@@ -287,8 +289,11 @@ ml_predict(PG_FUNCTION_ARGS)
 	if (site == NULL)
 	{
 		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictSite));
+		site->by_id = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID;
+		site->arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 		fcinfo->flinfo->fn_extra = site;
 	}
+	arg_type = site->arg_type;
 	entry = resolve(fcinfo, site);
 	m = &entry->model;
 	if (PG_ARGISNULL(1))
@@ -330,7 +335,8 @@ ml_predict(PG_FUNCTION_ARGS)
 
 			if (site->isnull[a])
 				PG_RETURN_NULL();
-			site->x[f] = ml_datum_to_double(site->values[a], site->feature_type[f]);
+			site->x[f] = site->feature_type[f] == FLOAT8OID ? DatumGetFloat8(site->values[a])
+				: ml_datum_to_double(site->values[a], site->feature_type[f]);
 		}
 		PG_RETURN_FLOAT8(mlc_model_predict(m, site->x));
 	}

@@ -378,16 +378,17 @@ test_tree_shape(void **state)
 				stride = MLC_STATS_DOUBLES(4) + 3;
 	double	   *X,
 			   *y;
-	double		St[5 * 21],
-				Srev[5 * 21],
-				Sw[5 * 24],
-				A[21],
-				B[21],
-				C[21],
-				D[21];
+	double		St[5 * 25],
+				Srev[5 * 25],
+				Sw[5 * 28],
+				A[25],
+				B[25],
+				C[25],
+				D[25];
 	mlc_error	err;
 
-	assert_int_equal(sz, 21);
+	/* n, means (4), R (16), low parts of the means (4) */
+	assert_int_equal(sz, 25);
 	make_data(n, p, 1.0, 3, &X, &y);
 
 	/* chunk statistics computed in reverse and in forward order */
@@ -406,7 +407,7 @@ test_tree_shape(void **state)
 	assert_true(D[0] == 60.0);
 
 	/* a wider stride gives the same bits and leaves the gaps alone */
-	for (k = 0; k < 5 * 24; k++)
+	for (k = 0; k < 5 * 28; k++)
 		Sw[k] = -12345.0;
 	for (c = 0; c < 5; c++)
 		memcpy(Sw + stride * c, St + sz * c, sizeof(double) * sz);
@@ -432,20 +433,26 @@ test_tree_shape(void **state)
 
 /*
  * Merging the stats of two parts equals the stats of the whole: same n,
- * means to rounding, the same centered scatter (R^T R; R itself is unique
- * up to row signs), |diag R| and the same solved coefficients; out may
- * alias either input.
+ * means to rounding (high parts to 4e-16 relative; as double-doubles to
+ * 1e-15 of the column's spread), the same centered scatter (R^T R; R
+ * itself is unique up to row signs), |diag R| and the same solved
+ * coefficients, also from trees of 7- and 64-row chunks; out may alias
+ * either input.
  *
  * offset shifts every column by a constant.  The merge is exact in exact
- * arithmetic, but it takes the chunk means as stored, in double: their
- * rounding (eps |mean| each) enters the cross-term row
- * sqrt(na nb / n) (ma - mb) to first order, so the merged scatter carries
- * a relative error of about eps |mean| / spread (centering every chunk by
- * one global mean, as before, made that error second order).  Measured
- * with offsets of 1e6 (spreads 1 to 21): R^T R 6.8e-13, |diag R| 1.1e-10,
- * coefficients 1.3e-10 (p = 21; the old pipeline: ~1e-14), hence the
- * looser bounds for that case.  Without offsets everything is within
- * 1e-12 (measured <= 6e-14).
+ * arithmetic; its only first-order rounding is that of the chunk means in
+ * the cross-term row sqrt(na nb / n) (ma - mb).  The means are carried as
+ * double-doubles (accurate to a few eps * spread) and ma - mb is taken in
+ * double-double, so an offset costs nothing.  Measured with these seeds
+ * over p = 0, 1, 3, 21 and the four cuts, offset 0 / 1e6 / 1e9: R^T R
+ * 1.4e-15 / 5.5e-16 / 7.7e-16, |diag R| 2.1e-14 / 4.8e-14 / 2.5e-14,
+ * coefficients 4.6e-14 / 5.9e-14 / 1.8e-14 (trees of 1 to 333 rows per
+ * chunk: 5.0e-14 / 7.2e-14 / 4.3e-14), intercept 4e-16 / 5e-16 / 1e-15 of
+ * its scale, means 1e-16 / 3e-18 / 4e-18 of the spread.  The bounds of
+ * 2e-13 leave a margin for other BLAS kernels.  With the means as rounded
+ * doubles, offset 1e6 gave R^T R 6.7e-13, |diag R| 1.1e-10 and
+ * coefficients 1.3e-10; offset 1e9 gave 1.7e-9, 4.2e-8 and 3.7e-8
+ * (log10(|mean| / spread) digits lost).
  */
 static void
 check_merge_whole(int p, double offset, uint64_t seed, double tol_gram,
@@ -457,7 +464,8 @@ check_merge_whole(int p, double offset, uint64_t seed, double tol_gram,
 				u,
 				i,
 				j;
-	size_t		sz = MLC_STATS_DOUBLES(p1);
+	size_t		sz = MLC_STATS_DOUBLES(p1),
+				lo = 1 + (size_t) p1 + (size_t) p1 * p1;
 	double	   *X,
 			   *y;
 	double	   *W = malloc(sizeof(double) * sz);
@@ -485,7 +493,18 @@ check_merge_whole(int p, double offset, uint64_t seed, double tol_gram,
 		assert_int_equal(mlc_linear_stats_merge(p1, Sa, Sb, M, &err), MLC_OK);
 		assert_true(M[0] == (double) n);
 		for (j = 0; j < p1; j++)
-			assert_true(fabs(M[1 + j] - W[1 + j]) <= 4e-16 * (fabs(W[1 + j]) + 1.0));
+		{
+			double		dh = M[1 + j] - W[1 + j],
+						dl = M[lo + j] - W[lo + j],
+						sd = 0.0;
+
+			assert_true(fabs(dh) <= 4e-16 * (fabs(W[1 + j]) + 1.0));
+			/* column spread: sqrt(centered sum of squares / n) */
+			for (i = 0; i <= j; i++)
+				sd += W[1 + p1 + i + (size_t) j * p1] * W[1 + p1 + i + (size_t) j * p1];
+			sd = sqrt(sd / n);
+			assert_true(fabs(dh + dl) <= 1e-15 * sd);
+		}
 		assert_true(gram_diff(p1, M + 1 + p1, W + 1 + p1) < tol_gram);
 		for (j = 0; j < p1; j++)
 		{
@@ -520,6 +539,22 @@ check_merge_whole(int p, double offset, uint64_t seed, double tol_gram,
 		assert_int_equal(mlc_linear_stats_merge(p1, Sa, Al, Al, &err), MLC_OK);
 		assert_memory_equal(Al, M, sizeof(double) * sz);
 	}
+	/* trees of many chunks (7 and 64 rows) fit the same model */
+	assert_int_equal(mlc_linear_solve(p, W + 1 + p1, W + 1, n, 0.0, &mw, NULL, &err), MLC_OK);
+	for (u = 0; u < 2; u++)
+	{
+		double		sc = fabs(W[p1]);
+
+		assert_int_equal(unit_fit_chunked(n, p, X, y, u == 0 ? 7 : 64, 0.0, &mm, NULL, NULL, &err), MLC_OK);
+		for (j = 0; j < p; j++)
+		{
+			assert_true(unit_reldiff(mm.coef[j], mw.coef[j]) < tol_coef);
+			sc += fabs(W[1 + j] * mw.coef[j]);
+		}
+		assert_true(fabs(mm.intercept - mw.intercept) <= tol_coef * sc);
+		unit_free_fit(&mm, NULL);
+	}
+	unit_free_fit(&mw, NULL);
 	free(X);
 	free(y);
 	free(W);
@@ -537,8 +572,9 @@ test_merge_equals_whole(void **state)
 
 	for (t = 0; t < 4; t++)
 	{
-		check_merge_whole(ps[t], 0.0, 100 + t, 1e-12, 1e-12, 1e-12);
-		check_merge_whole(ps[t], 1e6, 200 + t, 1e-11, 1e-9, 1e-9);
+		check_merge_whole(ps[t], 0.0, 100 + t, 1e-14, 2e-13, 2e-13);
+		check_merge_whole(ps[t], 1e6, 200 + t, 1e-14, 2e-13, 2e-13);
+		check_merge_whole(ps[t], 1e9, 300 + t, 1e-14, 2e-13, 2e-13);
 	}
 }
 
@@ -564,10 +600,10 @@ test_empty_and_single_chunks(void **state)
 	double	   *X,
 			   *y;
 	double	   *S;
-	double		E[31],
-				One[31],
-				Out[31],
-				Z[31];
+	double		E[36],
+				One[36],
+				Out[36],
+				Z[36];
 	mlc_block	b;
 	mlc_linear_model ref,
 				m;
@@ -598,6 +634,9 @@ test_empty_and_single_chunks(void **state)
 	assert_true(One[1 + p] == y[5]);
 	for (j = 0; j < p1 * p1; j++)
 		assert_true(One[1 + p1 + j] == 0.0);
+	/* the mean of one value is exact: no low parts */
+	for (j = 0; j < p1; j++)
+		assert_true(One[1 + p1 + p1 * p1 + j] == 0.0);
 
 	/* empty is the identity of the merge, on either side */
 	assert_int_equal(mlc_linear_stats_merge(p1, E, One, Out, &err), MLC_OK);
@@ -910,10 +949,10 @@ test_argument_validation(void **state)
 	double		y[3] = {1, 2, 4};
 	double		means[3] = {2, 5, 2};
 	double		big[3] = {1.7e308, 1.7e308, -1.0};
-	double		St[13],
-				Sb[13],
-				Out[13],
-				Two[26];
+	double		St[16],
+				Sb[16],
+				Out[16],
+				Two[32];
 	double	   *R = St + 4;
 	double		bad[9] = {1, 0, 0, 1, 1, 0, 1, 1, NAN};
 	mlc_block	b;
@@ -928,6 +967,12 @@ test_argument_validation(void **state)
 	assert_int_equal(mlc_linear_chunk_stats(&b, St, &err), MLC_OK);
 	assert_true(St[0] == 3.0);
 	assert_true(St[1] == 2.0 && St[2] == 16.0 / 3.0 && St[3] == 7.0 / 3.0);
+	/* low parts (after R): 0 for an exact mean, else the remainder of 16/3, 7/3 */
+	assert_true(St[13] == 0.0);
+	assert_true(St[14] != 0.0 && fabs(St[14]) <= 0.5 * (nextafter(St[2], 10.0) - St[2]));
+	assert_true(St[15] != 0.0 && fabs(St[15]) <= 0.5 * (nextafter(St[3], 10.0) - St[3]));
+	/* hi + lo is 16/3 to a few eps of the spread (not of the mean) */
+	assert_true(fabs(fma(3.0, St[2], -16.0) + 3.0 * St[14]) <= 3.0 * 4.0 * 2.3e-16);
 	assert_int_equal(mlc_linear_chunk_stats(NULL, St, &err), MLC_EINVAL);
 	assert_int_equal(mlc_linear_chunk_stats(&b, NULL, &err), MLC_EINVAL);
 	b.n = -1;
@@ -989,13 +1034,17 @@ test_argument_validation(void **state)
 	assert_int_equal(mlc_linear_stats_merge(3, St, Sb, Out, &err), MLC_EINVAL);
 	assert_non_null(strstr(err.msg, "non-finite column mean"));
 	Sb[2] = 5.0;
+	Sb[13 + 1] = NAN;			/* low part of a mean */
+	assert_int_equal(mlc_linear_stats_merge(3, St, Sb, Out, &err), MLC_EINVAL);
+	assert_non_null(strstr(err.msg, "non-finite column mean"));
+	Sb[13 + 1] = 0.0;
 	St[4 + 7] = NAN;			/* R(1, 2) */
 	assert_int_equal(mlc_linear_stats_merge(3, St, Sb, Out, &err), MLC_EINVAL);
 	assert_non_null(strstr(err.msg, "non-finite R entry"));
 	/* the tree reports what a merge reports */
 	memcpy(Two, St, sizeof(St));
-	memcpy(Two + 13, Sb, sizeof(Sb));
-	assert_int_equal(mlc_linear_stats_tree(3, 2, Two, 13, &err), MLC_EINVAL);
+	memcpy(Two + 16, Sb, sizeof(Sb));
+	assert_int_equal(mlc_linear_stats_tree(3, 2, Two, 16, &err), MLC_EINVAL);
 	assert_non_null(strstr(err.msg, "non-finite R entry"));
 
 	assert_int_equal(mlc_linear_solve(2, bad, means, 10, 0.0, &m, NULL, &err), MLC_EINVAL);
