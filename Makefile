@@ -37,6 +37,9 @@ all:
 	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2; exit 1
 endif
 
+# PGXS does not track headers.
+$(OBJS): src/core/mlcore.h src/pg/pg_mlops.h src/pg/engine.h
+
 # Core unit tests (cmocka), linked against the core objects only.
 CORE_SRCS = $(CORE_OBJS:.o=.c)
 UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core
