@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include <math.h>
+#include <sys/mman.h>
 
 #include "access/parallel.h"
 #include "access/relscan.h"
@@ -95,6 +96,8 @@ typedef struct MLParticipant
 	bool		all_float8;		/* every column read is float8: fast path */
 	double	   *rows[2];		/* row-major read buffers: [0] train, [1] test */
 	int64		rows_cap[2];
+	char	   *slab;			/* bump allocator for kept rows */
+	Size		slab_left;
 } MLParticipant;
 
 struct MLEngine
@@ -115,12 +118,45 @@ grow_rows(double **buf, int64 *cap, int64 need, int width)
 	*buf = repalloc_huge(*buf, (Size) (*cap) * width * sizeof(double));
 }
 
+#define ML_SLAB_SIZE ((Size) 64 * 1024 * 1024)
+#define ML_HUGE_PAGE ((Size) 2 * 1024 * 1024)
+
+/*
+ * keep_alloc carves memory for kept rows from large slabs.  Slabs are
+ * offered to the kernel for transparent huge pages: rows kept for later
+ * passes are touched once per page, and 2 MB pages make that far cheaper.
+ */
+static double *
+keep_alloc(MLParticipant *pt, Size size)
+{
+	char	   *p;
+
+	size = TYPEALIGN(64, Max(size, 1));
+	if (size > pt->slab_left)
+	{
+		Size		len = Max(size, ML_SLAB_SIZE);
+		char	   *raw = MemoryContextAllocExtended(pt->keep_cxt, len + ML_HUGE_PAGE, MCXT_ALLOC_HUGE);
+
+		pt->slab = (char *) TYPEALIGN(ML_HUGE_PAGE, raw);
+		pt->slab_left = len;
+#ifdef MADV_HUGEPAGE
+		(void) madvise(pt->slab, len, MADV_HUGEPAGE);
+#endif
+	}
+	p = pt->slab;
+	pt->slab += size;
+	pt->slab_left -= size;
+	return (double *) p;
+}
+
 /*
  * read_chunk reads the chunk's blocks in physical order and returns its
- * usable rows as dense train and test columns, allocated in cxt.
+ * usable rows as dense train and test columns.  They are kept for later
+ * passes while the participant's budget allows, else allocated in the
+ * per-chunk context.
  */
 static MLChunk *
-read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
+read_chunk(MLParticipant *pt, int chunk)
 {
 	MLShared   *sh = pt->shared;
 	int			width = sh->p + 1;
@@ -133,6 +169,8 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	AttrNumber	maxatt = sh->split_attnum;
 	MemoryContext old;
 	MLChunk    *c;
+	Size		bytes;
+	bool		keep;
 	double	  **rows = pt->rows;	/* reused across chunks */
 	int64	   *cap = pt->rows_cap;
 	int64		n[2] = {0, 0};
@@ -143,7 +181,7 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	for (j = 0; j < width; j++)
 		maxatt = Max(maxatt, pt->attnums[j]);
 
-	old = MemoryContextSwitchTo(cxt);
+	old = MemoryContextSwitchTo(pt->chunk_cxt);
 	c = palloc0(sizeof(MLChunk));
 	c->p = sh->p;
 
@@ -206,11 +244,28 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 
+	bytes = (Size) (n[0] + n[1]) * width * sizeof(double);
+	keep = pt->kept_bytes + bytes <= sh->keep_budget;
+	if (keep)
+	{
+		MLChunk    *kept = MemoryContextAlloc(pt->keep_cxt, sizeof(MLChunk));
+
+		memcpy(kept, c, sizeof(MLChunk));
+		c = kept;
+		pt->kept[chunk] = c;
+		pt->kept_bytes += bytes;
+		pt->owners[chunk] = pt->me;
+	}
+
 	/* Transpose to column-major: X columns, then y. */
 	for (s = 0; s < 2; s++)
 	{
-		double	   *X = palloc_extended(Max(1, n[s] * sh->p) * sizeof(double), MCXT_ALLOC_HUGE);
-		double	   *y = palloc_extended(Max(1, n[s]) * sizeof(double), MCXT_ALLOC_HUGE);
+		Size		xbytes = (Size) n[s] * sh->p * sizeof(double);
+		Size		ybytes = (Size) n[s] * sizeof(double);
+		double	   *X = keep ? keep_alloc(pt, xbytes)
+			: MemoryContextAllocExtended(pt->chunk_cxt, Max(xbytes, 1), MCXT_ALLOC_HUGE);
+		double	   *y = keep ? keep_alloc(pt, ybytes)
+			: MemoryContextAllocExtended(pt->chunk_cxt, Max(ybytes, 1), MCXT_ALLOC_HUGE);
 		int64		i;
 
 		for (i = 0; i < n[s]; i++)
@@ -238,11 +293,6 @@ read_chunk(MLParticipant *pt, int chunk, MemoryContext cxt)
 	return c;
 }
 
-static Size
-chunk_bytes(const MLChunk *c)
-{
-	return (Size) (c->n_train + c->n_test) * (c->p + 1) * sizeof(double);
-}
 
 /* ---------- participating ---------- */
 
@@ -254,20 +304,7 @@ process_chunk(MLParticipant *pt, int chunk, int pass_kind)
 	MemoryContext old;
 
 	if (c == NULL)
-	{
-		MemoryContext rows_cxt = AllocSetContextCreate(pt->chunk_cxt, "pg_mlops chunk rows",
-													   ALLOCSET_DEFAULT_SIZES);
-
-		c = read_chunk(pt, chunk, rows_cxt);
-		/* Keep it for later passes while the budget allows. */
-		if (pt->kept_bytes + chunk_bytes(c) <= sh->keep_budget)
-		{
-			MemoryContextSetParent(rows_cxt, pt->keep_cxt);
-			pt->kept[chunk] = c;
-			pt->kept_bytes += chunk_bytes(c);
-			pt->owners[chunk] = pt->me;
-		}
-	}
+		c = read_chunk(pt, chunk);
 	old = MemoryContextSwitchTo(pt->chunk_cxt);
 	ml_chunk_partial(sh->algorithm, pass_kind, sh->p, c, pt->params,
 					 pt->partials + (Size) chunk * sh->partial_doubles);
