@@ -76,8 +76,9 @@ snapshotted with a 25% test split.
 
 Baseline: \`SELECT sum(f1), ..., sum(f20), sum(y)\` over the snapshot relation with
 \`max_parallel_workers_per_gather\` = workers. Training: \`ml.train_model('bench', 'snapshot:bench', 'y')\`
-with \`ml.max_parallel_workers\` = workers, which reads every row once, fits by tall-skinny QR,
-refines, computes train and test metrics and registers the model. Goal: ratio at most 1.5.
+with \`ml.max_parallel_workers\` = workers, which reads every row once (keeping the rows in
+memory), factors each chunk by QR while it is in cache, merges, solves, computes train and test
+metrics in a second pass over the kept rows and registers the model. Goal: ratio at most 1.5.
 
 | workers asked | workers launched | parallel sum (s) | train_model (s) | ratio |
 | --- | --- | --- | --- | --- |
