@@ -47,7 +47,7 @@ elif [ "$p" -eq 0 ]; then
 fi
 
 echo "==> reference checks (statsmodels, scikit-learn) and client-side checks"
-for t in test/reference/*.py; do
+for t in test/reference/check_*.py; do
   [ -f "$t" ] || continue
   if out=$(/usr/bin/python3 "$t" 2>&1); then
     echo "    ok     $t"; echo "$out" | sed 's/^/           /'; pass 1

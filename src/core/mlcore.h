@@ -396,4 +396,32 @@ mlc_status	mlc_model_ref_parse(const char *text, size_t len, mlc_model_ref *ref,
 /* 1 when name is a valid model name. */
 int			mlc_model_name_valid(const char *name);
 
+/* ---------- drift statistics ---------- */
+
+/*
+ * Weights are non-negative and finite; each side is normalized to shares
+ * summing to 1 inside.  NULL arrays, k < 1, a negative, NaN or infinite
+ * weight, or a zero total give NAN.
+ */
+
+/*
+ * Population stability index over k bins: sum (c_i - r_i) ln(c_i / r_i)
+ * of the reference and current shares, each floored at eps (> 0, finite,
+ * else NAN) so empty bins stay finite.  Symmetric in ref and cur.
+ */
+double		mlc_psi(int k, const double *ref, const double *cur, double eps);
+/* Two-sample Kolmogorov-Smirnov D over k bins: max over bin boundaries of
+ * |F_ref - F_cur| of the cumulative shares; in [0, 1]. */
+double		mlc_ks_binned(int k, const double *ref, const double *cur);
+/*
+ * Asymptotic two-sided p-value of a two-sample KS statistic d in [0, 1]
+ * with sample sizes n1, n2 > 0: Kolmogorov Q(lambda) with Stephens'
+ * lambda = (sqrt(ne) + 0.12 + 0.11 / sqrt(ne)) d, ne = n1 n2 / (n1 + n2).
+ * In [0, 1]; NAN for invalid input.
+ */
+double		mlc_ks_pvalue(double d, double n1, double n2);
+/* Jensen-Shannon distance (sqrt of the base-2 JS divergence, in [0, 1])
+ * between two weight vectors over k categories. */
+double		mlc_js_distance(int k, const double *p, const double *q);
+
 #endif							/* MLCORE_H */

@@ -19,6 +19,7 @@ main(void)
 	failed += run_codec_tests();
 	failed += run_modelref_tests();
 	failed += run_nist_tests();
+	failed += run_drift_tests();
 
 	if (failed != 0)
 		fprintf(stderr, "core unit tests: %d failed\n", failed);

@@ -21,6 +21,7 @@ int			run_linear_tests(void);
 int			run_codec_tests(void);
 int			run_modelref_tests(void);
 int			run_nist_tests(void);
+int			run_drift_tests(void);
 
 /*
  * The whole chunked training pipeline as the engine runs it: per chunk
