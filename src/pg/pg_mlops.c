@@ -34,6 +34,48 @@ core_free(void *ptr)
 		pfree(ptr);
 }
 
+/* Drift thresholds: read by ml.check_drift through current_setting(). */
+typedef struct DriftSetting
+{
+	const char *name;
+	const char *description;
+	double		boot;
+	double		min;
+	double		max;
+	double		value;
+} DriftSetting;
+
+static DriftSetting drift_settings[] = {
+	{"ml.drift_psi_warn", "PSI at or above which a feature's distribution is a warning.", 0.1, 0, 100},
+	{"ml.drift_psi_alert", "PSI at or above which a feature's distribution is an alert.", 0.25, 0, 100},
+	{"ml.drift_psi_epsilon", "Floor of a bin's share in PSI, so that empty bins stay finite.", 1e-4, 1e-12, 0.1},
+	{"ml.drift_ks_pvalue_warn", "Kolmogorov-Smirnov p-value below which a numeric feature is a warning.", 0.05, 0, 1},
+	{"ml.drift_ks_pvalue_alert", "Kolmogorov-Smirnov p-value below which a numeric feature is an alert.", 0.01, 0, 1},
+	{"ml.drift_js_warn", "Jensen-Shannon distance at or above which a categorical feature is a warning.", 0.1, 0, 1},
+	{"ml.drift_js_alert", "Jensen-Shannon distance at or above which a categorical feature is an alert.", 0.2, 0, 1},
+	{"ml.drift_null_rate_warn", "Change in a feature's NULL rate at or above which it is a warning.", 0.05, 0, 1},
+	{"ml.drift_null_rate_alert", "Change in a feature's NULL rate at or above which it is an alert.", 0.1, 0, 1},
+	{"ml.drift_mean_shift_warn", "Mean shift, in reference standard deviations, at or above which a feature is a warning.", 0.5, 0, 1e6},
+	{"ml.drift_mean_shift_alert", "Mean shift, in reference standard deviations, at or above which a feature is an alert.", 1.0, 0, 1e6},
+	{"ml.drift_performance_warn", "Relative worsening of a test metric at or above which performance is a warning.", 0.1, 0, 1e6},
+	{"ml.drift_performance_alert", "Relative worsening of a test metric at or above which performance is an alert.", 0.25, 0, 1e6},
+	{"ml.drift_dataset_share", "Share of drifted features at or above which the dataset verdict is drift.", 0.5, 0, 1},
+};
+
+static void
+define_drift_settings(void)
+{
+	int			i;
+
+	for (i = 0; i < lengthof(drift_settings); i++)
+	{
+		DriftSetting *d = &drift_settings[i];
+
+		DefineCustomRealVariable(d->name, d->description, NULL, &d->value, d->boot, d->min, d->max,
+								 PGC_USERSET, 0, NULL, NULL, NULL);
+	}
+}
+
 void		_PG_init(void);
 
 void
@@ -55,6 +97,7 @@ _PG_init(void)
 	DefineCustomBoolVariable("ml.progress",
 							 "Report the phases of long operations as NOTICE messages.",
 							 NULL, &ml_progress, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	define_drift_settings();
 	MarkGUCPrefixReserved("ml");
 }
 

@@ -5,6 +5,7 @@
 #define PG_MLOPS_H
 
 #include "postgres.h"
+#include "datatype/timestamp.h"
 #include "mlcore.h"
 
 /* GUCs */
@@ -20,5 +21,8 @@ extern double ml_elapsed_seconds(TimestampTz since);
 /* rowhash.c: value to double for numeric types; false for unsupported types */
 extern bool ml_type_is_numeric(Oid typid);
 extern double ml_datum_to_double(Datum d, Oid typid);
+
+/* predict.c: the decoded model with this id (cached per backend) */
+extern const mlc_model *ml_model_by_id(int64 id, const char **label);
 
 #endif							/* PG_MLOPS_H */

@@ -137,6 +137,31 @@ cache_lookup(int64 id, const char *hash, const char *label)
 	return entry;
 }
 
+/*
+ * ml_model_by_id returns the decoded model with this id, from the cache or
+ * loaded and checked; valid until the end of the statement.
+ */
+const mlc_model *
+ml_model_by_id(int64 id, const char **label)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(id)};
+	CachedModel *entry;
+
+	SPI_connect();
+	if (SPI_execute_with_args("SELECT m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
+							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "model lookup failed");
+	entry = cache_lookup(id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
+						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
+	SPI_finish();
+	if (label)
+		*label = entry->label;
+	return &entry->model;
+}
+
 /* Is the reference argument the one this call site resolved already? */
 static bool
 same_reference(PredictSite *site, bool by_id, Datum ref)

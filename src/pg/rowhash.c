@@ -15,6 +15,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/json.h"
+#include "utils/jsonb.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
@@ -257,25 +259,16 @@ cmp_text_ptr(const void *a, const void *b)
 }
 
 /*
- * ml_query_relations lists the relations (tables, views, ...) a query reads,
- * as the planner's dependency list records them, schema-qualified, sorted.
+ * prepare_source plans a source query (inside SPI) and checks that it is a
+ * single statement that returns rows.
  */
-PG_FUNCTION_INFO_V1(ml_query_relations);
-Datum
-ml_query_relations(PG_FUNCTION_ARGS)
+static CachedPlanSource *
+prepare_source(const char *query)
 {
-	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	SPIPlanPtr	plan;
 	List	   *sources;
-	List	   *oids = NIL;
-	ListCell   *lc;
-	Datum	   *names;
-	char	  **strs;
-	int			n = 0,
-				i;
-	MemoryContext outer = CurrentMemoryContext;
+	CachedPlanSource *ps;
 
-	SPI_connect();
 	plan = SPI_prepare(query, 0, NULL);
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
@@ -284,20 +277,36 @@ ml_query_relations(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("source must be a single query")));
-	foreach(lc, sources)
-	{
-		CachedPlanSource *ps = (CachedPlanSource *) lfirst(lc);
+	ps = (CachedPlanSource *) linitial(sources);
+	if (ps->commandTag != CMDTAG_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a query that returns rows, not %s",
+						GetCommandTagName(ps->commandTag))));
+	return ps;
+}
 
-		if (ps->commandTag != CMDTAG_SELECT)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("source must be a query that returns rows, not %s",
-							GetCommandTagName(ps->commandTag))));
-		oids = list_concat_unique_oid(oids, ps->relationOids);
-	}
+/*
+ * ml_query_relations lists the relations (tables, views, ...) a query reads,
+ * as the planner's dependency list records them, schema-qualified, sorted.
+ */
+PG_FUNCTION_INFO_V1(ml_query_relations);
+Datum
+ml_query_relations(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	CachedPlanSource *ps;
+	ListCell   *lc;
+	Datum	   *names;
+	char	  **strs;
+	int			n = 0,
+				i;
+	MemoryContext outer = CurrentMemoryContext;
 
-	strs = MemoryContextAlloc(outer, sizeof(char *) * Max(1, list_length(oids)));
-	foreach(lc, oids)
+	SPI_connect();
+	ps = prepare_source(query);
+	strs = MemoryContextAlloc(outer, sizeof(char *) * Max(1, list_length(ps->relationOids)));
+	foreach(lc, ps->relationOids)
 	{
 		Oid			relid = lfirst_oid(lc);
 		char	   *relname = get_rel_name(relid);
@@ -311,8 +320,50 @@ ml_query_relations(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	qsort(strs, n, sizeof(char *), cmp_text_ptr);
+	/* the planner may list a relation twice */
+	for (i = 1; i < n; i++)
+		if (strcmp(strs[i], strs[i - 1]) == 0)
+		{
+			memmove(&strs[i], &strs[i + 1], sizeof(char *) * (n - i - 1));
+			n--;
+			i--;
+		}
 	names = palloc(sizeof(Datum) * Max(1, n));
 	for (i = 0; i < n; i++)
 		names[i] = CStringGetTextDatum(strs[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/* ml_query_columns returns the columns of a query: [{"name": ..., "type": ...}]. */
+PG_FUNCTION_INFO_V1(ml_query_columns);
+Datum
+ml_query_columns(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	CachedPlanSource *ps;
+	StringInfoData buf;
+	MemoryContext outer = CurrentMemoryContext;
+	char	   *json;
+	int			i;
+
+	SPI_connect();
+	ps = prepare_source(query);
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	for (i = 0; ps->resultDesc && i < ps->resultDesc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(ps->resultDesc, i);
+
+		if (i > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "{\"name\": ");
+		escape_json(&buf, NameStr(att->attname));
+		appendStringInfoString(&buf, ", \"type\": ");
+		escape_json(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, ']');
+	json = MemoryContextStrdup(outer, buf.data);
+	SPI_finish();
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }

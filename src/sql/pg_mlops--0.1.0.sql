@@ -680,6 +680,571 @@ RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8
 LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
 
 ----------------------------------------------------------------------------
+-- Batch scoring and drift
+----------------------------------------------------------------------------
+
+CREATE TABLE ml.scoring_runs (
+    id               bigserial PRIMARY KEY,
+    model_id         bigint NOT NULL REFERENCES ml.models (id),
+    model            text NOT NULL,
+    source           text NOT NULL,
+    source_relations text[] NOT NULL,
+    output           text NOT NULL,
+    mode             text NOT NULL,
+    rows             bigint NOT NULL,
+    input_profile    jsonb NOT NULL,
+    started_at       timestamptz NOT NULL,
+    finished_at      timestamptz NOT NULL,
+    seconds          float8 NOT NULL,
+    scored_by        text NOT NULL DEFAULT current_user
+);
+COMMENT ON TABLE ml.scoring_runs IS 'every batch scoring with ml.score, with the profile of the inputs it scored';
+
+CREATE TABLE ml.prediction_baselines (
+    model_id    bigint PRIMARY KEY REFERENCES ml.models (id),
+    rows        bigint NOT NULL,
+    mean        float8,
+    edges       float8[] NOT NULL,
+    shares      float8[] NOT NULL,
+    computed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE ml.prediction_baselines IS 'distribution of each model''s predictions on its test split, the reference of prediction drift';
+
+CREATE SEQUENCE ml.drift_checks_check_id_seq;
+CREATE TABLE ml.drift_checks (
+    id         bigserial PRIMARY KEY,
+    check_id   bigint NOT NULL,
+    model_id   bigint NOT NULL REFERENCES ml.models (id),
+    checked_at timestamptz NOT NULL DEFAULT now(),
+    source     text NOT NULL,
+    feature    text NOT NULL,
+    metric     text NOT NULL,
+    value      float8,
+    reference  float8,
+    threshold  float8,
+    status     text NOT NULL CHECK (status IN ('ok', 'warn', 'alert')),
+    checked_by text NOT NULL DEFAULT current_user
+);
+CREATE INDEX ON ml.drift_checks (model_id, check_id);
+COMMENT ON TABLE ml.drift_checks IS 'history of ml.check_drift: one row per feature and metric';
+
+SELECT pg_catalog.pg_extension_config_dump('ml.scoring_runs', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.scoring_runs_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.prediction_baselines', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_check_id_seq', '');
+GRANT SELECT, INSERT ON ml.scoring_runs, ml.prediction_baselines, ml.drift_checks TO PUBLIC;
+GRANT USAGE ON SEQUENCE ml.scoring_runs_id_seq, ml.drift_checks_id_seq, ml.drift_checks_check_id_seq TO PUBLIC;
+
+CREATE FUNCTION ml._query_columns(query text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_query_columns' LANGUAGE C STRICT VOLATILE;
+
+CREATE FUNCTION ml._psi(reference float8[], current float8[], epsilon float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_psi' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._ks_binned(reference float8[], current float8[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_ks_binned' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._ks_pvalue(d float8, n1 float8, n2 float8) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_ks_pvalue' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._js_distance(p float8[], q float8[]) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_js_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION ml._drift_accum(internal, bigint, jsonb, anyelement) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_drift_accum' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE FUNCTION ml._drift_combine(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_drift_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml._drift_serialize(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'ml_drift_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._drift_deserialize(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_drift_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._drift_final(internal) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_drift_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE AGGREGATE ml._drift_profile(bigint, jsonb, anyelement) (
+    SFUNC = ml._drift_accum,
+    STYPE = internal,
+    COMBINEFUNC = ml._drift_combine,
+    SERIALFUNC = ml._drift_serialize,
+    DESERIALFUNC = ml._drift_deserialize,
+    FINALFUNC = ml._drift_final,
+    PARALLEL = SAFE
+);
+
+-- The distribution of a model's predictions on its test split (train split
+-- without one), computed once and kept.
+CREATE FUNCTION ml._prediction_baseline(mid bigint) RETURNS ml.prediction_baselines
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    b ml.prediction_baselines;
+    snap ml.snapshots;
+BEGIN
+    SELECT * INTO b FROM ml.prediction_baselines x WHERE x.model_id = mid;
+    IF FOUND THEN
+        RETURN b;
+    END IF;
+    SELECT s.* INTO snap FROM ml.snapshots s JOIN ml.models m ON m.snapshot_id = s.id WHERE m.id = mid;
+    IF to_regclass(snap.relation) IS NULL THEN
+        RAISE EXCEPTION 'snapshot relation % of model % no longer exists', snap.relation, mid
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Prediction drift needs the training snapshot.';
+    END IF;
+    b.model_id := mid;
+    EXECUTE format('SELECT count(p), avg(p), percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1]) WITHIN GROUP (ORDER BY p)
+                    FROM (SELECT ml.predict(%s::bigint, s) AS p FROM %s s WHERE %s) x',
+                   mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
+        INTO b.rows, b.mean, b.edges;
+    IF b.rows = 0 THEN
+        RAISE EXCEPTION 'model % has no rows to take a prediction baseline from', mid
+            USING ERRCODE = 'data_exception';
+    END IF;
+    EXECUTE format('SELECT array_agg(coalesce(n, 0)::float8 / %s ORDER BY k) FROM generate_series(0, 9) k
+                    LEFT JOIN (SELECT width_bucket(p, $1) AS w, count(*) AS n
+                               FROM (SELECT ml.predict(%s::bigint, s) AS p FROM %s s WHERE %s) x
+                               WHERE p IS NOT NULL GROUP BY 1) y ON y.w = k',
+                   b.rows, mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
+        INTO b.shares USING b.edges[2:10];
+    b.computed_at := now();
+    INSERT INTO ml.prediction_baselines VALUES (b.*) ON CONFLICT (model_id) DO NOTHING;
+    RETURN b;
+END $$;
+
+-- What the drift profile of a model's inputs needs: per feature its
+-- reference bins (decile edges or top categories) and statistics from the
+-- training snapshot, and the prediction baseline.
+CREATE FUNCTION ml._drift_spec(mid bigint) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+    snap ml.snapshots;
+    b ml.prediction_baselines;
+    f text;
+    p jsonb;
+    feats jsonb := '[]';
+    total float8;
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = mid;
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
+    FOREACH f IN ARRAY m.features LOOP
+        p := snap.profile -> f;
+        IF p IS NULL OR p->>'kind' IS NULL THEN
+            RAISE EXCEPTION 'model %@% has no reference profile for feature "%"', m.name, m.version, f
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('Its snapshot %s records no profile of that column.', snap.name),
+                      HINT = 'Retrain the model on a snapshot taken with ml.snapshot().';
+        END IF;
+        total := (p->>'count')::float8 + (p->>'nulls')::float8;
+        IF p->>'kind' = 'numeric' THEN
+            feats := feats || jsonb_build_array(jsonb_build_object(
+                'name', f, 'kind', 'numeric',
+                'mean', coalesce((p->>'mean')::float8, 0), 'stddev', (p->>'stddev')::float8,
+                'count', (p->>'count')::float8, 'nulls', (p->>'nulls')::float8,
+                'edges', coalesce((SELECT jsonb_agg(e ORDER BY o) FROM jsonb_array_elements(p->'decile_edges') WITH ORDINALITY x(e, o)
+                                   WHERE o BETWEEN 2 AND 10), '[]'),
+                'shares', coalesce(p->'decile_shares', '[]')));
+        ELSE
+            feats := feats || jsonb_build_array(jsonb_build_object(
+                'name', f, 'kind', 'categorical',
+                'count', (p->>'count')::float8, 'nulls', (p->>'nulls')::float8,
+                'values', (SELECT coalesce(jsonb_agg(t->'value' ORDER BY o), '[]') FROM jsonb_array_elements(p->'top') WITH ORDINALITY x(t, o)),
+                'shares', (SELECT coalesce(jsonb_agg((t->>'share')::float8 ORDER BY o), '[]') FROM jsonb_array_elements(p->'top') WITH ORDINALITY x(t, o))
+                          || jsonb_build_array(greatest(0, 1 - (SELECT coalesce(sum((t->>'share')::float8), 0) FROM jsonb_array_elements(p->'top') t)))));
+        END IF;
+    END LOOP;
+    b := ml._prediction_baseline(mid);
+    RETURN jsonb_build_object('model_id', mid, 'features', feats,
+                              'prediction_mean', b.mean, 'prediction_rows', b.rows,
+                              'prediction_edges', to_jsonb(b.edges[2:10]),
+                              'prediction_shares', to_jsonb(b.shares));
+END $$;
+
+-- Turn the flat result of ml._drift_profile into a profile keyed by feature.
+CREATE FUNCTION ml._profile_json(spec jsonb, vals float8[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    f jsonb;
+    pos int := 2;
+    nbins int;
+    out jsonb := '{}';
+    feats jsonb := '{}';
+BEGIN
+    FOR f IN SELECT x FROM jsonb_array_elements(spec->'features') x LOOP
+        nbins := CASE f->>'kind' WHEN 'numeric' THEN jsonb_array_length(f->'edges') + 1
+                                 ELSE jsonb_array_length(f->'values') + 1 END;
+        feats := feats || jsonb_build_object(f->>'name', ml._profile_block(f->>'kind', (f->>'mean')::float8, vals[pos:pos + 5 + nbins]));
+        pos := pos + 6 + nbins;
+    END LOOP;
+    nbins := jsonb_array_length(spec->'prediction_edges') + 1;
+    RETURN jsonb_build_object('rows', vals[1], 'features', feats,
+                              'prediction', ml._profile_block('numeric', (spec->>'prediction_mean')::float8, vals[pos:pos + 5 + nbins]));
+END $$;
+
+CREATE FUNCTION ml._profile_block(kind text, shift float8, b float8[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_object('kind', kind, 'count', b[1], 'nulls', b[2], 'bin_counts', to_jsonb(b[7:]))
+        || CASE WHEN kind = 'numeric' AND b[1] > 0 THEN jsonb_build_object(
+               'mean', coalesce(shift, 0) + b[3] / b[1],
+               'stddev', CASE WHEN b[1] > 1 THEN sqrt(greatest(0, (b[4] - b[3] * b[3] / b[1]) / (b[1] - 1))) END,
+               'min', b[5], 'max', b[6])
+           ELSE '{}' END
+$$;
+
+-- Profile the rows of a query for a model (one parallel-capable pass).
+CREATE FUNCTION ml._input_profile(mid bigint, spec jsonb, query text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    vals float8[];
+BEGIN
+    EXECUTE format(E'SELECT ml._drift_profile(%s::bigint, %L::jsonb, _ml_src) FROM (%s\n) _ml_src', mid, spec, query)
+        INTO vals;
+    IF vals IS NULL THEN
+        RETURN jsonb_build_object('rows', 0, 'features', '{}');
+    END IF;
+    RETURN ml._profile_json(spec, vals);
+END $$;
+
+-- Check that a source has every feature of a model (and the key, if any).
+CREATE FUNCTION ml._check_source_columns(m ml.models, query text, source text, key text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    cols jsonb := ml._query_columns(query);
+    names text[];
+    f text;
+BEGIN
+    SELECT array_agg(c->>'name') INTO names FROM jsonb_array_elements(cols) c;
+    FOREACH f IN ARRAY m.features LOOP
+        IF NOT f = ANY (coalesce(names, '{}')) THEN
+            RAISE EXCEPTION 'source has no column "%", a feature of model %@%', f, m.name, m.version
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = format('The source was: %s', source),
+                      HINT = format('The model needs columns %s.', array_to_string(m.features, ', '));
+        END IF;
+    END LOOP;
+    IF key IS NOT NULL AND NOT key = ANY (coalesce(names, '{}')) THEN
+        RAISE EXCEPTION 'source has no key column "%"', key
+            USING ERRCODE = 'undefined_column',
+                  HINT = format('The source has columns %s.', array_to_string(names, ', '));
+    END IF;
+    RETURN cols;
+END $$;
+
+CREATE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
+                         mode text DEFAULT 'append')
+RETURNS bigint
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    mid bigint := ml._resolve_model(model);
+    m ml.models;
+    query text;
+    label text;
+    target regclass;
+    spec jsonb;
+    select_sql text;
+    staging text;
+    n bigint;
+    t0 timestamptz := clock_timestamp();
+    missing text;
+    run_id bigint;
+BEGIN
+    IF mode IS NULL OR mode NOT IN ('append', 'replace') THEN
+        RAISE EXCEPTION 'mode must be append or replace, not %', coalesce(mode, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF "into" IS NULL OR btrim("into") = '' THEN
+        RAISE EXCEPTION 'into must name the output table' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    SELECT * INTO m FROM ml.models x WHERE x.id = mid;
+    label := m.name || '@' || m.version;
+    query := ml._source_query(source);
+    PERFORM ml._check_source_columns(m, query, source, key);
+    spec := ml._drift_spec(mid);
+
+    select_sql := format(E'SELECT %s ml.predict(%s::bigint, _ml_src) AS prediction, %L::text AS model, %L::timestamptz AS scored_at FROM (%s\n) _ml_src',
+                         CASE WHEN key IS NULL THEN '' ELSE format('_ml_src.%I, ', key) END,
+                         mid, label, t0, query);
+    target := to_regclass("into");
+    IF target IS NULL THEN
+        -- A new table: CREATE TABLE AS runs the scoring query in parallel.
+        EXECUTE format('CREATE TABLE %s AS %s', "into", select_sql);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        target := "into"::regclass;
+    ELSE
+        SELECT string_agg(format('%s %s', k, v), ', ' ORDER BY o) INTO missing
+        FROM (VALUES (1, 'prediction', 'double precision'), (2, 'model', 'text'),
+                     (3, 'scored_at', 'timestamp with time zone')) AS x(o, k, v)
+        WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target AND a.attname = x.k
+                          AND NOT a.attisdropped AND format_type(a.atttypid, a.atttypmod) = x.v);
+        IF key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target AND a.attname = key AND NOT a.attisdropped) THEN
+            missing := concat_ws(', ', missing, quote_ident(key));
+        END IF;
+        IF missing IS NOT NULL THEN
+            RAISE EXCEPTION 'table % cannot hold the scores of %', target, label
+                USING ERRCODE = 'datatype_mismatch',
+                      DETAIL = format('It lacks the columns %s.', missing),
+                      HINT = 'Score into a new table name, which ml.score creates, or add the columns.';
+        END IF;
+        IF mode = 'replace' THEN
+            EXECUTE format('TRUNCATE %s', target);
+        END IF;
+        -- Score in parallel into a staging table, then append.
+        staging := format('ml_data.%I', 'scoring_' || pg_backend_pid() || '_' || txid_current());
+        EXECUTE format('CREATE UNLOGGED TABLE %s AS %s', staging, select_sql);
+        EXECUTE format('INSERT INTO %s (%s prediction, model, scored_at) SELECT * FROM %s', target,
+                       CASE WHEN key IS NULL THEN '' ELSE quote_ident(key) || ',' END, staging);
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXECUTE format('DROP TABLE %s', staging);
+    END IF;
+
+    INSERT INTO ml.scoring_runs (model_id, model, source, source_relations, output, mode, rows, input_profile,
+                                 started_at, finished_at, seconds)
+    VALUES (mid, label, source, ml._query_relations(query), target::text, mode, n,
+            ml._input_profile(mid, spec, query), t0, clock_timestamp(),
+            extract(epoch FROM clock_timestamp() - t0))
+    RETURNING id INTO run_id;
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('score', mid, m.snapshot_id, jsonb_build_object('model', label, 'scoring_run', run_id,
+            'output', target::text, 'rows', n));
+    PERFORM ml._notice(format('scoring: %s rows with %s into %s in %s s', n, label, target,
+                              round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
+    RETURN n;
+END $$;
+COMMENT ON FUNCTION ml.score(text, text, text, text, text) IS 'score a table or query into a table, recorded in ml.scoring_runs';
+
+CREATE FUNCTION ml._status(value float8, warn float8, alert float8, higher_is_worse boolean DEFAULT true)
+RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN value IS NULL THEN 'ok'
+                WHEN higher_is_worse AND value >= alert THEN 'alert'
+                WHEN higher_is_worse AND value >= warn THEN 'warn'
+                WHEN NOT higher_is_worse AND value < alert THEN 'alert'
+                WHEN NOT higher_is_worse AND value < warn THEN 'warn'
+                ELSE 'ok' END
+$$;
+
+CREATE FUNCTION ml._drift_row(feature text, metric text, value float8, reference float8, threshold float8, status text)
+RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+    SELECT jsonb_build_array(jsonb_build_object('feature', feature, 'metric', metric,
+        'value', CASE WHEN value = 'NaN'::float8 THEN NULL ELSE value END, 'reference', reference,
+        'threshold', threshold, 'status', status))
+$$;
+
+CREATE FUNCTION ml._setting(name text) RETURNS float8
+LANGUAGE sql STABLE AS $$ SELECT current_setting(name)::float8 $$;
+
+CREATE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
+RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    mid bigint := ml._resolve_model(model);
+    m ml.models;
+    spec jsonb;
+    cur jsonb;
+    run ml.scoring_runs;
+    query text;
+    source_label text;
+    cid bigint := nextval('ml.drift_checks_check_id_seq');
+    f jsonb;
+    c jsonb;
+    ref_rows float8;
+    cur_rows float8;
+    v float8;
+    d float8;
+    eps float8 := ml._setting('ml.drift_psi_epsilon');
+    nfeat int := 0;
+    ndrift int := 0;
+    worst text;
+    share float8;
+    perf record;
+    test jsonb;
+    out jsonb := '[]';
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = mid;
+    spec := ml._drift_spec(mid);
+    IF source IS NULL THEN
+        SELECT * INTO run FROM ml.scoring_runs r WHERE r.model_id = mid ORDER BY r.id DESC LIMIT 1;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'model %@% has no scoring run to compare with', m.name, m.version
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Pass a source table or query, or score data first with ml.score().';
+        END IF;
+        cur := run.input_profile;
+        source_label := format('scoring run %s (%s)', run.id, run.source);
+    ELSE
+        query := ml._source_query(source);
+        PERFORM ml._check_source_columns(m, query, source, NULL);
+        cur := ml._input_profile(mid, spec, query);
+        source_label := source;
+    END IF;
+    cur_rows := (cur->>'rows')::float8;
+    IF coalesce(cur_rows, 0) = 0 THEN
+        RAISE EXCEPTION 'source of the drift check has no rows' USING ERRCODE = 'data_exception';
+    END IF;
+
+    FOR f IN SELECT x FROM jsonb_array_elements(spec->'features') x LOOP
+        c := cur->'features'->(f->>'name');
+        ref_rows := (f->>'count')::float8 + (f->>'nulls')::float8;
+        worst := 'ok';
+        IF f->>'kind' = 'numeric' THEN
+            v := ml._psi(ARRAY(SELECT jsonb_array_elements_text(f->'shares')::float8),
+                         ARRAY(SELECT jsonb_array_elements_text(c->'bin_counts')::float8), eps);
+            out := out || ml._drift_row(f->>'name', 'psi', v, NULL, ml._setting('ml.drift_psi_warn'),
+                ml._status(v, ml._setting('ml.drift_psi_warn'), ml._setting('ml.drift_psi_alert')));
+            d := ml._ks_binned(ARRAY(SELECT jsonb_array_elements_text(f->'shares')::float8),
+                               ARRAY(SELECT jsonb_array_elements_text(c->'bin_counts')::float8));
+            out := out || ml._drift_row(f->>'name', 'ks_d', d, NULL, NULL, 'ok');
+            v := ml._ks_pvalue(d, (f->>'count')::float8, (c->>'count')::float8);
+            out := out || ml._drift_row(f->>'name', 'ks_pvalue', v, NULL, ml._setting('ml.drift_ks_pvalue_warn'),
+                ml._status(v, ml._setting('ml.drift_ks_pvalue_warn'), ml._setting('ml.drift_ks_pvalue_alert'), false));
+            v := abs((c->>'mean')::float8 - (f->>'mean')::float8) / nullif((f->>'stddev')::float8, 0);
+            out := out || ml._drift_row(f->>'name', 'mean_shift', v, (f->>'mean')::float8, ml._setting('ml.drift_mean_shift_warn'),
+                ml._status(v, ml._setting('ml.drift_mean_shift_warn'), ml._setting('ml.drift_mean_shift_alert')));
+        ELSE
+            v := ml._js_distance(ARRAY(SELECT jsonb_array_elements_text(f->'shares')::float8),
+                                 ARRAY(SELECT jsonb_array_elements_text(c->'bin_counts')::float8));
+            out := out || ml._drift_row(f->>'name', 'js_distance', v, NULL, ml._setting('ml.drift_js_warn'),
+                ml._status(v, ml._setting('ml.drift_js_warn'), ml._setting('ml.drift_js_alert')));
+        END IF;
+        v := abs((c->>'nulls')::float8 / cur_rows - (f->>'nulls')::float8 / nullif(ref_rows, 0));
+        out := out || ml._drift_row(f->>'name', 'null_rate_change', v, (f->>'nulls')::float8 / nullif(ref_rows, 0),
+            ml._setting('ml.drift_null_rate_warn'),
+            ml._status(v, ml._setting('ml.drift_null_rate_warn'), ml._setting('ml.drift_null_rate_alert')));
+        nfeat := nfeat + 1;
+        IF EXISTS (SELECT 1 FROM jsonb_array_elements(out) r WHERE r->>'feature' = f->>'name' AND r->>'status' = 'alert') THEN
+            ndrift := ndrift + 1;
+        END IF;
+    END LOOP;
+
+    -- Predictions against the test split's predictions at training time.
+    v := ml._psi(ARRAY(SELECT jsonb_array_elements_text(spec->'prediction_shares')::float8),
+                 ARRAY(SELECT jsonb_array_elements_text(cur->'prediction'->'bin_counts')::float8), eps);
+    out := out || ml._drift_row('_prediction', 'psi', v, NULL, ml._setting('ml.drift_psi_warn'),
+        ml._status(v, ml._setting('ml.drift_psi_warn'), ml._setting('ml.drift_psi_alert')));
+
+    -- Performance, when the source carries the target.
+    IF query IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) x WHERE x->>'name' = m.target) THEN
+        EXECUTE format(E'SELECT count(*) AS n, sqrt(avg((p - y) ^ 2)) AS rmse, avg(abs(p - y)) AS mae,
+                                1 - sum((p - y) ^ 2) / nullif(sum((y - ybar) ^ 2), 0) AS r2
+                         FROM (SELECT p, y, avg(y) OVER () AS ybar
+                               FROM (SELECT ml.predict(%s::bigint, _ml_src) AS p, _ml_src.%I::float8 AS y
+                                     FROM (%s\n) _ml_src) a WHERE p IS NOT NULL AND y IS NOT NULL) b',
+                       mid, m.target, query) INTO perf;
+        test := m.metrics->'test';
+        IF perf.n > 0 AND test IS NOT NULL AND jsonb_typeof(test) = 'object' THEN
+            out := out || ml._drift_row('_performance', 'rmse', perf.rmse, (test->>'rmse')::float8, ml._setting('ml.drift_performance_warn'),
+               ml._status(perf.rmse / nullif((test->>'rmse')::float8, 0) - 1, ml._setting('ml.drift_performance_warn'), ml._setting('ml.drift_performance_alert')))
+                       || ml._drift_row('_performance', 'mae', perf.mae, (test->>'mae')::float8, ml._setting('ml.drift_performance_warn'),
+               ml._status(perf.mae / nullif((test->>'mae')::float8, 0) - 1, ml._setting('ml.drift_performance_warn'), ml._setting('ml.drift_performance_alert')))
+                       || ml._drift_row('_performance', 'r2', perf.r2, (test->>'r2')::float8, ml._setting('ml.drift_performance_warn'),
+               ml._status(((test->>'r2')::float8 - perf.r2) / nullif(abs((test->>'r2')::float8), 0), ml._setting('ml.drift_performance_warn'), ml._setting('ml.drift_performance_alert')))
+                       || ml._drift_row('_performance', 'rows', perf.n, NULL, NULL, 'ok');
+        END IF;
+    END IF;
+
+    share := ndrift::float8 / greatest(nfeat, 1);
+    out := out || ml._drift_row('_dataset', 'drifted_share', share, NULL, ml._setting('ml.drift_dataset_share'),
+        CASE WHEN share >= ml._setting('ml.drift_dataset_share') THEN 'alert' WHEN ndrift > 0 THEN 'warn' ELSE 'ok' END);
+
+    INSERT INTO ml.drift_checks (check_id, model_id, source, feature, metric, value, reference, threshold, status)
+    SELECT cid, mid, source_label, r.feature, r.metric, r.value, r.reference, r.threshold, r.status
+    FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('drift_check', mid, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version,
+            'check_id', cid, 'source', source_label, 'drifted_share', share,
+            'verdict', (SELECT r->>'status' FROM jsonb_array_elements(out) r WHERE r->>'feature' = '_dataset')));
+    RETURN QUERY SELECT r.feature, r.metric, r.value, r.reference, r.threshold, r.status
+    FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
+END $$;
+COMMENT ON FUNCTION ml.check_drift(text, text) IS 'compare a model''s inputs and predictions on new data with its training data';
+
+CREATE VIEW ml.drift AS
+SELECT DISTINCT ON (d.model_id, d.feature, d.metric)
+       m.name || '@' || m.version AS model, m.name AS model_name, m.version, d.model_id, d.check_id,
+       d.feature, d.metric, d.value, d.reference, d.threshold, d.status, d.checked_at, d.source
+FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
+ORDER BY d.model_id, d.feature, d.metric, d.check_id DESC;
+COMMENT ON VIEW ml.drift IS 'latest drift status per model version, feature and metric';
+
+CREATE VIEW ml.drift_summary AS
+WITH checks AS (
+    SELECT d.model_id, d.check_id, d.checked_at, d.source, d.value AS drifted_share, d.status AS verdict,
+           lag(d.value) OVER (PARTITION BY d.model_id ORDER BY d.check_id) AS previous_share,
+           row_number() OVER (PARTITION BY d.model_id ORDER BY d.check_id DESC) AS recency
+    FROM ml.drift_checks d WHERE d.feature = '_dataset'
+)
+SELECT m.name || '@' || m.version AS model, m.name AS model_name, m.version, c.model_id, c.check_id,
+       c.checked_at AS last_check, c.source, c.drifted_share, c.verdict,
+       (SELECT w.feature FROM ml.drift_checks w
+        WHERE w.check_id = c.check_id AND w.feature NOT LIKE '\_%' AND w.status <> 'ok'
+        ORDER BY CASE w.status WHEN 'alert' THEN 2 ELSE 1 END DESC,
+                 CASE WHEN w.metric IN ('psi', 'js_distance') THEN w.value END DESC NULLS LAST, w.feature
+        LIMIT 1) AS worst_feature,
+       (SELECT s.status FROM ml.drift_checks s WHERE s.check_id = c.check_id AND s.feature = '_prediction') AS prediction_status,
+       c.previous_share,
+       CASE WHEN c.previous_share IS NULL THEN 'first check'
+            WHEN c.drifted_share > c.previous_share THEN 'worse'
+            WHEN c.drifted_share < c.previous_share THEN 'better'
+            ELSE 'same' END AS trend
+FROM checks c JOIN ml.models m ON m.id = c.model_id
+WHERE c.recency = 1;
+COMMENT ON VIEW ml.drift_summary IS 'per model version: the last drift check, its verdict, worst feature and trend';
+
+CREATE VIEW ml.performance AS
+SELECT m.name || '@' || m.version AS model, m.name AS model_name, m.version, d.model_id, d.check_id,
+       d.checked_at, d.source, d.metric, d.value, d.reference AS training_test_value, d.threshold, d.status
+FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
+WHERE d.feature = '_performance';
+COMMENT ON VIEW ml.performance IS 'history of model performance on labeled new data against the training test metrics';
+
+-- Champion/challenger: promote a version only if it beats production on a test metric.
+CREATE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    cand ml.models;
+    prod ml.models;
+    higher_is_better boolean;
+    cv float8;
+    pv float8;
+    better boolean;
+BEGIN
+    cand := ml._lock_version(model, version);
+    metric := coalesce(metric, CASE cand.task WHEN 'regression' THEN 'rmse' ELSE 'accuracy' END);
+    higher_is_better := metric IN ('r2', 'explained_variance', 'accuracy', 'precision', 'recall', 'f1', 'roc_auc');
+    IF NOT higher_is_better AND metric NOT IN ('rmse', 'mae', 'log_loss') THEN
+        RAISE EXCEPTION 'unknown metric "%"', metric
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Compare on r2, rmse, mae or explained_variance.';
+    END IF;
+    cv := (cand.metrics->'test'->>metric)::float8;
+    IF cv IS NULL THEN
+        RAISE EXCEPTION 'version % of model "%" has no test %', version, model, metric
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Train on a snapshot with a test split (test_fraction > 0).';
+    END IF;
+    SELECT * INTO prod FROM ml.models x WHERE x.name = model AND x.stage = 'production';
+    IF prod.id IS NULL THEN
+        better := true;
+    ELSIF prod.id = cand.id THEN
+        better := false;
+    ELSE
+        pv := (prod.metrics->'test'->>metric)::float8;
+        better := pv IS NULL OR CASE WHEN higher_is_better THEN cv > pv ELSE cv < pv END;
+    END IF;
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('promote_if_better', cand.id, cand.snapshot_id,
+            jsonb_build_object('model', model || '@' || version, 'metric', metric, 'candidate_value', cv,
+                               'production', CASE WHEN prod.id IS NOT NULL THEN model || '@' || prod.version END,
+                               'production_value', pv, 'promoted', better));
+    IF better THEN
+        PERFORM ml.promote(model, version);
+    END IF;
+    RETURN better;
+END $$;
+COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
+
+----------------------------------------------------------------------------
 -- Lineage
 ----------------------------------------------------------------------------
 
@@ -700,5 +1265,17 @@ SELECT 'model', m.name || '@' || m.version, 'stage', m.name || '@' || coalesce(e
        CASE e.action WHEN 'promote' THEN 'promoted' WHEN 'rollback' THEN 'rolled_back_to' ELSE 'archived' END,
        e.at, e.actor
 FROM ml.model_events e JOIN ml.models m ON m.id = e.model_id
-WHERE e.action IN ('promote', 'rollback', 'archive');
-COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot -> model version -> stage';
+WHERE e.action IN ('promote', 'rollback', 'archive')
+UNION ALL
+SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                      WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table'
+                      ELSE 'relation' END,
+       r.rel, 'model', sr.model, 'scored_by', sr.finished_at, sr.scored_by
+FROM ml.scoring_runs sr
+CROSS JOIN LATERAL unnest(sr.source_relations) AS r(rel)
+LEFT JOIN pg_class c ON c.oid = to_regclass(r.rel)
+UNION ALL
+SELECT 'model', sr.model, 'table', sr.output, 'wrote', sr.finished_at, sr.scored_by
+FROM ml.scoring_runs sr;
+COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot -> model version -> stage, and scoring runs';
+

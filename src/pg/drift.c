@@ -1,0 +1,572 @@
+/*
+ * drift.c: the input profile of scored data, and the drift statistics.
+ *
+ * ml._drift_profile(model_id, spec, row) is an aggregate over the rows of a
+ * source: per feature of the model it counts rows and NULLs, sums values
+ * shifted by the reference mean (for a mean and standard deviation without
+ * cancellation), and counts rows in the reference bins (decile bins for
+ * numeric features, reference categories plus "other" for categorical ones);
+ * it also predicts each row and bins the predictions on the reference
+ * prediction deciles.  The state is a flat array of doubles, so partial
+ * states combine by addition (min and max aside) and the aggregate runs in
+ * parallel query.  The spec (jsonb) comes from ml._drift_spec().
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/typcache.h"
+
+#include "pg_mlops.h"
+
+/* Per-block layout: count, nulls, shifted sum, shifted sum of squares, min, max, bins. */
+#define B_COUNT 0
+#define B_NULLS 1
+#define B_SUM 2
+#define B_SUMSQ 3
+#define B_MIN 4
+#define B_MAX 5
+#define B_BINS 6
+
+typedef enum
+{
+	OP_ADD = 0,
+	OP_MIN = 1,
+	OP_MAX = 2
+} CombineOp;
+
+typedef struct DriftFeature
+{
+	char	   *name;
+	bool		categorical;
+	double		shift;			/* reference mean (numeric) */
+	int			nedges;			/* numeric: internal bin edges */
+	double	   *edges;
+	int			nvalues;		/* categorical: reference values */
+	char	  **values;
+	int			offset;			/* block start in vals */
+	int			nbins;
+	/* row mapping */
+	int			att;
+	Oid			type;
+	FmgrInfo	out;
+} DriftFeature;
+
+typedef struct DriftState
+{
+	int			nvals;
+	uint8	   *ops;
+	double	   *vals;
+	/* only in the state that reads rows (not after deserialization) */
+	int			nfeat;
+	DriftFeature *feat;
+	const mlc_model *model;
+	double		pred_shift;
+	int			pred_nedges;
+	double	   *pred_edges;
+	int			pred_offset;
+	Oid			row_type;
+	int32		row_typmod;
+	TupleDesc	row_desc;
+	Datum	   *values;
+	bool	   *isnull;
+	double	   *x;
+} DriftState;
+
+static double json_number(JsonbValue *v);
+
+static double *
+json_doubles(JsonbValue *arr, int *n)
+{
+	double	   *out;
+	int			i;
+
+	if (arr == NULL || arr->type != jbvBinary)
+	{
+		*n = 0;
+		return NULL;
+	}
+	*n = JsonContainerSize(arr->val.binary.data);
+	out = palloc(sizeof(double) * Max(1, *n));
+	for (i = 0; i < *n; i++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(arr->val.binary.data, i);
+
+		out[i] = (v && v->type == jbvNumeric) ? json_number(v) : NAN;
+	}
+	return out;
+}
+
+static JsonbValue *
+json_key(JsonbContainer *obj, const char *key)
+{
+	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+}
+
+/* A JSON number as a double; 0 when absent or null. */
+static double
+json_number(JsonbValue *v)
+{
+	if (v == NULL || v->type != jbvNumeric)
+		return 0.0;
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+static void
+block_init(DriftState *st, int offset, int nbins)
+{
+	int			i;
+
+	for (i = 0; i < B_BINS + nbins; i++)
+	{
+		st->ops[offset + i] = i == B_MIN ? OP_MIN : i == B_MAX ? OP_MAX : OP_ADD;
+		st->vals[offset + i] = i == B_MIN ? INFINITY : i == B_MAX ? -INFINITY : 0.0;
+	}
+}
+
+/* Parse the spec and lay out the state. */
+static DriftState *
+state_create(MemoryContext cxt, int64 model_id, Jsonb *spec)
+{
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	DriftState *st = palloc0(sizeof(DriftState));
+	JsonbValue *features = json_key(&spec->root, "features");
+	int			f,
+				offset = 1;
+
+	if (features == NULL || features->type != jbvBinary)
+		elog(ERROR, "drift spec has no features");
+	st->nfeat = JsonContainerSize(features->val.binary.data);
+	st->feat = palloc0(sizeof(DriftFeature) * Max(1, st->nfeat));
+	for (f = 0; f < st->nfeat; f++)
+	{
+		JsonbValue *fv = getIthJsonbValueFromContainer(features->val.binary.data, f);
+		DriftFeature *d = &st->feat[f];
+		JsonbValue *v;
+
+		v = json_key(fv->val.binary.data, "name");
+		d->name = pnstrdup(v->val.string.val, v->val.string.len);
+		v = json_key(fv->val.binary.data, "kind");
+		d->categorical = v && v->type == jbvString && strncmp(v->val.string.val, "categorical", 11) == 0;
+		if (d->categorical)
+		{
+			JsonbValue *vals = json_key(fv->val.binary.data, "values");
+			int			i;
+
+			d->nvalues = vals ? JsonContainerSize(vals->val.binary.data) : 0;
+			d->values = palloc(sizeof(char *) * Max(1, d->nvalues));
+			for (i = 0; i < d->nvalues; i++)
+			{
+				JsonbValue *s = getIthJsonbValueFromContainer(vals->val.binary.data, i);
+
+				d->values[i] = pnstrdup(s->val.string.val, s->val.string.len);
+			}
+			d->nbins = d->nvalues + 1;
+		}
+		else
+		{
+			d->edges = json_doubles(json_key(fv->val.binary.data, "edges"), &d->nedges);
+			d->shift = json_number(json_key(fv->val.binary.data, "mean"));
+			d->nbins = d->nedges + 1;
+		}
+		d->offset = offset;
+		offset += B_BINS + d->nbins;
+		d->att = -1;
+	}
+	st->pred_edges = json_doubles(json_key(&spec->root, "prediction_edges"), &st->pred_nedges);
+	st->pred_shift = json_number(json_key(&spec->root, "prediction_mean"));
+	st->pred_offset = offset;
+	offset += B_BINS + st->pred_nedges + 1;
+
+	st->nvals = offset;
+	st->ops = palloc0(st->nvals);
+	st->vals = palloc0(sizeof(double) * st->nvals);
+	for (f = 0; f < st->nfeat; f++)
+		block_init(st, st->feat[f].offset, st->feat[f].nbins);
+	block_init(st, st->pred_offset, st->pred_nedges + 1);
+	st->x = palloc(sizeof(double) * Max(1, st->nfeat));
+	MemoryContextSwitchTo(old);
+
+	/* The model must have these features in this order. */
+	st->model = ml_model_by_id(model_id, NULL);
+	if (st->model->n_features != st->nfeat)
+		elog(ERROR, "drift spec does not match model %lld", (long long) model_id);
+	return st;
+}
+
+/* Map the row type's columns to the features by name. */
+static void
+state_map_row(DriftState *st, HeapTupleHeader rec, MemoryContext cxt)
+{
+	Oid			tupType = HeapTupleHeaderGetTypeId(rec);
+	int32		tupTypmod = HeapTupleHeaderGetTypMod(rec);
+	TupleDesc	desc;
+	MemoryContext old;
+	int			f,
+				i;
+
+	if (st->row_desc && st->row_type == tupType && st->row_typmod == tupTypmod)
+		return;
+	desc = lookup_rowtype_tupdesc(tupType, tupTypmod);
+	old = MemoryContextSwitchTo(cxt);
+	for (f = 0; f < st->nfeat; f++)
+	{
+		DriftFeature *d = &st->feat[f];
+
+		d->att = -1;
+		for (i = 0; i < desc->natts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(desc, i);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), d->name) == 0)
+			{
+				Oid			func;
+				bool		varlena;
+
+				d->att = i;
+				d->type = getBaseType(att->atttypid);
+				getTypeOutputInfo(att->atttypid, &func, &varlena);
+				fmgr_info_cxt(func, &d->out, cxt);
+				break;
+			}
+		}
+		if (d->att < 0)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_COLUMN),
+					 errmsg("source has no column \"%s\", a feature of the model", d->name)));
+		}
+		if (!ml_type_is_numeric(d->type) && d->type != BOOLOID)
+		{
+			ReleaseTupleDesc(desc);
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" has type %s, but the model needs a number",
+							d->name, format_type_be(d->type))));
+		}
+	}
+	st->row_desc = CreateTupleDescCopy(desc);
+	st->values = palloc(sizeof(Datum) * Max(1, desc->natts));
+	st->isnull = palloc(sizeof(bool) * Max(1, desc->natts));
+	MemoryContextSwitchTo(old);
+	ReleaseTupleDesc(desc);
+	st->row_type = tupType;
+	st->row_typmod = tupTypmod;
+}
+
+/* Number of edges <= x: the bin, as width_bucket() numbers it. */
+static int
+bin_of(const double *edges, int nedges, double x)
+{
+	int			lo = 0,
+				hi = nedges;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (edges[mid] <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static void
+add_value(double *block, double shifted)
+{
+	block[B_COUNT] += 1;
+	block[B_SUM] += shifted;
+	block[B_SUMSQ] += shifted * shifted;
+}
+
+static void
+add_minmax(double *block, double x)
+{
+	if (x < block[B_MIN])
+		block[B_MIN] = x;
+	if (x > block[B_MAX])
+		block[B_MAX] = x;
+}
+
+PG_FUNCTION_INFO_V1(ml_drift_accum);
+Datum
+ml_drift_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	DriftState *st;
+	HeapTupleHeader rec;
+	HeapTupleData tuple;
+	bool		complete = true;
+	int			f;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "ml._drift_accum called in non-aggregate context");
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("model id and drift spec must not be NULL")));
+	st = PG_ARGISNULL(0) ? state_create(aggcxt, PG_GETARG_INT64(1), PG_GETARG_JSONB_P(2))
+		: (DriftState *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(3))
+		PG_RETURN_POINTER(st);
+	if (!type_is_rowtype(get_fn_expr_argtype(fcinfo->flinfo, 3)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("drift profiles take rows")));
+
+	rec = PG_GETARG_HEAPTUPLEHEADER(3);
+	state_map_row(st, rec, aggcxt);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rec);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = InvalidOid;
+	tuple.t_data = rec;
+	heap_deform_tuple(&tuple, st->row_desc, st->values, st->isnull);
+
+	st->vals[0] += 1;
+	for (f = 0; f < st->nfeat; f++)
+	{
+		DriftFeature *d = &st->feat[f];
+		double	   *block = st->vals + d->offset;
+
+		if (st->isnull[d->att])
+		{
+			block[B_NULLS] += 1;
+			complete = false;
+			continue;
+		}
+		st->x[f] = ml_datum_to_double(st->values[d->att], d->type);
+		if (d->categorical)
+		{
+			/* the text a ::text cast gives, as the snapshot profile used */
+			char	   *txt = d->type == BOOLOID ? pstrdup(DatumGetBool(st->values[d->att]) ? "true" : "false")
+				: OutputFunctionCall(&d->out, st->values[d->att]);
+			int			i;
+
+			for (i = 0; i < d->nvalues; i++)
+				if (strcmp(txt, d->values[i]) == 0)
+					break;
+			block[B_COUNT] += 1;
+			block[B_BINS + i] += 1;
+			pfree(txt);
+		}
+		else
+		{
+			add_value(block, st->x[f] - d->shift);
+			add_minmax(block, st->x[f]);
+			block[B_BINS + bin_of(d->edges, d->nedges, st->x[f])] += 1;
+		}
+	}
+	{
+		double	   *block = st->vals + st->pred_offset;
+
+		if (complete)
+		{
+			double		yhat = mlc_model_predict(st->model, st->x);
+
+			add_value(block, yhat - st->pred_shift);
+			add_minmax(block, yhat);
+			block[B_BINS + bin_of(st->pred_edges, st->pred_nedges, yhat)] += 1;
+		}
+		else
+			block[B_NULLS] += 1;
+	}
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(ml_drift_combine);
+Datum
+ml_drift_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	DriftState *a,
+			   *b;
+	int			i;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "ml._drift_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(PG_ARGISNULL(0) ? NULL : PG_GETARG_POINTER(0));
+	b = (DriftState *) PG_GETARG_POINTER(1);
+	if (PG_ARGISNULL(0))
+	{
+		MemoryContext old = MemoryContextSwitchTo(aggcxt);
+
+		a = palloc0(sizeof(DriftState));
+		a->nvals = b->nvals;
+		a->ops = palloc(b->nvals);
+		a->vals = palloc(sizeof(double) * b->nvals);
+		memcpy(a->ops, b->ops, b->nvals);
+		memcpy(a->vals, b->vals, sizeof(double) * b->nvals);
+		MemoryContextSwitchTo(old);
+		PG_RETURN_POINTER(a);
+	}
+	a = (DriftState *) PG_GETARG_POINTER(0);
+	if (a->nvals != b->nvals)
+		elog(ERROR, "drift profile states of different shapes");
+	for (i = 0; i < a->nvals; i++)
+	{
+		switch (a->ops[i])
+		{
+			case OP_MIN:
+				a->vals[i] = Min(a->vals[i], b->vals[i]);
+				break;
+			case OP_MAX:
+				a->vals[i] = Max(a->vals[i], b->vals[i]);
+				break;
+			default:
+				a->vals[i] += b->vals[i];
+				break;
+		}
+	}
+	PG_RETURN_POINTER(a);
+}
+
+PG_FUNCTION_INFO_V1(ml_drift_serialize);
+Datum
+ml_drift_serialize(PG_FUNCTION_ARGS)
+{
+	DriftState *st = (DriftState *) PG_GETARG_POINTER(0);
+	Size		len = sizeof(int32) + st->nvals + sizeof(double) * st->nvals;
+	bytea	   *out = palloc(VARHDRSZ + len);
+	char	   *p = VARDATA(out);
+	int32		n = st->nvals;
+
+	SET_VARSIZE(out, VARHDRSZ + len);
+	memcpy(p, &n, sizeof(int32));
+	memcpy(p + sizeof(int32), st->ops, st->nvals);
+	memcpy(p + sizeof(int32) + st->nvals, st->vals, sizeof(double) * st->nvals);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(ml_drift_deserialize);
+Datum
+ml_drift_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	const char *p = VARDATA_ANY(in);
+	DriftState *st = palloc0(sizeof(DriftState));
+	int32		n;
+
+	memcpy(&n, p, sizeof(int32));
+	if (n <= 0 || VARSIZE_ANY_EXHDR(in) != sizeof(int32) + n + sizeof(double) * n)
+		elog(ERROR, "invalid drift profile state");
+	st->nvals = n;
+	st->ops = palloc(n);
+	st->vals = palloc(sizeof(double) * n);
+	memcpy(st->ops, p + sizeof(int32), n);
+	memcpy(st->vals, p + sizeof(int32) + n, sizeof(double) * n);
+	PG_RETURN_POINTER(st);
+}
+
+PG_FUNCTION_INFO_V1(ml_drift_final);
+Datum
+ml_drift_final(PG_FUNCTION_ARGS)
+{
+	DriftState *st;
+	Datum	   *d;
+	int			i;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	st = (DriftState *) PG_GETARG_POINTER(0);
+	d = palloc(sizeof(Datum) * st->nvals);
+	for (i = 0; i < st->nvals; i++)
+		d[i] = Float8GetDatum(st->vals[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, st->nvals, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* ---------- drift statistics for SQL ---------- */
+
+static double *
+array_doubles(ArrayType *a, int *n)
+{
+	Datum	   *d;
+	bool	   *nulls;
+	double	   *out;
+	int			i;
+
+	deconstruct_array(a, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &d, &nulls, n);
+	out = palloc(sizeof(double) * Max(1, *n));
+	for (i = 0; i < *n; i++)
+		out[i] = nulls[i] ? 0.0 : DatumGetFloat8(d[i]);
+	return out;
+}
+
+static Datum
+float8_or_null(FunctionCallInfo fcinfo, double v)
+{
+	if (isnan(v))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(v);
+}
+
+/* Two distributions of the same number of bins. */
+static void
+two_arrays(FunctionCallInfo fcinfo, double **a, double **b, int *n)
+{
+	int			na,
+				nb;
+
+	*a = array_doubles(PG_GETARG_ARRAYTYPE_P(0), &na);
+	*b = array_doubles(PG_GETARG_ARRAYTYPE_P(1), &nb);
+	if (na != nb)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("distributions have %d and %d bins", na, nb)));
+	*n = na;
+}
+
+PG_FUNCTION_INFO_V1(ml_psi);
+Datum
+ml_psi(PG_FUNCTION_ARGS)
+{
+	double	   *ref,
+			   *cur;
+	int			n;
+
+	two_arrays(fcinfo, &ref, &cur, &n);
+	return float8_or_null(fcinfo, mlc_psi(n, ref, cur, PG_GETARG_FLOAT8(2)));
+}
+
+PG_FUNCTION_INFO_V1(ml_ks_binned);
+Datum
+ml_ks_binned(PG_FUNCTION_ARGS)
+{
+	double	   *ref,
+			   *cur;
+	int			n;
+
+	two_arrays(fcinfo, &ref, &cur, &n);
+	return float8_or_null(fcinfo, mlc_ks_binned(n, ref, cur));
+}
+
+PG_FUNCTION_INFO_V1(ml_ks_pvalue);
+Datum
+ml_ks_pvalue(PG_FUNCTION_ARGS)
+{
+	return float8_or_null(fcinfo, mlc_ks_pvalue(PG_GETARG_FLOAT8(0), PG_GETARG_FLOAT8(1),
+												PG_GETARG_FLOAT8(2)));
+}
+
+PG_FUNCTION_INFO_V1(ml_js_distance);
+Datum
+ml_js_distance(PG_FUNCTION_ARGS)
+{
+	double	   *p,
+			   *q;
+	int			n;
+
+	two_arrays(fcinfo, &p, &q, &n);
+	return float8_or_null(fcinfo, mlc_js_distance(n, p, q));
+}
