@@ -31,7 +31,7 @@ pass "$p"
 
 source test/pgcluster.sh
 trap pg_stop EXIT
-pg_start || { echo "could not start PostgreSQL"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+PG_PRELOAD=pg_cron PG_EXTRA_CONF="cron.use_background_workers = on" pg_start || { echo "could not start PostgreSQL"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
 echo "==> pg_regress"
 make -s installcheck >/tmp/pg_mlops_regress.log 2>&1
