@@ -63,16 +63,30 @@ SELECT name, version, stage FROM ml.rollback('house_price');
 SELECT version, stage FROM ml.registry WHERE name = 'house_price' ORDER BY version;
 
 \echo
-\echo '--- 9. Lineage: which data trained which model, who promoted it, and when.'
+\echo '--- 9. Batch scoring: every house scored into a table; the run and its input profile are recorded.'
+SELECT ml.score('house_price', 'houses', 'house_prices_scored', 'id') AS rows_scored;
+SELECT id, model, rows, output, round(seconds::numeric, 3) AS seconds FROM ml.scoring_runs;
+
+\echo
+\echo '--- 10. Drift: a market where rooms shrink and the neighbourhood status (lstat) worsens.'
+CREATE TABLE houses_2030 AS SELECT id, crim, zn, indus, chas, nox, rm * 0.85 AS rm, age, dis, rad, tax, ptratio,
+                                   lstat * 1.5 AS lstat, medv FROM houses;
+SELECT feature, metric, round(value::numeric, 3) AS value, status
+FROM ml.check_drift('house_price', 'houses_2030')
+WHERE status <> 'ok' OR feature LIKE '\_%' ORDER BY feature, metric;
+SELECT model, drifted_share, verdict, worst_feature, prediction_status FROM ml.drift_summary;
+
+\echo
+\echo '--- 11. Lineage: which data trained which model, who promoted it, what it scored, and when.'
 SELECT source_kind, source_name, relation, target_kind, target_name, actor
 FROM ml.lineage ORDER BY at, relation, target_name;
 
 \echo
-\echo '--- 10. The audit log keeps every action.'
+\echo '--- 12. The audit log keeps every action.'
 SELECT id, action, coalesce(details->>'model', details->>'name') AS subject, details->>'stage' AS stage, actor FROM ml.model_events ORDER BY id;
 
 \echo
-\echo '--- 11. Reproducible: the same snapshot and hyperparameters give the same model, bit for bit.'
+\echo '--- 13. Reproducible: the same snapshot and hyperparameters give the same model, bit for bit.'
 SELECT version FROM ml.train_model('house_price', 'snapshot:boston_2026_11', target => 'medv',
                                    features => ARRAY['rm', 'lstat', 'ptratio']);
 SELECT count(DISTINCT model_hash) = 1 AS identical_models

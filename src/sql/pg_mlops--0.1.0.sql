@@ -749,7 +749,7 @@ AS 'MODULE_PATHNAME', 'ml_ks_pvalue' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION ml._js_distance(p float8[], q float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_js_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION ml._drift_accum(internal, bigint, jsonb, anyelement) RETURNS internal
+CREATE FUNCTION ml._drift_accum(internal, bigint, jsonb, VARIADIC "any") RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_accum' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION ml._drift_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
@@ -759,7 +759,7 @@ CREATE FUNCTION ml._drift_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE FUNCTION ml._drift_final(internal) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_drift_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml._drift_profile(bigint, jsonb, anyelement) (
+CREATE AGGREGATE ml._drift_profile(bigint, jsonb, VARIADIC "any") (
     SFUNC = ml._drift_accum,
     STYPE = internal,
     COMBINEFUNC = ml._drift_combine,
@@ -895,7 +895,10 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     vals float8[];
 BEGIN
-    EXECUTE format(E'SELECT ml._drift_profile(%s::bigint, %L::jsonb, _ml_src) FROM (%s\n) _ml_src', mid, spec, query)
+    -- The features as columns, in the model's order.
+    EXECUTE format(E'SELECT ml._drift_profile(%s::bigint, %L::jsonb, %s) FROM (%s\n) _ml_src', mid, spec,
+                   (SELECT string_agg(format('_ml_src.%I', f->>'name'), ', ' ORDER BY o)
+                    FROM jsonb_array_elements(spec->'features') WITH ORDINALITY x(f, o)), query)
         INTO vals;
     IF vals IS NULL THEN
         RETURN jsonb_build_object('rows', 0, 'features', '{}');
