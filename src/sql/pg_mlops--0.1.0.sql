@@ -723,6 +723,7 @@ CREATE TABLE ml.drift_checks (
     reference  float8,
     threshold  float8,
     status     text NOT NULL CHECK (status IN ('ok', 'warn', 'alert')),
+    epsilon    float8,
     checked_by text NOT NULL DEFAULT current_user
 );
 CREATE INDEX ON ml.drift_checks (model_id, check_id);
@@ -881,7 +882,8 @@ END $$;
 
 CREATE FUNCTION ml._profile_block(kind text, shift float8, b float8[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
-    SELECT jsonb_build_object('kind', kind, 'count', b[1], 'nulls', b[2], 'bin_counts', to_jsonb(b[7:]))
+    SELECT jsonb_build_object('kind', kind, 'count', b[1], 'nulls', b[2], 'bin_counts', to_jsonb(b[7:]),
+                              'bin_shares', (SELECT jsonb_agg(x / nullif(b[1], 0) ORDER BY o) FROM unnest(b[7:]) WITH ORDINALITY u(x, o)))
         || CASE WHEN kind = 'numeric' AND b[1] > 0 THEN jsonb_build_object(
                'mean', coalesce(shift, 0) + b[3] / b[1],
                'stddev', CASE WHEN b[1] > 1 THEN sqrt(greatest(0, (b[4] - b[3] * b[3] / b[1]) / (b[1] - 1))) END,
@@ -1089,8 +1091,10 @@ BEGIN
         ref_rows := (f->>'count')::float8 + (f->>'nulls')::float8;
         worst := 'ok';
         IF f->>'kind' = 'numeric' THEN
-            v := ml._psi(ARRAY(SELECT jsonb_array_elements_text(f->'shares')::float8),
-                         ARRAY(SELECT jsonb_array_elements_text(c->'bin_counts')::float8), eps);
+            -- The decile bins of the non-NULL values, and a bin for NULL.
+            v := ml._psi(ARRAY(SELECT x::float8 * (f->>'count')::float8 / ref_rows FROM jsonb_array_elements_text(f->'shares') x)
+                           || ((f->>'nulls')::float8 / ref_rows),
+                         ARRAY(SELECT jsonb_array_elements_text(c->'bin_counts')::float8) || (c->>'nulls')::float8, eps);
             out := out || ml._drift_row(f->>'name', 'psi', v, NULL, ml._setting('ml.drift_psi_warn'),
                 ml._status(v, ml._setting('ml.drift_psi_warn'), ml._setting('ml.drift_psi_alert')));
             d := ml._ks_binned(ARRAY(SELECT jsonb_array_elements_text(f->'shares')::float8),
@@ -1119,8 +1123,9 @@ BEGIN
     END LOOP;
 
     -- Predictions against the test split's predictions at training time.
-    v := ml._psi(ARRAY(SELECT jsonb_array_elements_text(spec->'prediction_shares')::float8),
-                 ARRAY(SELECT jsonb_array_elements_text(cur->'prediction'->'bin_counts')::float8), eps);
+    v := ml._psi(ARRAY(SELECT jsonb_array_elements_text(spec->'prediction_shares')::float8) || 0::float8,
+                 ARRAY(SELECT jsonb_array_elements_text(cur->'prediction'->'bin_counts')::float8)
+                   || (cur->'prediction'->>'nulls')::float8, eps);
     out := out || ml._drift_row('_prediction', 'psi', v, NULL, ml._setting('ml.drift_psi_warn'),
         ml._status(v, ml._setting('ml.drift_psi_warn'), ml._setting('ml.drift_psi_alert')));
 
@@ -1148,8 +1153,9 @@ BEGIN
     out := out || ml._drift_row('_dataset', 'drifted_share', share, NULL, ml._setting('ml.drift_dataset_share'),
         CASE WHEN share >= ml._setting('ml.drift_dataset_share') THEN 'alert' WHEN ndrift > 0 THEN 'warn' ELSE 'ok' END);
 
-    INSERT INTO ml.drift_checks (check_id, model_id, source, feature, metric, value, reference, threshold, status)
-    SELECT cid, mid, source_label, r.feature, r.metric, r.value, r.reference, r.threshold, r.status
+    INSERT INTO ml.drift_checks (check_id, model_id, source, feature, metric, value, reference, threshold, status, epsilon)
+    SELECT cid, mid, source_label, r.feature, r.metric, r.value, r.reference, r.threshold, r.status,
+           CASE WHEN r.metric = 'psi' THEN eps END
     FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('drift_check', mid, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version,
@@ -1163,7 +1169,7 @@ COMMENT ON FUNCTION ml.check_drift(text, text) IS 'compare a model''s inputs and
 CREATE VIEW ml.drift AS
 SELECT DISTINCT ON (d.model_id, d.feature, d.metric)
        m.name || '@' || m.version AS model, m.name AS model_name, m.version, d.model_id, d.check_id,
-       d.feature, d.metric, d.value, d.reference, d.threshold, d.status, d.checked_at, d.source
+       d.feature, d.metric, d.value, d.reference, d.threshold, d.status, d.epsilon, d.checked_at, d.source
 FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
 ORDER BY d.model_id, d.feature, d.metric, d.check_id DESC;
 COMMENT ON VIEW ml.drift IS 'latest drift status per model version, feature and metric';
