@@ -138,25 +138,41 @@ cache_lookup(int64 id, const char *hash, const char *label)
 }
 
 /*
+ * load_model resolves a reference (text, or bigint id) through
+ * ml._resolve_model and returns the cached decoded model.
+ */
+static CachedModel *
+load_model(Oid ref_type, Datum ref)
+{
+	Oid			argtypes[1] = {ref_type};
+	Datum		args[1] = {ref};
+	bool		isnull;
+	int64		model_id;
+	CachedModel *entry;
+
+	SPI_connect();
+	/* The row version joins the hash in the key, so any UPDATE reloads. */
+	if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
+							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
+							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "model lookup failed");
+	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	entry = cache_lookup(model_id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
+						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
+	SPI_finish();
+	return entry;
+}
+
+/*
  * ml_model_by_id returns the decoded model with this id, from the cache or
  * loaded and checked; valid until the end of the statement.
  */
 const mlc_model *
 ml_model_by_id(int64 id, const char **label)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(id)};
-	CachedModel *entry;
+	CachedModel *entry = load_model(INT8OID, Int64GetDatum(id));
 
-	SPI_connect();
-	if (SPI_execute_with_args("SELECT m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
-							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "model lookup failed");
-	entry = cache_lookup(id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1),
-						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2));
-	SPI_finish();
 	if (label)
 		*label = entry->label;
 	return &entry->model;
@@ -183,12 +199,6 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 {
 	bool		by_id = site->by_id;
 	Datum		ref = PG_GETARG_DATUM(0);
-	Oid			argtypes[1] = {by_id ? INT8OID : TEXTOID};
-	Datum		args[1] = {ref};
-	bool		isnull;
-	int64		model_id;
-	char	   *hash,
-			   *label;
 
 	if (same_reference(site, by_id, ref))
 	{
@@ -200,20 +210,8 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 			return site->entry;
 	}
 
-	SPI_connect();
-	/* The row version joins the hash in the key, so any UPDATE reloads. */
-	if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
-							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "model lookup failed");
-	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	hash = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	label = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	site->entry = cache_lookup(model_id, hash, label);
+	site->entry = load_model(by_id ? INT8OID : TEXTOID, ref);
 	site->generation = cache_generation;
-	SPI_finish();
-
 	site->resolved = true;
 	if (by_id)
 		site->ref_id = DatumGetInt64(ref);

@@ -1257,15 +1257,21 @@ COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a vers
 -- Lineage
 ----------------------------------------------------------------------------
 
+-- Kind of a relation named in lineage ('relation' once it is gone).
+CREATE FUNCTION ml._relation_kind(rel text) RETURNS text
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce((SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
+                                           WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table'
+                                           ELSE 'relation' END
+                     FROM pg_class c WHERE c.oid = to_regclass(rel)), 'relation')
+$$;
+
 CREATE VIEW ml.lineage AS
-SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
-                      WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table'
-                      ELSE 'relation' END AS source_kind,
+SELECT ml._relation_kind(r.rel) AS source_kind,
        r.rel AS source_name, 'snapshot'::text AS target_kind, s.name AS target_name,
        'snapshot_of'::text AS relation, s.created_at AS at, s.created_by AS actor
 FROM ml.snapshots s
 CROSS JOIN LATERAL unnest(s.source_relations) AS r(rel)
-LEFT JOIN pg_class c ON c.oid = to_regclass(r.rel)
 UNION ALL
 SELECT 'snapshot', s.name, 'model', m.name || '@' || m.version, 'trained_on', m.trained_at, m.trained_by
 FROM ml.models m JOIN ml.snapshots s ON s.id = m.snapshot_id
@@ -1276,13 +1282,9 @@ SELECT 'model', m.name || '@' || m.version, 'stage', m.name || '@' || coalesce(e
 FROM ml.model_events e JOIN ml.models m ON m.id = e.model_id
 WHERE e.action IN ('promote', 'rollback', 'archive')
 UNION ALL
-SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
-                      WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table'
-                      ELSE 'relation' END,
-       r.rel, 'model', sr.model, 'scored_by', sr.finished_at, sr.scored_by
+SELECT ml._relation_kind(r.rel), r.rel, 'model', sr.model, 'scored_by', sr.finished_at, sr.scored_by
 FROM ml.scoring_runs sr
 CROSS JOIN LATERAL unnest(sr.source_relations) AS r(rel)
-LEFT JOIN pg_class c ON c.oid = to_regclass(r.rel)
 UNION ALL
 SELECT 'model', sr.model, 'table', sr.output, 'wrote', sr.finished_at, sr.scored_by
 FROM ml.scoring_runs sr;

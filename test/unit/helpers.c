@@ -9,7 +9,7 @@
 #include "unit.h"
 
 /* Copy rows [i0, i0 + m) of the n x p matrix X and of y into a block. */
-static void
+void
 take_rows(int n, int p, const double *X, const double *y, int i0, int m,
 		  double *Xc, double *yc, mlc_block *b)
 {

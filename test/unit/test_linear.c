@@ -218,25 +218,6 @@ test_ols_exact(void **state)
 	unit_free_fit(&m, &s);
 }
 
-/* Rows [i0, i0 + m) of the n x p matrix X and of y as a block (copied). */
-static void
-block_of_rows(int n, int p, const double *X, const double *y, int i0, int m,
-			  double *Xc, double *yc, mlc_block *b)
-{
-	int			i,
-				j;
-
-	for (j = 0; j < p; j++)
-		for (i = 0; i < m; i++)
-			Xc[i + (size_t) j * m] = X[i0 + i + (size_t) j * n];
-	for (i = 0; i < m; i++)
-		yc[i] = y[i0 + i];
-	b->n = m;
-	b->p = p;
-	b->X = Xc;
-	b->y = yc;
-}
-
 /* Stats of rows [i0, i0 + m) into st. */
 static void
 stats_of_rows(int n, int p, const double *X, const double *y, int i0, int m,
@@ -247,7 +228,7 @@ stats_of_rows(int n, int p, const double *X, const double *y, int i0, int m,
 	mlc_block	b;
 	mlc_error	err;
 
-	block_of_rows(n, p, X, y, i0, m, Xc, yc, &b);
+	take_rows(n, p, X, y, i0, m, Xc, yc, &b);
 	assert_int_equal(mlc_linear_chunk_stats(&b, st, &err), MLC_OK);
 	free(Xc);
 	free(yc);

@@ -50,4 +50,8 @@ uint64_t	unit_rand_u64(uint64_t *state);
 double		unit_rand_uniform(uint64_t *state);	/* [0, 1) */
 double		unit_rand_normal(uint64_t *state);
 
+/* helpers.c: rows [i0, i0 + m) of the n x p matrix X and of y, copied into a block */
+void		take_rows(int n, int p, const double *X, const double *y, int i0, int m,
+					  double *Xc, double *yc, mlc_block *b);
+
 #endif
