@@ -54,6 +54,7 @@ CREATE TABLE ml.models (
     trained_at        timestamptz NOT NULL DEFAULT now(),
     extension_version text NOT NULL,
     parent_id         bigint REFERENCES ml.models (id),
+    description       text,
     UNIQUE (name, version)
 );
 COMMENT ON TABLE ml.models IS 'model registry: one row per trained version';
@@ -93,7 +94,7 @@ SELECT pg_catalog.pg_extension_config_dump('ml.model_events_id_seq', '');
 
 -- Users record their own work; the audit log only grows.
 GRANT SELECT, INSERT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
-GRANT UPDATE (stage) ON ml.models TO PUBLIC;
+GRANT UPDATE (stage, description) ON ml.models TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.snapshots_id_seq, ml.models_id_seq, ml.model_events_id_seq TO PUBLIC;
 
 ----------------------------------------------------------------------------
@@ -1289,4 +1290,241 @@ UNION ALL
 SELECT 'model', sr.model, 'table', sr.output, 'wrote', sr.finished_at, sr.scored_by
 FROM ml.scoring_runs sr;
 COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot -> model version -> stage, and scoring runs';
+
+----------------------------------------------------------------------------
+-- Reproducibility, verification, lineage traversal and model cards
+----------------------------------------------------------------------------
+
+CREATE FUNCTION ml.verify_snapshot(name text)
+RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
+               split_intact boolean)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    snap ml.snapshots;
+    col_list text;
+    h text;
+    moved bigint;
+    n bigint;
+BEGIN
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'snapshot "%" does not exist', name
+            USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+    END IF;
+    IF to_regclass(snap.relation) IS NULL THEN
+        RAISE EXCEPTION 'relation % of snapshot "%" no longer exists', snap.relation, name
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    SELECT string_agg(quote_ident(c->>'name'), ', ' ORDER BY o) INTO col_list
+    FROM jsonb_array_elements(snap.columns) WITH ORDINALITY x(c, o);
+    EXECUTE format('SELECT count(*), ml.content_hash(_ml_s) FROM (SELECT %s FROM %s) _ml_s', col_list, snap.relation)
+        INTO n, h;
+    -- The split must still be what the rows and the seed decide.
+    EXECUTE format('SELECT count(*) FROM (SELECT _ml_is_test, ml._row_is_test(ROW(%s), %s, %s) AS decided FROM %s) x
+                    WHERE _ml_is_test IS DISTINCT FROM decided', col_list, snap.seed, snap.test_fraction, snap.relation)
+        INTO moved;
+    RETURN QUERY SELECT snap.name, n, snap.content_hash, h, h = snap.content_hash, moved = 0;
+END $$;
+COMMENT ON FUNCTION ml.verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';
+
+CREATE FUNCTION ml.reproduce(model text)
+RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+    snap ml.snapshots;
+    fit record;
+    t0 timestamptz := clock_timestamp();
+    h text;
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
+    IF to_regclass(snap.relation) IS NULL THEN
+        RAISE EXCEPTION 'snapshot "%" of model %@% no longer exists', snap.name, m.name, m.version
+            USING ERRCODE = 'undefined_table';
+    END IF;
+    fit := ml._fit(snap.relation::regclass, m.target, m.features, m.algorithm, m.hyperparams, m.seed);
+    h := encode(sha256(fit.model), 'hex');
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('reproduce', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version,
+            'identical', h = m.model_hash, 'reproduced_hash', h));
+    RETURN QUERY SELECT m.name || '@' || m.version, m.model_hash, h, h = m.model_hash,
+                        extract(epoch FROM clock_timestamp() - t0)::float8;
+END $$;
+COMMENT ON FUNCTION ml.reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
+
+-- A lineage node: a model reference becomes name@version; other names stay.
+CREATE FUNCTION ml._lineage_node(node text) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    ref text;
+BEGIN
+    IF node IS NULL THEN
+        RAISE EXCEPTION 'lineage node must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT 1 FROM ml.lineage l WHERE l.source_name = node OR l.target_name = node) THEN
+        RETURN node;
+    END IF;
+    BEGIN
+        SELECT m.name || '@' || m.version INTO ref FROM ml.models m WHERE m.id = ml._resolve_model(node);
+    EXCEPTION WHEN undefined_object OR invalid_name THEN
+        ref := NULL;
+    END;
+    IF ref IS NULL THEN
+        RAISE EXCEPTION 'no lineage node "%"', node
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'Name a relation (schema.table), a snapshot, or a model reference such as name@3.';
+    END IF;
+    RETURN ref;
+END $$;
+
+CREATE FUNCTION ml.lineage_upstream(node text)
+RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
+               relation text, at timestamptz, actor text)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE up AS (
+        SELECT 1 AS depth, l.*, ARRAY[l.source_name] AS path FROM ml.lineage l WHERE l.target_name = ml._lineage_node(node)
+        UNION ALL
+        SELECT u.depth + 1, l.*, u.path || l.source_name FROM up u JOIN ml.lineage l ON l.target_name = u.source_name
+        WHERE NOT l.source_name = ANY (u.path) AND u.depth < 100
+    )
+    SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
+    FROM up ORDER BY depth, at, source_name
+$$;
+COMMENT ON FUNCTION ml.lineage_upstream(text) IS 'every lineage edge leading to a relation, snapshot or model';
+
+CREATE FUNCTION ml.lineage_downstream(node text)
+RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
+               relation text, at timestamptz, actor text)
+LANGUAGE sql STABLE AS $$
+    WITH RECURSIVE down AS (
+        SELECT 1 AS depth, l.*, ARRAY[l.target_name] AS path FROM ml.lineage l WHERE l.source_name = ml._lineage_node(node)
+        UNION ALL
+        SELECT d.depth + 1, l.*, d.path || l.target_name FROM down d JOIN ml.lineage l ON l.source_name = d.target_name
+        WHERE NOT l.target_name = ANY (d.path) AND d.depth < 100
+    )
+    SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
+    FROM down ORDER BY depth, at, target_name
+$$;
+COMMENT ON FUNCTION ml.lineage_downstream(text) IS 'every lineage edge leading from a relation, snapshot or model';
+
+-- The edges of the whole graph, or of everything up- and downstream of a model.
+CREATE FUNCTION ml._graph_edges(model text)
+RETURNS TABLE (source_kind text, source_name text, target_kind text, target_name text, relation text)
+LANGUAGE sql STABLE AS $$
+    SELECT DISTINCT l.source_kind, l.source_name, l.target_kind, l.target_name, l.relation
+    FROM ml.lineage l WHERE model IS NULL
+    UNION
+    SELECT u.source_kind, u.source_name, u.target_kind, u.target_name, u.relation
+    FROM ml.lineage_upstream(model) u WHERE model IS NOT NULL
+    UNION
+    SELECT d.source_kind, d.source_name, d.target_kind, d.target_name, d.relation
+    FROM ml.lineage_downstream(model) d WHERE model IS NOT NULL
+$$;
+
+CREATE FUNCTION ml.lineage_graph(model text DEFAULT NULL, format text DEFAULT 'dot') RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    edges text;
+    nodes text;
+BEGIN
+    IF format IS NULL OR format NOT IN ('dot', 'mermaid') THEN
+        RAISE EXCEPTION 'format must be dot or mermaid, not %', coalesce(format, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF format = 'dot' THEN
+        SELECT string_agg(format('  "%s" [shape=%s];', replace(n, '"', '\"'),
+                                 CASE k WHEN 'model' THEN 'box' WHEN 'snapshot' THEN 'cylinder' WHEN 'stage' THEN 'ellipse' ELSE 'folder' END),
+                          E'\n' ORDER BY n) INTO nodes
+        FROM (SELECT source_name AS n, min(source_kind) AS k FROM ml._graph_edges(model) GROUP BY 1
+              UNION SELECT target_name, min(target_kind) FROM ml._graph_edges(model) GROUP BY 1) x;
+        SELECT string_agg(format('  "%s" -> "%s" [label="%s"];', replace(source_name, '"', '\"'),
+                                 replace(target_name, '"', '\"'), relation), E'\n' ORDER BY source_name, target_name, relation)
+        INTO edges FROM ml._graph_edges(model);
+        RETURN E'digraph lineage {\n  rankdir=LR;\n' || coalesce(nodes || E'\n', '') || coalesce(edges || E'\n', '') || '}';
+    END IF;
+    -- Mermaid: ids must be plain, labels carry the names.
+    SELECT string_agg(format('  n%s["%s"] -->|%s| n%s["%s"]', md5(source_name), replace(source_name, '"', '#quot;'), relation,
+                             md5(target_name), replace(target_name, '"', '#quot;')), E'\n' ORDER BY source_name, target_name, relation)
+    INTO edges FROM ml._graph_edges(model);
+    RETURN E'flowchart LR\n' || coalesce(edges || E'\n', '');
+END $$;
+COMMENT ON FUNCTION ml.lineage_graph(text, text) IS 'the lineage graph, whole or around one model, as Graphviz DOT or Mermaid';
+
+CREATE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+BEGIN
+    UPDATE ml.models x SET description = description WHERE x.id = ml._resolve_model(model) RETURNING * INTO m;
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('describe', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'description', description));
+    RETURN m;
+END $$;
+COMMENT ON FUNCTION ml.describe_model(text, text) IS 'set the description and intended use shown on the model card';
+
+CREATE FUNCTION ml.model_card(model text, format text DEFAULT 'markdown') RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+    snap ml.snapshots;
+    card jsonb;
+    md text;
+BEGIN
+    IF format IS NULL OR format NOT IN ('markdown', 'json') THEN
+        RAISE EXCEPTION 'format must be markdown or json, not %', coalesce(format, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
+    card := jsonb_build_object(
+        'model', m.name, 'version', m.version, 'stage', m.stage, 'description', m.description,
+        'task', m.task, 'algorithm', m.algorithm, 'target', m.target, 'features', to_jsonb(m.features),
+        'hyperparameters', m.hyperparams, 'seed', m.seed, 'metrics', m.metrics,
+        'coefficients', m.summary->'coefficients', 'model_hash', m.model_hash,
+        'trained_by', m.trained_by, 'trained_at', m.trained_at, 'extension_version', m.extension_version,
+        'data', jsonb_build_object('snapshot', snap.name, 'content_hash', snap.content_hash, 'rows', snap.row_count,
+                                   'train_rows', snap.train_count, 'test_rows', snap.test_count,
+                                   'test_fraction', snap.test_fraction, 'split_seed', snap.seed,
+                                   'sources', to_jsonb(snap.source_relations), 'source', snap.source,
+                                   'taken_by', snap.created_by, 'taken_at', snap.created_at),
+        'drift', (SELECT jsonb_build_object('last_check', d.last_check, 'verdict', d.verdict,
+                                            'drifted_share', d.drifted_share, 'worst_feature', d.worst_feature)
+                  FROM ml.drift_summary d WHERE d.model_id = m.id),
+        'lineage', (SELECT coalesce(jsonb_agg(to_jsonb(u) - 'depth'), '[]') FROM ml.lineage_upstream(m.name || '@' || m.version) u),
+        'events', (SELECT coalesce(jsonb_agg(jsonb_build_object('at', e.at, 'actor', e.actor, 'action', e.action,
+                                                                 'details', e.details) ORDER BY e.id), '[]')
+                   FROM ml.model_events e WHERE e.model_id = m.id));
+    IF format = 'json' THEN
+        RETURN jsonb_pretty(card);
+    END IF;
+    md := format(E'# Model card: %s@%s\n\n%s\n\n', m.name, m.version, coalesce(m.description, '_No description: set one with ml.describe_model()._'))
+       || format(E'| | |\n| --- | --- |\n| stage | %s |\n| task | %s |\n| algorithm | %s |\n| target | %s |\n| hyperparameters | `%s` |\n| seed | %s |\n| model hash | `%s` |\n| trained by | %s, %s |\n| extension | %s |\n\n',
+                 m.stage, m.task, m.algorithm, m.target, m.hyperparams, m.seed, m.model_hash, m.trained_by, m.trained_at, m.extension_version)
+       || format(E'## Data\n\nSnapshot `%s` (content hash `%s`): %s rows, %s for training and %s for testing (fraction %s, seed %s), taken by %s at %s from: %s.\n\n',
+                 snap.name, snap.content_hash, snap.row_count, snap.train_count, snap.test_count, snap.test_fraction, snap.seed,
+                 snap.created_by, snap.created_at, array_to_string(snap.source_relations, ', '))
+       || E'## Features\n\n| feature | coefficient | std error | p-value |\n| --- | --- | --- | --- |\n'
+       || (SELECT coalesce(string_agg(format(E'| %s | %s | %s | %s |', c->>'feature', c->>'coefficient',
+                                             coalesce(c->>'std_error', ''), coalesce(c->>'p_value', '')), E'\n' ORDER BY o), '')
+           FROM jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY x(c, o)) || E'\n\n'
+       || E'## Metrics\n\n| split | metric | value |\n| --- | --- | --- |\n'
+       || (SELECT coalesce(string_agg(format('| %s | %s | %s |', s.key, k.key, k.value), E'\n' ORDER BY s.key DESC, k.key), '')
+           FROM jsonb_each(m.metrics) s, jsonb_each_text(CASE WHEN jsonb_typeof(s.value) = 'object' THEN s.value ELSE '{}' END) k) || E'\n\n'
+       || E'## Drift\n\n' || coalesce((SELECT format('Last check %s: verdict **%s**, %s of features drifted, worst feature %s.',
+                                                     d.last_check, d.verdict, round(d.drifted_share::numeric, 3), coalesce(d.worst_feature, 'none'))
+                                         FROM ml.drift_summary d WHERE d.model_id = m.id), 'No drift check yet.') || E'\n\n'
+       || E'## Lineage\n\n' || (SELECT coalesce(string_agg(format('- %s `%s` -[%s]-> %s `%s`', u.source_kind, u.source_name, u.relation,
+                                                                    u.target_kind, u.target_name), E'\n' ORDER BY u.depth DESC, u.at), '- none')
+                                  FROM ml.lineage_upstream(m.name || '@' || m.version) u) || E'\n\n'
+       || E'## History\n\n' || (SELECT coalesce(string_agg(format('- %s %s by %s', e.at, e.action, e.actor), E'\n' ORDER BY e.id), '')
+                                  FROM ml.model_events e WHERE e.model_id = m.id) || E'\n';
+    RETURN md;
+END $$;
+COMMENT ON FUNCTION ml.model_card(text, text) IS 'a model card in Markdown or JSON: data, features, metrics, lineage, drift, history';
 

@@ -1,0 +1,60 @@
+-- Verification, reproducibility, lineage traversal and model cards.
+SET ml.progress = off;
+CREATE TABLE loans AS SELECT i AS id, (i % 50)::float8 AS income, (i % 7)::float8 AS debt,
+                             3 * (i % 50) - 2 * (i % 7) + cos(i) AS score
+FROM generate_series(1, 3000) i;
+SELECT name FROM ml.snapshot('loans', name => 'loans_v1');
+SELECT version FROM ml.train_model('loans', 'snapshot:loans_v1', 'score', features => '{income,debt}');
+SELECT version FROM ml.train_model('loans', 'snapshot:loans_v1', 'score', 'ridge', '{"alpha": 3}', '{income,debt}');
+SELECT version, stage FROM ml.promote('loans', 1);
+SELECT ml.score('loans', 'loans', 'loan_scores', 'id');
+
+-- Retraining from the record gives the identical model, for each algorithm.
+SELECT model_ref, identical, registered_hash = reproduced_hash AS same_hash FROM ml.reproduce('loans@1');
+SELECT model_ref, identical FROM ml.reproduce('loans@2');
+SELECT count(*) AS versions FROM ml.models WHERE name = 'loans';
+SELECT action, details->>'identical' AS identical FROM ml.model_events WHERE action = 'reproduce' ORDER BY id;
+
+-- Snapshots verify; a change made behind the trigger's back is found.
+SELECT snapshot, rows, intact, split_intact FROM ml.verify_snapshot('loans_v1');
+SELECT relation AS loans_rel FROM ml.snapshots WHERE name = 'loans_v1' \gset
+ALTER TABLE :loans_rel DISABLE TRIGGER snapshot_is_immutable;
+UPDATE :loans_rel SET debt = debt + 1 WHERE id = 10;
+SELECT snapshot, intact, split_intact, recorded_hash <> current_hash AS hash_differs FROM ml.verify_snapshot('loans_v1');
+UPDATE :loans_rel SET debt = debt - 1 WHERE id = 10;
+UPDATE :loans_rel SET _ml_is_test = NOT _ml_is_test WHERE id = 11;
+SELECT snapshot, intact, split_intact FROM ml.verify_snapshot('loans_v1');
+UPDATE :loans_rel SET _ml_is_test = NOT _ml_is_test WHERE id = 11;
+ALTER TABLE :loans_rel ENABLE TRIGGER snapshot_is_immutable;
+SELECT intact, split_intact FROM ml.verify_snapshot('loans_v1');
+
+-- Lineage, both directions, from any node.
+SELECT depth, source_kind, source_name, relation, target_kind, target_name FROM ml.lineage_upstream('loans@1');
+SELECT depth, source_kind, source_name, relation, target_kind, target_name FROM ml.lineage_downstream('public.loans')
+WHERE target_name NOT LIKE 'snapshot\_%' ORDER BY depth, relation, target_name;
+SELECT depth, relation, target_name FROM ml.lineage_downstream('loans_v1') ORDER BY depth, relation, target_name;
+SELECT ml.lineage_graph('loans@1');
+SELECT ml.lineage_graph('loans@1', 'mermaid') LIKE E'flowchart LR\n%' AS mermaid,
+       (SELECT count(*) FROM regexp_matches(ml.lineage_graph('loans@1', 'mermaid'), '-->', 'g')) AS edges;
+
+-- Model cards.
+SELECT name, version, description FROM ml.describe_model('loans@1', 'Credit score model for the 2026 pilot; not for decisions on individuals.');
+SELECT position('# Model card: loans@1' IN card) = 1 AS title,
+       position('Credit score model for the 2026 pilot' IN card) > 0 AS description,
+       position('Snapshot `loans_v1`' IN card) > 0 AS data,
+       position('| income |' IN card) > 0 AS features,
+       position('| test | rmse |' IN card) > 0 AS metrics,
+       position('snapshot_of' IN card) > 0 AS lineage,
+       position('promote by' IN card) > 0 AS history
+FROM ml.model_card('loans@1') AS card;
+SELECT jsonb_object_keys(ml.model_card('loans@1', 'json')::jsonb) AS keys ORDER BY 1;
+SELECT (ml.model_card('loans', 'json')::jsonb #>> '{data,content_hash}') = content_hash AS card_hash_matches
+FROM ml.snapshots WHERE name = 'loans_v1';
+
+-- Bad input.
+SELECT regress.err($$SELECT * FROM ml.verify_snapshot('no_such_snapshot')$$);
+SELECT regress.err($$SELECT * FROM ml.reproduce('no_such_model')$$);
+SELECT regress.err($$SELECT * FROM ml.lineage_upstream('nowhere')$$);
+SELECT regress.err($$SELECT ml.lineage_graph('loans@1', 'svg')$$);
+SELECT regress.err($$SELECT ml.model_card('loans@1', 'pdf')$$);
+SELECT regress.err($$SELECT ml.describe_model('loans@9', 'x')$$);
