@@ -13,7 +13,9 @@ PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
 	src/pg/rowhash.o src/pg/drift.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
-DATA = src/sql/pg_mlops--$(EXTVERSION).sql
+# The install script is assembled from the parts in src/sql/, in this order.
+SQL_PARTS = src/sql/pg_mlops.sql src/sql/export.sql
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o
@@ -37,6 +39,9 @@ else
 all:
 	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2; exit 1
 endif
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $(SQL_PARTS) > $@
 
 # PGXS does not track headers.
 $(OBJS): src/core/mlcore.h src/pg/pg_mlops.h src/pg/engine.h
