@@ -14,11 +14,11 @@ PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from the parts in src/sql/, in this order.
-SQL_PARTS = src/sql/pg_mlops.sql src/sql/export.sql
+SQL_PARTS = src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
-EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o
+EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o test/fuzz/bin
 
 # The backend must load the sequential OpenBLAS (it never starts threads):
 # link it and its LAPACK by path and record the directory as DT_RPATH, which
@@ -55,10 +55,49 @@ test/unit/run_core_tests: test/unit/*.c $(CORE_SRCS) src/core/mlcore.h
 unit: test/unit/run_core_tests
 	test/unit/run_core_tests
 
+# Sanitizers and fuzzing (clang-14 and libclang-rt-14-dev from Debian).  Binaries
+# go to test/fuzz/bin (ignored); fuzzing runs on a copy of the seed corpus in a
+# temporary directory, where crash artifacts are kept too (the path is printed).
+CLANG ?= clang
+FUZZ_BIN = test/fuzz/bin
+FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 10
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_CFLAGS = -std=c99 -D_GNU_SOURCE -O1 -g -ffp-contract=off -Wall -Wextra -Werror \
+	-Wno-unused-parameter -Isrc/core
+
+$(FUZZ_BIN)/run_core_tests_san: test/unit/*.c test/unit/unit.h $(CORE_SRCS) src/core/mlcore.h
+	@mkdir -p $(FUZZ_BIN)
+	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
+
+sanitize: $(FUZZ_BIN)/run_core_tests_san
+	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+	UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BIN)/run_core_tests_san
+
+$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c $(CORE_SRCS) src/core/mlcore.h
+	@mkdir -p $(FUZZ_BIN)
+	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+		-fno-omit-frame-pointer -o $@ $< $(CORE_SRCS) $(BLAS_LIBS)
+
+# Regenerate the binary seed models (committed; run after a format change).
+fuzz-corpus:
+	@mkdir -p $(FUZZ_BIN) test/fuzz/corpus/fuzz_model_decode
+	$(CC) $(UNIT_CFLAGS) -o $(FUZZ_BIN)/gen_corpus test/fuzz/gen_corpus.c $(CORE_SRCS) $(BLAS_LIBS)
+	$(FUZZ_BIN)/gen_corpus test/fuzz/corpus/fuzz_model_decode
+
+fuzz-build: $(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES))
+
+fuzz: fuzz-build
+	@bash test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_HARNESSES)
+
+fuzz-smoke: fuzz-build
+	@bash test/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)
+
 demo:
 	@bash demo/demo.sh
 
 test:
 	@bash test/run.sh
 
-.PHONY: unit demo test
+.PHONY: unit demo test sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus

@@ -97,6 +97,69 @@ GRANT SELECT, INSERT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
 GRANT UPDATE (stage, description) ON ml.models TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.snapshots_id_seq, ml.models_id_seq, ml.model_events_id_seq TO PUBLIC;
 
+-- Who owns each model name (the role that trained its first version), and
+-- the privileges owners give: 'use' (predict, score, explain, check drift,
+-- export) and 'manage' (also train new versions, promote, archive, roll back,
+-- describe).
+CREATE TABLE ml.model_owners (
+    name       text PRIMARY KEY,
+    owner      name NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE ml.model_grants (
+    name       text NOT NULL REFERENCES ml.model_owners (name),
+    grantee    name NOT NULL,
+    privilege  text NOT NULL CHECK (privilege IN ('use', 'manage')),
+    granted_by name NOT NULL DEFAULT current_user,
+    granted_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (name, grantee, privilege)
+);
+SELECT pg_catalog.pg_extension_config_dump('ml.model_owners', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.model_grants', '');
+GRANT SELECT, INSERT ON ml.model_owners TO PUBLIC;
+GRANT SELECT, INSERT, DELETE ON ml.model_grants TO PUBLIC;
+
+-- Does the current user hold a privilege on a model name?  Owners, members
+-- of the owner role and superusers hold both.
+CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
+        OR EXISTS (SELECT 1 FROM ml.model_owners o
+                   WHERE o.name = model_name AND pg_has_role(current_user, o.owner, 'MEMBER'))
+        OR EXISTS (SELECT 1 FROM ml.model_grants g
+                   WHERE g.name = model_name AND (g.privilege = wanted OR g.privilege = 'manage')
+                     AND (g.grantee = 'public' OR pg_has_role(current_user, g.grantee, 'MEMBER')))
+$$;
+
+-- Can the current user read a relation (named as text; false once it is gone)?
+CREATE FUNCTION ml._can_read(rel text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(has_table_privilege(to_regclass(rel), 'SELECT'), false)
+$$;
+
+CREATE FUNCTION ml._require_model_exists(model_name text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    PERFORM ml._check_model_name(model_name);
+    IF NOT EXISTS (SELECT 1 FROM ml.model_owners o WHERE o.name = model_name) THEN
+        RAISE EXCEPTION 'model "%" does not exist', model_name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'See SELECT name, version, stage FROM ml.registry.';
+    END IF;
+END $$;
+
+CREATE FUNCTION ml._require_model_privilege(model_name text, privilege text, action text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT ml._has_model_privilege(model_name, privilege) THEN
+        RAISE EXCEPTION 'permission denied to % model "%"', action, model_name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('This needs the %s privilege on the model, which its owner %s can give.', privilege,
+                                  coalesce((SELECT o.owner::text FROM ml.model_owners o WHERE o.name = model_name), '(none)')),
+                  HINT = format('The owner runs SELECT ml.grant_model(%L, %L, %L).', model_name, current_user, privilege);
+    END IF;
+END $$;
+
 ----------------------------------------------------------------------------
 -- C helpers
 ----------------------------------------------------------------------------
@@ -503,6 +566,9 @@ BEGIN
 
     -- Serialize version numbering per model name; other names proceed.
     PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || model_name, 0));
+    -- The first training of a name makes its owner; later ones need the manage privilege.
+    INSERT INTO ml.model_owners (name, owner) VALUES (model_name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    PERFORM ml._require_model_privilege(model_name, 'manage', 'train a new version of');
     SELECT coalesce(max(m.version), 0) + 1 INTO new_version FROM ml.models m WHERE m.name = model_name;
     INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
@@ -532,13 +598,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ml.models;
 BEGIN
-    PERFORM ml._check_model_name(model);
+    PERFORM ml._require_model_exists(model);
+    PERFORM ml._require_model_privilege(model, 'manage', 'change the stage of');
     PERFORM 1 FROM ml.models x WHERE x.name = model ORDER BY x.id FOR UPDATE;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'model "%" does not exist', model
-            USING ERRCODE = 'undefined_object',
-                  HINT = 'See SELECT name, version, stage FROM ml.registry.';
-    END IF;
     SELECT * INTO m FROM ml.models x WHERE x.name = model AND x.version = $2;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'model "%" has no version %', model, coalesce(version::text, 'NULL')
@@ -604,7 +666,8 @@ DECLARE
     current_prod ml.models;
     m ml.models;
 BEGIN
-    PERFORM ml._check_model_name(model);
+    PERFORM ml._require_model_exists(model);
+    PERFORM ml._require_model_privilege(model, 'manage', 'roll back');
     PERFORM 1 FROM ml.models x WHERE x.name = model ORDER BY x.id FOR UPDATE;
     FOR e IN SELECT ev.action, ev.details, x.version
              FROM ml.model_events ev JOIN ml.models x ON x.id = ev.model_id
@@ -651,7 +714,7 @@ SELECT m.id, m.name, m.version, m.name || '@' || m.version AS reference, m.stage
        (m.metrics #>> '{test,rmse}')::float8 AS test_rmse,
        m.metrics::text AS metrics, m.model_hash, octet_length(m.model) AS model_bytes,
        m.workers, m.train_seconds, m.trained_by, m.trained_at, m.extension_version
-FROM ml.models m JOIN ml.snapshots s ON s.id = m.snapshot_id;
+FROM ml.models m LEFT JOIN ml.snapshots s ON s.id = m.snapshot_id;
 COMMENT ON VIEW ml.registry IS 'models without the encoded blob, with their data lineage';
 
 ----------------------------------------------------------------------------
@@ -951,6 +1014,7 @@ DECLARE
     n bigint;
     t0 timestamptz := clock_timestamp();
     missing text;
+    parts text[];
     run_id bigint;
 BEGIN
     IF mode IS NULL OR mode NOT IN ('append', 'replace') THEN
@@ -960,6 +1024,18 @@ BEGIN
     IF "into" IS NULL OR btrim("into") = '' THEN
         RAISE EXCEPTION 'into must name the output table' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    -- A table name, optionally schema-qualified, never SQL text.
+    BEGIN
+        parts := parse_ident("into");
+    EXCEPTION WHEN invalid_parameter_value THEN
+        parts := NULL;
+    END;
+    IF parts IS NULL OR cardinality(parts) > 2 THEN
+        RAISE EXCEPTION 'invalid output table name "%"', "into"
+            USING ERRCODE = 'invalid_name',
+                  HINT = 'Name a table, optionally with its schema: scores or analytics.scores.';
+    END IF;
+    "into" := CASE cardinality(parts) WHEN 2 THEN format('%I.%I', parts[1], parts[2]) ELSE format('%I', parts[1]) END;
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
     label := m.name || '@' || m.version;
     query := ml._source_query(source);
@@ -1460,7 +1536,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ml.models;
 BEGIN
-    UPDATE ml.models x SET description = description WHERE x.id = ml._resolve_model(model) RETURNING * INTO m;
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    PERFORM ml._require_model_privilege(m.name, 'manage', 'describe');
+    UPDATE ml.models x SET description = description WHERE x.id = m.id RETURNING * INTO m;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('describe', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'description', description));
     RETURN m;

@@ -1,0 +1,101 @@
+
+----------------------------------------------------------------------------
+-- Privileges: row-level security on the registry
+--
+-- A snapshot row is visible to whoever can read its relation (its owner, and
+-- roles the owner granted SELECT).  A model, and everything recorded about
+-- it, is visible to roles holding the use privilege on its name (owner,
+-- members of the owner role, grantees of ml.grant_model).  Superusers see all.
+----------------------------------------------------------------------------
+
+ALTER TABLE ml.snapshots ENABLE ROW LEVEL SECURITY;
+CREATE POLICY snapshots_read ON ml.snapshots FOR SELECT
+    USING (created_by = current_user OR ml._can_read(relation));
+CREATE POLICY snapshots_insert ON ml.snapshots FOR INSERT
+    WITH CHECK (created_by = current_user);
+
+ALTER TABLE ml.models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY models_read ON ml.models FOR SELECT
+    USING (ml._has_model_privilege(name, 'use'));
+CREATE POLICY models_insert ON ml.models FOR INSERT
+    WITH CHECK (trained_by = current_user AND ml._has_model_privilege(name, 'manage'));
+CREATE POLICY models_update ON ml.models FOR UPDATE
+    USING (ml._has_model_privilege(name, 'manage'));
+
+ALTER TABLE ml.model_events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_events_read ON ml.model_events FOR SELECT
+    USING (CASE WHEN model_id IS NOT NULL THEN EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id)
+                ELSE EXISTS (SELECT 1 FROM ml.snapshots s WHERE s.id = snapshot_id) END);
+CREATE POLICY model_events_insert ON ml.model_events FOR INSERT
+    WITH CHECK (actor = current_user);
+
+ALTER TABLE ml.scoring_runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY scoring_runs_read ON ml.scoring_runs FOR SELECT
+    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+CREATE POLICY scoring_runs_insert ON ml.scoring_runs FOR INSERT
+    WITH CHECK (scored_by = current_user AND EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+
+ALTER TABLE ml.drift_checks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY drift_checks_read ON ml.drift_checks FOR SELECT
+    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+CREATE POLICY drift_checks_insert ON ml.drift_checks FOR INSERT
+    WITH CHECK (checked_by = current_user AND EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+
+ALTER TABLE ml.prediction_baselines ENABLE ROW LEVEL SECURITY;
+CREATE POLICY prediction_baselines_all ON ml.prediction_baselines
+    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id))
+    WITH CHECK (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+
+ALTER TABLE ml.model_owners ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_owners_read ON ml.model_owners FOR SELECT USING (true);
+CREATE POLICY model_owners_insert ON ml.model_owners FOR INSERT WITH CHECK (owner = current_user);
+
+ALTER TABLE ml.model_grants ENABLE ROW LEVEL SECURITY;
+CREATE POLICY model_grants_read ON ml.model_grants FOR SELECT USING (true);
+CREATE POLICY model_grants_insert ON ml.model_grants FOR INSERT
+    WITH CHECK (granted_by = current_user AND ml._has_model_privilege(name, 'manage'));
+CREATE POLICY model_grants_delete ON ml.model_grants FOR DELETE
+    USING (ml._has_model_privilege(name, 'manage'));
+
+-- Views show each user what the policies let them see.
+ALTER VIEW ml.registry SET (security_invoker = true);
+ALTER VIEW ml.lineage SET (security_invoker = true);
+ALTER VIEW ml.drift SET (security_invoker = true);
+ALTER VIEW ml.drift_summary SET (security_invoker = true);
+ALTER VIEW ml.performance SET (security_invoker = true);
+GRANT SELECT ON ml.registry, ml.lineage, ml.drift, ml.drift_summary, ml.performance TO PUBLIC;
+
+CREATE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM ml._check_model_name(model);
+    IF privilege IS NULL OR privilege NOT IN ('use', 'manage') THEN
+        RAISE EXCEPTION 'privilege must be use or manage, not %', coalesce(privilege, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM ml.model_owners o WHERE o.name = model) THEN
+        RAISE EXCEPTION 'model "%" does not exist', model USING ERRCODE = 'undefined_object';
+    END IF;
+    IF grantee IS NULL OR (grantee <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = grantee)) THEN
+        RAISE EXCEPTION 'role "%" does not exist', coalesce(grantee::text, 'NULL') USING ERRCODE = 'undefined_object';
+    END IF;
+    PERFORM ml._require_model_privilege(model, 'manage', 'grant privileges on');
+    INSERT INTO ml.model_grants (name, grantee, privilege) VALUES (model, grantee, privilege)
+    ON CONFLICT DO NOTHING;
+    INSERT INTO ml.model_events (action, details)
+    VALUES ('grant', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
+END $$;
+COMMENT ON FUNCTION ml.grant_model(text, name, text) IS 'give a role the use or manage privilege on a model name';
+
+CREATE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM ml._check_model_name(model);
+    PERFORM ml._require_model_privilege(model, 'manage', 'revoke privileges on');
+    DELETE FROM ml.model_grants g WHERE g.name = model AND g.grantee = grantee AND g.privilege = privilege;
+    INSERT INTO ml.model_events (action, details)
+    VALUES ('revoke', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
+END $$;
+COMMENT ON FUNCTION ml.revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
