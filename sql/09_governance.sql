@@ -58,3 +58,28 @@ SELECT regress.err($$SELECT * FROM ml.lineage_upstream('nowhere')$$);
 SELECT regress.err($$SELECT ml.lineage_graph('loans@1', 'svg')$$);
 SELECT regress.err($$SELECT ml.model_card('loans@1', 'pdf')$$);
 SELECT regress.err($$SELECT ml.describe_model('loans@9', 'x')$$);
+
+-- OpenLineage run events: START and COMPLETE for every snapshot, training and scoring run.
+SELECT e->>'eventType' AS type, e #>> '{job,name}' AS job, jsonb_array_length(e->'inputs') AS inputs,
+       jsonb_array_length(e->'outputs') AS outputs
+FROM ml.openlineage_events() e WHERE e #>> '{job,name}' LIKE '%loans%';
+-- The structure the specification requires of a RunEvent.
+SELECT count(*) = 2 * ((SELECT count(*) FROM ml.snapshots) + (SELECT count(*) FROM ml.models)
+                      + (SELECT count(*) FROM ml.scoring_runs)) AS two_events_per_run,
+       bool_and(e ?& ARRAY['eventType', 'eventTime', 'run', 'job', 'inputs', 'outputs', 'producer', 'schemaURL']) AS top_level,
+       bool_and((e #>> '{run,runId}')::uuid IS NOT NULL) AS run_ids_are_uuids,
+       bool_and(e->'job' ?& ARRAY['namespace', 'name']) AS jobs,
+       bool_and((e->>'eventTime') ~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$') AS iso_times,
+       bool_and(NOT EXISTS (SELECT 1 FROM jsonb_array_elements(e->'inputs' || e->'outputs') d
+                            WHERE NOT d ?& ARRAY['namespace', 'name'])) AS datasets,
+       bool_and(NOT EXISTS (SELECT 1 FROM jsonb_array_elements(e->'outputs') d, jsonb_each(d->'facets') f
+                            WHERE NOT f.value ?& ARRAY['_producer', '_schemaURL'])) AS facets
+FROM ml.openlineage_events() e;
+-- Each run starts before it completes, with the same run id; the snapshot's hash is its version.
+SELECT count(*) = (SELECT count(*) FROM ml.openlineage_events()) / 2 AS every_run_paired, bool_and(s.e->>'eventType' = 'START' AND c.e->>'eventType' = 'COMPLETE'
+                                  AND (s.e->>'eventTime') <= (c.e->>'eventTime')) AS ordered
+FROM (SELECT e, e #>> '{run,runId}' AS id FROM ml.openlineage_events() e WHERE e->>'eventType' = 'START') s
+JOIN (SELECT e, e #>> '{run,runId}' AS id FROM ml.openlineage_events() e WHERE e->>'eventType' = 'COMPLETE') c USING (id);
+SELECT e #>> '{outputs,0,facets,version,datasetVersion}' = (SELECT content_hash FROM ml.snapshots WHERE name = 'loans_v1') AS version_is_hash
+FROM ml.openlineage_events() e WHERE e #>> '{job,name}' = 'snapshot.loans_v1' AND e->>'eventType' = 'COMPLETE';
+SELECT count(*) AS since_future FROM ml.openlineage_events(now() + interval '1 day');

@@ -1606,3 +1606,76 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ml.model_card(text, text) IS 'a model card in Markdown or JSON: data, features, metrics, lineage, drift, history';
 
+
+----------------------------------------------------------------------------
+-- OpenLineage
+----------------------------------------------------------------------------
+
+-- A stable run id (UUID) for a pg_mlops action.
+CREATE FUNCTION ml._run_uuid(kind text, id bigint) RETURNS uuid
+LANGUAGE sql IMMUTABLE AS $$ SELECT md5('pg_mlops:' || kind || ':' || id)::uuid $$;
+
+-- An OpenLineage dataset: namespace is the database, name the relation.
+CREATE FUNCTION ml._ol_dataset(name text, facets jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object('namespace', 'postgres://' || current_database(), 'name', name, 'facets', facets)
+$$;
+
+CREATE FUNCTION ml._ol_facet(schema_url text, body jsonb) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT body || jsonb_build_object('_producer', 'https://github.com/pg-mlops/pg_mlops', '_schemaURL', schema_url)
+$$;
+
+CREATE FUNCTION ml._ol_event(event_type text, at timestamptz, run_id uuid, job text, inputs jsonb, outputs jsonb)
+RETURNS jsonb LANGUAGE sql STABLE AS $$
+    SELECT jsonb_build_object(
+        'eventType', event_type,
+        'eventTime', to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+        'run', jsonb_build_object('runId', run_id, 'facets', '{}'::jsonb),
+        'job', jsonb_build_object('namespace', 'pg_mlops://' || current_database(), 'name', job, 'facets', '{}'::jsonb),
+        'inputs', inputs, 'outputs', outputs,
+        'producer', 'https://github.com/pg-mlops/pg_mlops',
+        'schemaURL', 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent')
+$$;
+
+CREATE FUNCTION ml.openlineage_events(since timestamptz DEFAULT NULL) RETURNS SETOF jsonb
+LANGUAGE sql STABLE AS $$
+    WITH runs AS (
+        -- snapshots: source relations -> snapshot relation (version = content hash)
+        SELECT 'snapshot' AS kind, s.id, s.created_at AS started, s.created_at AS finished,
+               'snapshot.' || s.name AS job,
+               (SELECT coalesce(jsonb_agg(ml._ol_dataset(r)), '[]') FROM unnest(s.source_relations) r) AS inputs,
+               jsonb_build_array(ml._ol_dataset(s.relation, jsonb_build_object(
+                   'version', ml._ol_facet('https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json',
+                                           jsonb_build_object('datasetVersion', s.content_hash)),
+                   'schema', ml._ol_facet('https://openlineage.io/spec/facets/1-1-1/SchemaDatasetFacet.json',
+                                          jsonb_build_object('fields', (SELECT jsonb_agg(jsonb_build_object('name', c->>'name', 'type', c->>'type'))
+                                                                        FROM jsonb_array_elements(s.columns) c)))))) AS outputs
+        FROM ml.snapshots s
+        UNION ALL
+        -- trainings: snapshot relation -> model
+        SELECT 'train', m.id, m.trained_at - make_interval(secs => m.train_seconds), m.trained_at,
+               'train.' || m.name,
+               jsonb_build_array(ml._ol_dataset(s.relation, jsonb_build_object(
+                   'version', ml._ol_facet('https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json',
+                                           jsonb_build_object('datasetVersion', s.content_hash))))),
+               jsonb_build_array(jsonb_build_object('namespace', 'pg_mlops://' || current_database(),
+                   'name', m.name || '@' || m.version,
+                   'facets', jsonb_build_object('version', ml._ol_facet('https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json',
+                                                                        jsonb_build_object('datasetVersion', m.model_hash)))))
+        FROM ml.models m JOIN ml.snapshots s ON s.id = m.snapshot_id
+        UNION ALL
+        -- scoring runs: source relations and the model -> output table
+        SELECT 'score', r.id, r.started_at, r.finished_at, 'score.' || split_part(r.model, '@', 1),
+               (SELECT coalesce(jsonb_agg(ml._ol_dataset(x)), '[]') FROM unnest(r.source_relations) x)
+                 || jsonb_build_array(jsonb_build_object('namespace', 'pg_mlops://' || current_database(), 'name', r.model, 'facets', '{}'::jsonb)),
+               jsonb_build_array(ml._ol_dataset(r.output))
+        FROM ml.scoring_runs r
+    )
+    SELECT e FROM runs,
+         LATERAL (VALUES (1, ml._ol_event('START', started, ml._run_uuid(kind, id), job, inputs, '[]'::jsonb)),
+                         (2, ml._ol_event('COMPLETE', finished, ml._run_uuid(kind, id), job, inputs, outputs))) AS v(o, e)
+    WHERE since IS NULL OR finished >= since
+    ORDER BY finished, kind, id, o
+$$;
+COMMENT ON FUNCTION ml.openlineage_events(timestamptz) IS 'OpenLineage START and COMPLETE run events for every snapshot, training and scoring run';
