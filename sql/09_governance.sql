@@ -83,3 +83,20 @@ JOIN (SELECT e, e #>> '{run,runId}' AS id FROM ml.openlineage_events() e WHERE e
 SELECT e #>> '{outputs,0,facets,version,datasetVersion}' = (SELECT content_hash FROM ml.snapshots WHERE name = 'loans_v1') AS version_is_hash
 FROM ml.openlineage_events() e WHERE e #>> '{job,name}' = 'snapshot.loans_v1' AND e->>'eventType' = 'COMPLETE';
 SELECT count(*) AS since_future FROM ml.openlineage_events(now() + interval '1 day');
+
+-- Dropping and deleting refuse while something depends on it, and leave tombstones.
+SELECT regress.err($$SELECT ml.drop_snapshot('loans_v1')$$);
+SELECT regress.err($$SELECT ml.delete_model('loans@1')$$);
+SELECT name, version, stage, deleted_by = current_user AS by_me FROM ml.delete_model('loans@2');
+SELECT version, stage, deleted, model_bytes FROM ml.registry WHERE name = 'loans' ORDER BY version;
+SELECT regexp_replace(regress.err($$SELECT ml.predict('loans@2', ARRAY[1, 2]::float8[])$$), ' at [^;]*;', ' at (time);');
+SELECT round(ml.predict('loans', ARRAY[1, 2]::float8[])::numeric, 6) IS NOT NULL AS production_still_scores;
+SELECT name, dropped_by = current_user AS by_me FROM ml.drop_snapshot('loans_v1', "cascade" => true);
+SELECT version, stage, deleted FROM ml.registry WHERE name = 'loans' ORDER BY version;
+SELECT to_regclass(:'loans_rel') IS NULL AS relation_dropped;
+SELECT source_kind, source_name, relation, target_kind FROM ml.lineage WHERE relation IN ('dropped', 'deleted') ORDER BY source_name;
+SELECT action, coalesce(details->>'model', details->>'name') AS subject FROM ml.model_events
+WHERE action IN ('delete', 'drop_snapshot') ORDER BY id;
+SELECT regexp_replace(regress.err($$SELECT * FROM ml.verify_snapshot('loans_v1')$$), ' at [^;]*;', ' at (time);');
+SELECT regress.err($$SELECT ml.drop_snapshot('loans_v1')$$);
+SELECT regress.err($$SELECT ml.drop_snapshot('no_such_snapshot')$$);

@@ -1,4 +1,540 @@
 
 ----------------------------------------------------------------------------
 -- Model export and import
+--
+-- ml.export_model writes a registered model as a JSON document (complete,
+-- re-importable), a standalone C99 scorer or PMML 4.4; ml.import_model
+-- registers a JSON document as a new version.  The coefficients always come
+-- from the encoded model bytes (what ml.predict uses), decoded here in SQL.
 ----------------------------------------------------------------------------
+
+-- A float8 as a C99 hexadecimal floating literal, exact by construction:
+-- 0x1.<fraction>p<exp> from the IEEE-754 bits (0x0.<fraction>p-1022 for
+-- subnormals), trailing zero digits of the fraction dropped.  NULL for NaN
+-- and infinities, which have no literal.
+CREATE FUNCTION ml._float8_hex(x float8) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN e = 2047 THEN NULL
+        WHEN e = 0 AND f = '' THEN s || '0x0p+0'
+        WHEN e = 0 THEN s || '0x0.' || f || 'p-1022'
+        ELSE s || '0x1' || CASE WHEN f = '' THEN '' ELSE '.' || f END
+               || 'p' || CASE WHEN e >= 1023 THEN '+' ELSE '' END || (e - 1023)::text
+    END
+    FROM (SELECT CASE WHEN get_byte(b, 0) >= 128 THEN '-' ELSE '' END AS s,
+                 ((get_byte(b, 0) & 127) << 4) | (get_byte(b, 1) >> 4) AS e,
+                 rtrim(substr(encode(b, 'hex'), 4), '0') AS f
+          FROM (SELECT float8send(x) AS b) b0) p
+$$;
+
+-- The little-endian IEEE-754 double at byte offset off of b (0-based), bit
+-- for bit: the bits become a hexadecimal literal, which float8in (strtod)
+-- reads exactly.
+CREATE FUNCTION ml._float8_le(b bytea, off integer) RETURNS float8
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE
+        WHEN e = 2047 AND f = '' THEN (s || 'Infinity')::float8
+        WHEN e = 2047 THEN 'NaN'::float8
+        WHEN e = 0 THEN (s || '0x0.' || coalesce(nullif(f, ''), '0') || 'p-1022')::float8
+        ELSE (s || '0x1.' || coalesce(nullif(f, ''), '0') || 'p' || (e - 1023)::text)::float8
+    END
+    FROM (SELECT CASE WHEN get_byte(b, off + 7) >= 128 THEN '-' ELSE '' END AS s,
+                 ((get_byte(b, off + 7) & 127) << 4) | (get_byte(b, off + 6) >> 4) AS e,
+                 rtrim(substr(string_agg(lpad(to_hex(get_byte(b, off + 7 - i)), 2, '0'), '' ORDER BY i), 4), '0') AS f
+          FROM generate_series(0, 7) i) p
+$$;
+
+-- Unsigned little-endian 32-bit integer at byte offset off (0-based).
+CREATE FUNCTION ml._uint32_le(b bytea, off integer) RETURNS bigint
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT get_byte(b, off)::bigint | (get_byte(b, off + 1)::bigint << 8)
+           | (get_byte(b, off + 2)::bigint << 16) | (get_byte(b, off + 3)::bigint << 24)
+$$;
+
+-- Decode an encoded linear model (see src/core/mlcore.h): header, feature
+-- names, intercept, coefficients.  Every length is checked against the
+-- buffer; problem is NULL for well-formed bytes, else says what is wrong
+-- (the CRC is not checked here: ml.predict checks it when it loads a model).
+CREATE FUNCTION ml._decode_linear(model bytea, OUT algorithm text, OUT features text[],
+                                  OUT intercept float8, OUT coefficients float8[], OUT problem text)
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+#variable_conflict use_variable
+DECLARE
+    len integer := octet_length(model);
+    p bigint;
+    n bigint;
+    pos bigint;
+    alg integer;
+    j integer;
+BEGIN
+    features := '{}';
+    coefficients := '{}';
+    IF len < 20 OR substring(model FROM 1 FOR 4) <> '\x50474d4c'::bytea THEN
+        problem := 'not an encoded pg_mlops model (no "PGML" header)';
+        RETURN;
+    END IF;
+    IF (get_byte(model, 4) | (get_byte(model, 5) << 8)) <> 1 THEN
+        problem := format('model format version %s, not 1', get_byte(model, 4) | (get_byte(model, 5) << 8));
+        RETURN;
+    END IF;
+    alg := get_byte(model, 6) | (get_byte(model, 7) << 8);
+    algorithm := CASE alg WHEN 1 THEN 'linear_regression' WHEN 2 THEN 'ridge' END;
+    IF algorithm IS NULL THEN
+        problem := format('unknown algorithm id %s', alg);
+        RETURN;
+    END IF;
+    IF ml._uint32_le(model, 8) <> len - 16 THEN
+        problem := format('payload length %s, but %s bytes follow the header', ml._uint32_le(model, 8), len - 16);
+        RETURN;
+    END IF;
+    p := ml._uint32_le(model, 16);
+    pos := 20;
+    -- Each feature takes at least 4 + 8 bytes, the intercept 8.
+    IF p < 1 OR p * 12 + 8 > len - pos THEN
+        problem := format('%s features cannot fit in %s bytes', p, len);
+        RETURN;
+    END IF;
+    FOR j IN 1 .. p LOOP
+        IF pos + 4 > len THEN
+            problem := 'truncated feature names';
+            RETURN;
+        END IF;
+        n := ml._uint32_le(model, pos::integer);
+        pos := pos + 4;
+        IF n > len - pos THEN
+            problem := format('feature name %s runs past the end', j);
+            RETURN;
+        END IF;
+        BEGIN
+            features := features || convert_from(substring(model FROM pos::integer + 1 FOR n::integer), 'UTF8');
+        EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
+            problem := format('feature name %s is not valid UTF-8', j);
+            RETURN;
+        END;
+        pos := pos + n;
+    END LOOP;
+    IF pos + 8 * (p + 1) <> len THEN
+        problem := format('%s bytes of coefficients expected after the names, %s found', 8 * (p + 1), len - pos);
+        RETURN;
+    END IF;
+    intercept := ml._float8_le(model, pos::integer);
+    SELECT array_agg(ml._float8_le(model, (pos + 8 * k)::integer) ORDER BY k) INTO coefficients
+    FROM generate_series(1, p) k;
+END $$;
+
+-- Text for a C comment: no comment terminator, no control characters.
+CREATE FUNCTION ml._c_comment(s text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT regexp_replace(replace(s, '*/', '*\/'), '[\x01-\x1f\x7f]', '?', 'g')
+$$;
+
+-- A C string literal holding the UTF-8 bytes of s: printable ASCII as is,
+-- '"', '\' and '?' (trigraphs) escaped, every other byte as a 3-digit octal escape.
+CREATE FUNCTION ml._c_string(s text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT '"' || coalesce(string_agg(CASE
+               WHEN c IN (34, 63, 92) THEN '\' || chr(c)
+               WHEN c BETWEEN 32 AND 126 THEN chr(c)
+               ELSE '\' || lpad(((c >> 6) & 7)::text || ((c >> 3) & 7)::text || (c & 7)::text, 3, '0')
+           END, '' ORDER BY i), '') || '"'
+    FROM (SELECT i, get_byte(b, i) AS c
+          FROM (SELECT convert_to(s, 'UTF8') AS b) b0, generate_series(0, octet_length(b) - 1) i) x
+$$;
+
+-- The C identifier of a model name: '.' and '-' become '_'; a name not
+-- starting with a letter gets the prefix 'm_'.
+CREATE FUNCTION ml._c_ident(name text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE WHEN x ~ '^[A-Za-z]' THEN x ELSE 'm_' || x END
+    FROM (SELECT regexp_replace(name, '[^A-Za-z0-9_]', '_', 'g') AS x) y
+$$;
+
+-- Text for an XML attribute value or element content.  Characters XML 1.0
+-- does not allow are an error rather than silently changed.
+CREATE FUNCTION ml._xml_escape(s text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+BEGIN
+    IF s ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]' THEN
+        RAISE EXCEPTION 'name % contains a character that XML cannot represent', quote_literal(s)
+            USING ERRCODE = 'character_not_in_repertoire',
+                  HINT = 'Export as json or c, or rename the column and retrain.';
+    END IF;
+    RETURN replace(replace(replace(replace(replace(replace(replace(replace(s,
+           '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '"', '&quot;'), '''', '&apos;'),
+           E'\t', '&#9;'), E'\n', '&#10;'), E'\r', '&#13;');
+END $$;
+
+-- extra_float_digits = 1: every float8 is printed as its shortest decimal
+-- that reads back to the same double, whatever the caller's setting.
+CREATE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
+LANGUAGE plpgsql STABLE
+SET extra_float_digits = 1
+AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+    snap ml.snapshots;
+    d record;
+    ext text := (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_mlops');
+    label text;
+    ident text;
+    p integer;
+    out text;
+BEGIN
+    IF format IS NULL OR format NOT IN ('json', 'c', 'pmml') THEN
+        RAISE EXCEPTION 'unknown export format "%"', coalesce(format, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Formats are json (complete, re-importable with ml.import_model), c (standalone C99 scorer) and pmml (PMML 4.4).';
+    END IF;
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    PERFORM ml._require_model_privilege(m.name, 'use', 'export');
+    label := m.name || '@' || m.version;
+    IF m.algorithm NOT IN ('linear_regression', 'ridge') THEN
+        RAISE EXCEPTION 'cannot export % model %', m.algorithm, label
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Export supports linear_regression and ridge models.';
+    END IF;
+    IF encode(sha256(m.model), 'hex') <> m.model_hash THEN
+        RAISE EXCEPTION 'model bytes of % do not match its registered hash', label
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    d := ml._decode_linear(m.model);
+    IF d.problem IS NOT NULL THEN
+        RAISE EXCEPTION 'model bytes of % are corrupted', label
+            USING ERRCODE = 'data_corrupted', DETAIL = d.problem || '.';
+    END IF;
+    IF d.features <> m.features OR d.algorithm <> m.algorithm THEN
+        RAISE EXCEPTION 'model bytes of % do not match its registry row', label
+            USING ERRCODE = 'data_corrupted',
+                  DETAIL = format('The bytes encode a %s model of features %s; the registry says %s of %s.',
+                                  d.algorithm, d.features, m.algorithm, m.features);
+    END IF;
+    IF d.intercept <> 'NaN' AND NOT (d.intercept > '-Infinity' AND d.intercept < 'Infinity')
+       OR EXISTS (SELECT 1 FROM unnest(d.coefficients) c WHERE NOT (c > '-Infinity' AND c < 'Infinity'))
+       OR d.intercept = 'NaN' THEN
+        RAISE EXCEPTION 'model % has a coefficient that is not finite', label
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
+    p := cardinality(d.features);
+
+    IF format = 'json' THEN
+        -- Keys in a fixed order, one per line; values compact.
+        SELECT E'{\n' || string_agg(format('  %s: %s', to_json(k), v), E',\n' ORDER BY o) || E'\n}'
+        INTO out
+        FROM (VALUES
+            (1, 'format', to_json('pg_mlops-model'::text)),
+            (2, 'format_version', to_json(1)),
+            (3, 'name', to_json(m.name)),
+            (4, 'version', to_json(m.version)),
+            (5, 'task', to_json(m.task)),
+            (6, 'algorithm', to_json(m.algorithm)),
+            (7, 'target', to_json(m.target)),
+            (8, 'features', to_json(d.features)),
+            (9, 'hyperparameters', to_json(m.hyperparams)),
+            (10, 'seed', to_json(m.seed)),
+            (11, 'intercept', to_json(d.intercept)),
+            (12, 'coefficients', to_json(d.coefficients)),
+            (13, 'metrics', to_json(m.metrics)),
+            (14, 'summary', to_json(m.summary)),
+            (15, 'model_hash', to_json(m.model_hash)),
+            (16, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
+            (17, 'snapshot', json_build_object('name', snap.name, 'content_hash', snap.content_hash,
+                                               'rows', snap.row_count)),
+            (18, 'trained_by', to_json(m.trained_by)),
+            (19, 'trained_at', to_json(m.trained_at)),
+            (20, 'trained_with', to_json(m.extension_version)),
+            (21, 'exported_by', to_json(current_user::text)),
+            (22, 'exported_at', to_json(now())),
+            (23, 'extension_version', to_json(ext))) AS f(o, k, v);
+        RETURN out;
+    END IF;
+
+    IF format = 'c' THEN
+        ident := ml._c_ident(m.name);
+        out := format(E'/*\n'
+                      ' * %s: %s model exported by pg_mlops %s at %s.\n'
+                      ' * Model hash (SHA-256 of the encoded model): %s\n'
+                      ' * Trained on snapshot %s (content hash %s).\n'
+                      ' * Target: %s\n'
+                      ' *\n'
+                      ' * double %s_predict(const double *x) returns\n'
+                      ' *     intercept + coef[0] * x[0] + coef[1] * x[1] + ... + coef[%s] * x[%s],\n'
+                      ' * summed left to right in double precision, exactly as ml.predict does.\n'
+                      ' * Compiled without floating-point contraction or reassociation\n'
+                      ' * (gcc or clang: -ffp-contract=off, no -ffast-math) on a platform where\n'
+                      ' * double arithmetic is IEEE-754 binary64 (FLT_EVAL_METHOD 0: x86-64,\n'
+                      ' * AArch64), the result is bit-identical to\n'
+                      ' *     ml.predict(%s, ARRAY[x[0], x[1], ...]::float8[]).\n'
+                      ' * Coefficients are hexadecimal literals: the exact bits, no rounding.\n'
+                      ' * Standalone C99; no header, no library.\n'
+                      ' *\n'
+                      ' * Feature order (x[j]):\n',
+                      ml._c_comment(label), m.algorithm, coalesce(ext, '?'),
+                      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
+                      m.model_hash, ml._c_comment(snap.name), snap.content_hash, ml._c_comment(m.target),
+                      ident, p - 1, p - 1, ml._c_comment(quote_literal(label)))
+            || (SELECT string_agg(format(' *   x[%s]  %s', j - 1, ml._c_comment(d.features[j])), E'\n' ORDER BY j)
+                FROM generate_series(1, p) j)
+            || E'\n */\n\n'
+            || format(E'#define %s_N_FEATURES %s\n\n', upper(ident), p)
+            || format(E'const char *const %s_features[%s] = {\n', ident, p)
+            || (SELECT string_agg('    ' || ml._c_string(d.features[j]), E',\n' ORDER BY j) FROM generate_series(1, p) j)
+            || E'\n};\n\n'
+            || format(E'static const double %s_intercept = %s; /* %s */\n\n', ident, ml._float8_hex(d.intercept), d.intercept)
+            || format(E'static const double %s_coef[%s] = {\n', ident, p)
+            || (SELECT string_agg(format('    %s%s /* %s: %s */', ml._float8_hex(d.coefficients[j]),
+                                         CASE WHEN j < p THEN ',' ELSE '' END, ml._c_comment(d.features[j]),
+                                         d.coefficients[j]), E'\n' ORDER BY j)
+                FROM generate_series(1, p) j)
+            || E'\n};\n\n'
+            || format(E'double %s_predict(const double *x);\n\n', ident)
+            || format(E'double %s_predict(const double *x)\n'
+                      E'{\n'
+                      E'    double acc = %s_intercept;\n'
+                      E'    int j;\n\n'
+                      E'    for (j = 0; j < %s_N_FEATURES; j++)\n'
+                      E'        acc += %s_coef[j] * x[j];\n'
+                      E'    return acc;\n'
+                      E'}\n', ident, ident, upper(ident), ident);
+        RETURN out;
+    END IF;
+
+    -- PMML 4.4 RegressionModel.
+    out := E'<?xml version="1.0" encoding="UTF-8"?>\n'
+        || E'<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">\n'
+        || format(E'  <Header description="%s: %s model exported by pg_mlops">\n',
+                  ml._xml_escape(label), m.algorithm)
+        || format(E'    <Extension name="model_hash" value="%s"/>\n', m.model_hash)
+        || format(E'    <Extension name="snapshot" value="%s"/>\n', ml._xml_escape(snap.name))
+        || format(E'    <Extension name="snapshot_content_hash" value="%s"/>\n', snap.content_hash)
+        || format(E'    <Application name="pg_mlops" version="%s"/>\n', ml._xml_escape(coalesce(ext, '')))
+        || format(E'    <Timestamp>%s</Timestamp>\n', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
+        || E'  </Header>\n'
+        || format(E'  <DataDictionary numberOfFields="%s">\n', p + 1)
+        || (SELECT string_agg(format('    <DataField name="%s" optype="continuous" dataType="double"/>',
+                                     ml._xml_escape(f)), E'\n' ORDER BY o)
+            FROM unnest(d.features || m.target) WITH ORDINALITY u(f, o))
+        || E'\n  </DataDictionary>\n'
+        || format(E'  <RegressionModel modelName="%s" functionName="regression" algorithmName="%s">\n',
+                  ml._xml_escape(label), m.algorithm)
+        || E'    <MiningSchema>\n'
+        || (SELECT string_agg(format('      <MiningField name="%s" usageType="active"/>', ml._xml_escape(f)), E'\n' ORDER BY o)
+            FROM unnest(d.features) WITH ORDINALITY u(f, o))
+        || format(E'\n      <MiningField name="%s" usageType="target"/>\n', ml._xml_escape(m.target))
+        || E'    </MiningSchema>\n'
+        || format(E'    <RegressionTable intercept="%s">\n', d.intercept)
+        || (SELECT string_agg(format('      <NumericPredictor name="%s" exponent="1" coefficient="%s"/>',
+                                     ml._xml_escape(d.features[j]), d.coefficients[j]), E'\n' ORDER BY j)
+            FROM generate_series(1, p) j)
+        || E'\n    </RegressionTable>\n'
+        || E'  </RegressionModel>\n'
+        || E'</PMML>\n';
+    RETURN out;
+END $$;
+COMMENT ON FUNCTION ml.export_model(text, text)
+    IS 'a model as a re-importable JSON document, a standalone C99 scorer or PMML 4.4';
+
+-- A field of an import document must be present and of a JSON type.
+CREATE FUNCTION ml._import_field(document jsonb, key text, kind text) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    v jsonb := document -> key;
+BEGIN
+    IF v IS NULL OR jsonb_typeof(v) = 'null' THEN
+        RAISE EXCEPTION 'document has no "%" field', key
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Import a document written by ml.export_model(model, ''json'').';
+    END IF;
+    IF jsonb_typeof(v) <> kind THEN
+        RAISE EXCEPTION 'field "%" of the document must be a JSON %, not %', key, kind, jsonb_typeof(v)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF kind = 'number' AND key IN ('version', 'seed', 'format_version')
+       AND ((v #>> '{}')::numeric <> trunc((v #>> '{}')::numeric)
+            OR (v #>> '{}')::numeric NOT BETWEEN -2147483648 AND 2147483647) THEN
+        RAISE EXCEPTION 'field "%" of the document must be an integer, not %', key, v
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RETURN v;
+END $$;
+
+CREATE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    doc jsonb := document;
+    algorithm text;
+    target text;
+    features text[];
+    coefs float8[];
+    intercept float8;
+    bytes bytea;
+    hash text;
+    d record;
+    snap ml.snapshots;
+    snap_hash text;
+    source_label text;
+    new_version integer;
+    m ml.models;
+    pred float8;
+    j integer;
+BEGIN
+    PERFORM ml._check_model_name(name);
+    IF doc IS NULL THEN
+        RAISE EXCEPTION 'document must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF jsonb_typeof(doc) <> 'object' OR doc->'format' IS DISTINCT FROM '"pg_mlops-model"' THEN
+        RAISE EXCEPTION 'document is not a pg_mlops model export'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = CASE WHEN jsonb_typeof(doc) <> 'object' THEN format('It is a JSON %s, not an object.', jsonb_typeof(doc))
+                                ELSE format('Its "format" field is %s, not "pg_mlops-model".', coalesce((doc->'format')::text, 'missing')) END,
+                  HINT = 'Import a document written by ml.export_model(model, ''json'').';
+    END IF;
+    IF ml._import_field(doc, 'format_version', 'number') <> '1' THEN
+        RAISE EXCEPTION 'unsupported format_version %', doc->'format_version'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'This version of pg_mlops reads format_version 1.';
+    END IF;
+    source_label := (ml._import_field(doc, 'name', 'string') #>> '{}') || '@'
+                    || (ml._import_field(doc, 'version', 'number') #>> '{}');
+    IF ml._import_field(doc, 'task', 'string') <> '"regression"' THEN
+        RAISE EXCEPTION 'unknown task %', doc->'task'
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Models of task regression can be imported.';
+    END IF;
+    algorithm := ml._import_field(doc, 'algorithm', 'string') #>> '{}';
+    IF algorithm NOT IN ('linear_regression', 'ridge') THEN
+        RAISE EXCEPTION 'unknown algorithm "%"', algorithm
+            USING ERRCODE = 'invalid_parameter_value', HINT = 'Algorithms are linear_regression and ridge.';
+    END IF;
+    target := ml._import_field(doc, 'target', 'string') #>> '{}';
+    PERFORM ml._import_field(doc, 'features', 'array');
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(doc->'features') f WHERE jsonb_typeof(f) <> 'string') THEN
+        RAISE EXCEPTION 'features must be an array of strings' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    features := ARRAY(SELECT f FROM jsonb_array_elements_text(doc->'features') WITH ORDINALITY x(f, o) ORDER BY o);
+    IF cardinality(features) = 0 THEN
+        RAISE EXCEPTION 'features must not be empty' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT f) FROM unnest(features) f) <> cardinality(features) THEN
+        RAISE EXCEPTION 'features must not repeat a name' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF target = ANY (features) THEN
+        RAISE EXCEPTION 'target "%" is also a feature', target USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM ml._import_field(doc, 'hyperparameters', 'object');
+    PERFORM ml._import_field(doc, 'seed', 'number');
+    intercept := (ml._import_field(doc, 'intercept', 'number') #>> '{}')::float8;
+    PERFORM ml._import_field(doc, 'coefficients', 'array');
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(doc->'coefficients') c WHERE jsonb_typeof(c) <> 'number') THEN
+        RAISE EXCEPTION 'coefficients must be an array of numbers' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    coefs := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(doc->'coefficients') WITH ORDINALITY x(c, o) ORDER BY o);
+    IF cardinality(coefs) <> cardinality(features) THEN
+        RAISE EXCEPTION 'document has % coefficients for % features', cardinality(coefs), cardinality(features)
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM ml._import_field(doc, 'metrics', 'object');
+    PERFORM ml._import_field(doc, 'summary', 'object');
+    PERFORM ml._import_field(doc, 'snapshot', 'object');
+    snap_hash := ml._import_field(doc->'snapshot', 'content_hash', 'string') #>> '{}';
+
+    -- The bytes: base64, their hash, then what they encode.
+    hash := ml._import_field(doc, 'model_hash', 'string') #>> '{}';
+    BEGIN
+        bytes := decode(ml._import_field(doc, 'model_base64', 'string') #>> '{}', 'base64');
+    EXCEPTION WHEN invalid_parameter_value THEN
+        RAISE EXCEPTION 'model_base64 is not valid base64'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM || '.';
+    END;
+    IF encode(sha256(bytes), 'hex') <> lower(hash) THEN
+        RAISE EXCEPTION 'model bytes do not match model_hash'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The SHA-256 of the decoded model_base64 is %s; the document says %s.',
+                                  encode(sha256(bytes), 'hex'), hash),
+                  HINT = 'The document was changed or truncated after export; export it again.';
+    END IF;
+    d := ml._decode_linear(bytes);
+    IF d.problem IS NOT NULL THEN
+        RAISE EXCEPTION 'model bytes are malformed' USING ERRCODE = 'invalid_parameter_value', DETAIL = d.problem || '.';
+    END IF;
+    IF d.algorithm <> algorithm THEN
+        RAISE EXCEPTION 'model bytes encode a % model, the document says %', d.algorithm, algorithm
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF d.features <> features THEN
+        RAISE EXCEPTION 'model bytes encode features %, the document lists %', d.features, features
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The document's numbers must be the encoded ones, bit for bit (as float8).
+    IF float8send(d.intercept) <> float8send(intercept) THEN
+        RAISE EXCEPTION 'intercept % in the document differs from the model bytes (%)', intercept, d.intercept
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR j IN 1 .. cardinality(features) LOOP
+        IF float8send(d.coefficients[j]) <> float8send(coefs[j]) THEN
+            RAISE EXCEPTION 'coefficient of feature "%" in the document differs from the model bytes', features[j]
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('The document says %s, the model bytes %s.', coefs[j], d.coefficients[j]);
+        END IF;
+    END LOOP;
+
+    -- Lineage: the training snapshot must be here, with the same content.
+    SELECT s.* INTO snap FROM ml.snapshots s
+    WHERE s.content_hash = snap_hash
+      AND (SELECT array_agg(c->>'name') FROM jsonb_array_elements(s.columns) c) @> (features || target)
+    ORDER BY (s.name = doc #>> '{snapshot,name}') DESC, s.id
+    LIMIT 1;
+    IF snap.id IS NULL THEN
+        IF EXISTS (SELECT 1 FROM ml.snapshots s WHERE s.content_hash = snap_hash) THEN
+            RAISE EXCEPTION 'no snapshot with content hash % has the columns of model %', snap_hash, source_label
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      DETAIL = format('The model needs columns %s.', array_to_string(features || target, ', '));
+        END IF;
+        RAISE EXCEPTION 'model % was trained on snapshot % (content hash %), which this database does not have',
+                        source_label, coalesce(doc #>> '{snapshot,name}', '(unnamed)'), snap_hash
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = 'An imported model is registered against a local snapshot of the same content, so that its lineage stays true.',
+                  HINT = 'Load the same rows and take a snapshot of them with ml.snapshot() first; SELECT content_hash FROM ml.snapshots shows what is here.';
+    END IF;
+
+    -- Register like ml.train_model does: owner, privilege, next version.
+    PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || name, 0));
+    INSERT INTO ml.model_owners (name, owner) VALUES (name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    PERFORM ml._require_model_privilege(name, 'manage', 'import a new version of');
+    SELECT coalesce(max(x.version), 0) + 1 INTO new_version FROM ml.models x WHERE x.name = name;
+    INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
+                           seed, metrics, summary, model, model_hash, workers, train_seconds,
+                           extension_version)
+    VALUES (name, new_version, 'regression', algorithm, snap.id, target, features, doc->'hyperparameters',
+            (doc->>'seed')::numeric::integer, doc->'metrics', doc->'summary', bytes, encode(sha256(bytes), 'hex'), 0, 0,
+            coalesce(doc->>'trained_with', doc->>'extension_version',
+                     (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_mlops')))
+    RETURNING * INTO m;
+
+    -- The codec (with its CRC) must accept the bytes: score a zero row.
+    BEGIN
+        pred := ml.predict(m.id, array_fill(0::float8, ARRAY[cardinality(features)]));
+    EXCEPTION WHEN data_corrupted THEN
+        RAISE EXCEPTION 'model bytes are corrupted' USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM || '.';
+    END;
+    IF pred IS DISTINCT FROM d.intercept THEN
+        RAISE EXCEPTION 'imported model scores % on a zero row, not its intercept %', pred, d.intercept
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('import', m.id, snap.id,
+            jsonb_build_object('model', name || '@' || new_version, 'source_model', source_label,
+                               'model_hash', m.model_hash, 'snapshot', snap.name,
+                               'source_snapshot', doc #> '{snapshot,name}',
+                               'trained_by', doc->'trained_by', 'trained_at', doc->'trained_at',
+                               'exported_by', doc->'exported_by', 'exported_at', doc->'exported_at',
+                               'extension_version', doc->'extension_version'));
+    PERFORM ml._notice(format('registering: %s@%s (id %s) imported from %s, on snapshot %s',
+                              name, new_version, m.id, source_label, snap.name));
+    RETURN m;
+END $$;
+COMMENT ON FUNCTION ml.import_model(text, jsonb)
+    IS 'register a model exported with ml.export_model(model, ''json'') as a new version, on a local snapshot of the same content';

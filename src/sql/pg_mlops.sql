@@ -27,7 +27,9 @@ CREATE TABLE ml.snapshots (
     schema_hash      text NOT NULL,
     profile          jsonb NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    created_by       text NOT NULL DEFAULT current_user
+    created_by       text NOT NULL DEFAULT current_user,
+    dropped_at       timestamptz,
+    dropped_by       text
 );
 COMMENT ON TABLE ml.snapshots IS 'immutable, hashed copies of training data';
 
@@ -55,6 +57,8 @@ CREATE TABLE ml.models (
     extension_version text NOT NULL,
     parent_id         bigint REFERENCES ml.models (id),
     description       text,
+    deleted_at        timestamptz,
+    deleted_by        text,
     UNIQUE (name, version)
 );
 COMMENT ON TABLE ml.models IS 'model registry: one row per trained version';
@@ -94,7 +98,8 @@ SELECT pg_catalog.pg_extension_config_dump('ml.model_events_id_seq', '');
 
 -- Users record their own work; the audit log only grows.
 GRANT SELECT, INSERT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
-GRANT UPDATE (stage, description) ON ml.models TO PUBLIC;
+GRANT UPDATE (stage, description, model, deleted_at, deleted_by) ON ml.models TO PUBLIC;
+GRANT UPDATE (dropped_at, dropped_by) ON ml.snapshots TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.snapshots_id_seq, ml.models_id_seq, ml.model_events_id_seq TO PUBLIC;
 
 -- Who owns each model name (the role that trained its first version), and
@@ -418,9 +423,10 @@ BEGIN
         SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.stage = r.stage
         ORDER BY m.version DESC LIMIT 1;
     ELSE
-        SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name
+        SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.deleted_at IS NULL
         ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
     END IF;
+    PERFORM ml._require_not_deleted(mid);
     IF mid IS NULL THEN
         IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.name = r.name) THEN
             RAISE EXCEPTION 'model "%" does not exist', r.name
@@ -443,7 +449,22 @@ BEGIN
             USING ERRCODE = 'undefined_object',
                   HINT = 'See SELECT id, name, version FROM ml.registry.';
     END IF;
+    PERFORM ml._require_not_deleted($1);
     RETURN $1;
+END $$;
+
+-- A deleted model keeps its record (a tombstone) but cannot be used.
+CREATE FUNCTION ml._require_not_deleted(mid bigint) RETURNS void
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+DECLARE
+    m record;
+BEGIN
+    SELECT x.name, x.version, x.deleted_at, x.deleted_by INTO m FROM ml.models x WHERE x.id = mid;
+    IF m.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'model %@% was deleted', m.name, m.version
+            USING ERRCODE = 'undefined_object',
+                  DETAIL = format('Deleted by %s at %s; its record stays in ml.models and ml.lineage.', m.deleted_by, m.deleted_at);
+    END IF;
 END $$;
 
 ----------------------------------------------------------------------------
@@ -713,7 +734,8 @@ SELECT m.id, m.name, m.version, m.name || '@' || m.version AS reference, m.stage
        (m.metrics #>> '{test,r2}')::float8 AS test_r2,
        (m.metrics #>> '{test,rmse}')::float8 AS test_rmse,
        m.metrics::text AS metrics, m.model_hash, octet_length(m.model) AS model_bytes,
-       m.workers, m.train_seconds, m.trained_by, m.trained_at, m.extension_version
+       m.workers, m.train_seconds, m.trained_by, m.trained_at, m.extension_version,
+       m.deleted_at IS NOT NULL AS deleted
 FROM ml.models m LEFT JOIN ml.snapshots s ON s.id = m.snapshot_id;
 COMMENT ON VIEW ml.registry IS 'models without the encoded blob, with their data lineage';
 
@@ -1364,7 +1386,13 @@ FROM ml.scoring_runs sr
 CROSS JOIN LATERAL unnest(sr.source_relations) AS r(rel)
 UNION ALL
 SELECT 'model', sr.model, 'table', sr.output, 'wrote', sr.finished_at, sr.scored_by
-FROM ml.scoring_runs sr;
+FROM ml.scoring_runs sr
+UNION ALL
+SELECT 'snapshot', s.name, 'tombstone', s.name, 'dropped', s.dropped_at, s.dropped_by
+FROM ml.snapshots s WHERE s.dropped_at IS NOT NULL
+UNION ALL
+SELECT 'model', m.name || '@' || m.version, 'tombstone', m.name || '@' || m.version, 'deleted', m.deleted_at, m.deleted_by
+FROM ml.models m WHERE m.deleted_at IS NOT NULL;
 COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot -> model version -> stage, and scoring runs';
 
 ----------------------------------------------------------------------------
@@ -1387,6 +1415,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'snapshot "%" does not exist', name
             USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+    END IF;
+    IF snap.dropped_at IS NOT NULL THEN
+        RAISE EXCEPTION 'snapshot "%" was dropped', name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  DETAIL = format('Dropped by %s at %s; its record and hash %s remain.', snap.dropped_by, snap.dropped_at, snap.content_hash);
     END IF;
     IF to_regclass(snap.relation) IS NULL THEN
         RAISE EXCEPTION 'relation % of snapshot "%" no longer exists', snap.relation, name
@@ -1679,3 +1712,80 @@ LANGUAGE sql STABLE AS $$
     ORDER BY finished, kind, id, o
 $$;
 COMMENT ON FUNCTION ml.openlineage_events(timestamptz) IS 'OpenLineage START and COMPLETE run events for every snapshot, training and scoring run';
+
+----------------------------------------------------------------------------
+-- Dropping snapshots and deleting models, leaving tombstones
+----------------------------------------------------------------------------
+
+-- Delete a model version: its bytes go, its record stays as a tombstone.
+CREATE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+    children text;
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    PERFORM ml._require_model_privilege(m.name, 'manage', 'delete');
+    IF m.deleted_at IS NOT NULL THEN
+        RAISE EXCEPTION 'model %@% is already deleted', m.name, m.version USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF m.stage IN ('production', 'staging') AND NOT "cascade" THEN
+        RAISE EXCEPTION 'model %@% is in stage %', m.name, m.version, m.stage
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Scoring jobs that name the model would lose it.',
+                  HINT = format('Promote another version or archive it first, or pass "cascade" => true. (SELECT ml.archive(%L, %s))', m.name, m.version);
+    END IF;
+    SELECT string_agg(x.name || '@' || x.version, ', ') INTO children FROM ml.models x
+    WHERE x.parent_id = m.id AND x.deleted_at IS NULL;
+    IF children IS NOT NULL AND NOT "cascade" THEN
+        RAISE EXCEPTION 'model %@% has versions retrained from it: %', m.name, m.version, children
+            USING ERRCODE = 'dependent_objects_still_exist', HINT = 'Pass "cascade" => true to delete them too.';
+    END IF;
+    IF children IS NOT NULL THEN
+        PERFORM ml.delete_model(x.name || '@' || x.version, true) FROM ml.models x WHERE x.parent_id = m.id AND x.deleted_at IS NULL;
+    END IF;
+    UPDATE ml.models x SET stage = 'archived', model = ''::bytea, deleted_at = now(), deleted_by = current_user
+    WHERE x.id = m.id RETURNING * INTO m;
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('delete', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'model_hash', m.model_hash));
+    RETURN m;
+END $$;
+COMMENT ON FUNCTION ml.delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';
+
+-- Drop a snapshot's rows; its record stays as a tombstone.
+CREATE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    snap ml.snapshots;
+    models text;
+BEGIN
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'snapshot "%" does not exist', name
+            USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+    END IF;
+    IF snap.dropped_at IS NOT NULL THEN
+        RAISE EXCEPTION 'snapshot "%" is already dropped', name USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    SELECT string_agg(m.name || '@' || m.version, ', ' ORDER BY m.id) INTO models
+    FROM ml.models m WHERE m.snapshot_id = snap.id AND m.deleted_at IS NULL;
+    IF models IS NOT NULL AND NOT "cascade" THEN
+        RAISE EXCEPTION 'snapshot "%" trained models %', name, models
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  DETAIL = 'Their reproduction and drift checks need the snapshot.',
+                  HINT = 'Delete the models first, or pass "cascade" => true to delete them too.';
+    END IF;
+    PERFORM ml.delete_model(m.name || '@' || m.version, true) FROM ml.models m
+    WHERE m.snapshot_id = snap.id AND m.deleted_at IS NULL;
+    -- Dropping the relation needs its ownership, as DROP TABLE does.
+    EXECUTE format('DROP TABLE IF EXISTS %s', snap.relation);
+    UPDATE ml.snapshots s SET dropped_at = now(), dropped_by = current_user WHERE s.id = snap.id RETURNING * INTO snap;
+    INSERT INTO ml.model_events (action, snapshot_id, details)
+    VALUES ('drop_snapshot', snap.id, jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
+                                                         'rows', snap.row_count));
+    RETURN snap;
+END $$;
+COMMENT ON FUNCTION ml.drop_snapshot(text, boolean) IS 'drop a snapshot''s rows, keeping its record as a tombstone';
+

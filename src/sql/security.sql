@@ -13,6 +13,8 @@ CREATE POLICY snapshots_read ON ml.snapshots FOR SELECT
     USING (created_by = current_user OR ml._can_read(relation));
 CREATE POLICY snapshots_insert ON ml.snapshots FOR INSERT
     WITH CHECK (created_by = current_user);
+CREATE POLICY snapshots_update ON ml.snapshots FOR UPDATE
+    USING (created_by = current_user OR ml._can_read(relation));
 
 ALTER TABLE ml.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON ml.models FOR SELECT
