@@ -17,7 +17,7 @@ pg_start() {
   as_owner "$PGBIN/initdb -D $PG_TMP/data -A trust -U $PGUSER --no-sync >$PG_TMP/initdb.log 2>&1" \
     || { cat "$PG_TMP/initdb.log"; return 1; }
   cat >>"$PG_TMP/data/postgresql.conf" <<CONF
-listen_addresses = ''
+listen_addresses = '127.0.0.1'
 unix_socket_directories = '$PG_TMP'
 port = $PGPORT
 fsync = off
