@@ -209,9 +209,9 @@ BEGIN
                   DETAIL = format('The bytes encode a %s model of features %s; the registry says %s of %s.',
                                   d.algorithm, d.features, m.algorithm, m.features);
     END IF;
-    IF d.intercept <> 'NaN' AND NOT (d.intercept > '-Infinity' AND d.intercept < 'Infinity')
-       OR EXISTS (SELECT 1 FROM unnest(d.coefficients) c WHERE NOT (c > '-Infinity' AND c < 'Infinity'))
-       OR d.intercept = 'NaN' THEN
+    -- (NaN sorts above Infinity, so it fails the test too.)
+    IF NOT (d.intercept > '-Infinity' AND d.intercept < 'Infinity')
+       OR EXISTS (SELECT 1 FROM unnest(d.coefficients) c WHERE NOT (c > '-Infinity' AND c < 'Infinity')) THEN
         RAISE EXCEPTION 'model % has a coefficient that is not finite', label
             USING ERRCODE = 'data_corrupted';
     END IF;
@@ -239,8 +239,8 @@ BEGIN
             (14, 'summary', to_json(m.summary)),
             (15, 'model_hash', to_json(m.model_hash)),
             (16, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
-            (17, 'snapshot', json_build_object('name', snap.name, 'content_hash', snap.content_hash,
-                                               'rows', snap.row_count)),
+            (17, 'snapshot', to_json(jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
+                                                        'rows', snap.row_count))),
             (18, 'trained_by', to_json(m.trained_by)),
             (19, 'trained_at', to_json(m.trained_at)),
             (20, 'trained_with', to_json(m.extension_version)),
@@ -252,28 +252,27 @@ BEGIN
 
     IF format = 'c' THEN
         ident := ml._c_ident(m.name);
-        out := format(E'/*\n'
-                      ' * %s: %s model exported by pg_mlops %s at %s.\n'
-                      ' * Model hash (SHA-256 of the encoded model): %s\n'
-                      ' * Trained on snapshot %s (content hash %s).\n'
-                      ' * Target: %s\n'
-                      ' *\n'
-                      ' * double %s_predict(const double *x) returns\n'
-                      ' *     intercept + coef[0] * x[0] + coef[1] * x[1] + ... + coef[%s] * x[%s],\n'
-                      ' * summed left to right in double precision, exactly as ml.predict does.\n'
-                      ' * Compiled without floating-point contraction or reassociation\n'
-                      ' * (gcc or clang: -ffp-contract=off, no -ffast-math) on a platform where\n'
-                      ' * double arithmetic is IEEE-754 binary64 (FLT_EVAL_METHOD 0: x86-64,\n'
-                      ' * AArch64), the result is bit-identical to\n'
-                      ' *     ml.predict(%s, ARRAY[x[0], x[1], ...]::float8[]).\n'
-                      ' * Coefficients are hexadecimal literals: the exact bits, no rounding.\n'
-                      ' * Standalone C99; no header, no library.\n'
-                      ' *\n'
-                      ' * Feature order (x[j]):\n',
-                      ml._c_comment(label), m.algorithm, coalesce(ext, '?'),
-                      to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-                      m.model_hash, ml._c_comment(snap.name), snap.content_hash, ml._c_comment(m.target),
-                      ident, p - 1, p - 1, ml._c_comment(quote_literal(label)))
+        out := array_to_string(ARRAY[
+            '/*',
+            format(' * %s: %s model exported by pg_mlops %s at %s.', ml._c_comment(label), m.algorithm,
+                   coalesce(ext, '?'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
+            format(' * Model hash (SHA-256 of the encoded model): %s', m.model_hash),
+            format(' * Trained on snapshot %s (content hash %s).', ml._c_comment(snap.name), snap.content_hash),
+            format(' * Target: %s', ml._c_comment(m.target)),
+            ' *',
+            format(' * double %s_predict(const double *x) returns', ident),
+            format(' *     intercept + coef[0] * x[0] + coef[1] * x[1] + ... + coef[%s] * x[%s],', p - 1, p - 1),
+            ' * summed left to right in double precision, exactly as ml.predict does.',
+            ' * Compiled without floating-point contraction or reassociation (gcc or',
+            ' * clang: -ffp-contract=off, and no -ffast-math) where double is IEEE-754',
+            ' * binary64 evaluated in double (FLT_EVAL_METHOD 0: x86-64, AArch64), the',
+            ' * result is bit-identical to',
+            format(' *     ml.predict(%s, ARRAY[x[0], x[1], ...]::float8[]).', ml._c_comment(quote_literal(label))),
+            ' * Coefficients are hexadecimal floating literals: the exact bits.',
+            ' * Standalone C99: no header, no library.',
+            ' *',
+            ' * Feature order:'],
+            E'\n') || E'\n'
             || (SELECT string_agg(format(' *   x[%s]  %s', j - 1, ml._c_comment(d.features[j])), E'\n' ORDER BY j)
                 FROM generate_series(1, p) j)
             || E'\n */\n\n'
@@ -289,14 +288,9 @@ BEGIN
                 FROM generate_series(1, p) j)
             || E'\n};\n\n'
             || format(E'double %s_predict(const double *x);\n\n', ident)
-            || format(E'double %s_predict(const double *x)\n'
-                      E'{\n'
-                      E'    double acc = %s_intercept;\n'
-                      E'    int j;\n\n'
-                      E'    for (j = 0; j < %s_N_FEATURES; j++)\n'
-                      E'        acc += %s_coef[j] * x[j];\n'
-                      E'    return acc;\n'
-                      E'}\n', ident, ident, upper(ident), ident);
+            || format(E'double %s_predict(const double *x)\n{\n    double acc = %s_intercept;\n    int j;\n\n'
+                      || E'    for (j = 0; j < %s_N_FEATURES; j++)\n        acc += %s_coef[j] * x[j];\n    return acc;\n}\n',
+                      ident, ident, upper(ident), ident);
         RETURN out;
     END IF;
 
@@ -379,6 +373,7 @@ DECLARE
     new_version integer;
     m ml.models;
     pred float8;
+    problem text;
     j integer;
 BEGIN
     PERFORM ml._check_model_name(name);
@@ -480,6 +475,32 @@ BEGIN
         END IF;
     END LOOP;
 
+    -- ml.explain reads the summary: its coefficients must be these too.
+    IF jsonb_typeof(doc #> '{summary,coefficients}') = 'array' THEN
+        SELECT format('Entry %s of summary.coefficients has %s = %s; the model bytes have %s = %s',
+                      o, coalesce(c->>'feature', 'no feature'), coalesce(c->>'coefficient', 'no coefficient'), f, v) INTO problem
+        FROM jsonb_array_elements(doc #> '{summary,coefficients}') WITH ORDINALITY x(c, o),
+             LATERAL (SELECT CASE WHEN o = 1 THEN 'intercept' ELSE features[o - 1] END AS f,
+                             CASE WHEN o = 1 THEN intercept ELSE coefs[o - 1] END AS v) w
+        WHERE jsonb_typeof(c) <> 'object' OR c->>'feature' IS DISTINCT FROM f
+           OR jsonb_typeof(c->'coefficient') IS DISTINCT FROM 'number'
+           OR float8send((c->>'coefficient')::float8) IS DISTINCT FROM float8send(v)
+        ORDER BY o LIMIT 1;
+        IF problem IS NULL AND jsonb_array_length(doc #> '{summary,coefficients}') <> cardinality(features) + 1 THEN
+            problem := format('The summary.coefficients has %s entries, not %s', jsonb_array_length(doc #> '{summary,coefficients}'),
+                              cardinality(features) + 1);
+        END IF;
+        IF problem IS NOT NULL THEN
+            RAISE EXCEPTION 'the summary in the document does not match the model bytes'
+                USING ERRCODE = 'invalid_parameter_value', DETAIL = problem || '.';
+        END IF;
+    END IF;
+
+    -- Register like ml.train_model does: owner, privilege, then the next version.
+    PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || name, 0));
+    INSERT INTO ml.model_owners (name, owner) VALUES (name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    PERFORM ml._require_model_privilege(name, 'manage', 'import a new version of');
+
     -- Lineage: the training snapshot must be here, with the same content.
     SELECT s.* INTO snap FROM ml.snapshots s
     WHERE s.content_hash = snap_hash
@@ -496,13 +517,9 @@ BEGIN
                         source_label, coalesce(doc #>> '{snapshot,name}', '(unnamed)'), snap_hash
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   DETAIL = 'An imported model is registered against a local snapshot of the same content, so that its lineage stays true.',
-                  HINT = 'Load the same rows and take a snapshot of them with ml.snapshot() first; SELECT content_hash FROM ml.snapshots shows what is here.';
+                  HINT = 'Load the same rows and take a snapshot of them with ml.snapshot() first, or get SELECT on the relation of a snapshot someone else took; SELECT name, content_hash FROM ml.snapshots shows the ones you can use.';
     END IF;
 
-    -- Register like ml.train_model does: owner, privilege, next version.
-    PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || name, 0));
-    INSERT INTO ml.model_owners (name, owner) VALUES (name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
-    PERFORM ml._require_model_privilege(name, 'manage', 'import a new version of');
     SELECT coalesce(max(x.version), 0) + 1 INTO new_version FROM ml.models x WHERE x.name = name;
     INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
@@ -517,7 +534,9 @@ BEGIN
     BEGIN
         pred := ml.predict(m.id, array_fill(0::float8, ARRAY[cardinality(features)]));
     EXCEPTION WHEN data_corrupted THEN
-        RAISE EXCEPTION 'model bytes are corrupted' USING ERRCODE = 'invalid_parameter_value', DETAIL = SQLERRM || '.';
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'model bytes are corrupted'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = coalesce(nullif(problem, ''), SQLERRM || '.');
     END;
     IF pred IS DISTINCT FROM d.intercept THEN
         RAISE EXCEPTION 'imported model scores % on a zero row, not its intercept %', pred, d.intercept

@@ -1,0 +1,179 @@
+-- Model export (JSON, C, PMML) and import.
+SET ml.progress = off;
+CREATE TABLE sensors AS
+SELECT i AS id, (i % 37 - 18)::float8 AS temp, sin(i) * 1e-6 AS drift, ((i * 7) % 11)::float8 / 3 AS load,
+       2.5 * (i % 37 - 18) - 4e5 * sin(i) * 1e-6 + 0.3 * ((i * 7) % 11) / 3 + cos(i) / 10 AS output
+FROM generate_series(1, 3000) i;
+SELECT name FROM ml.snapshot('sensors', name => 'sensors_v1');
+SELECT version FROM ml.train_model('sensor', 'snapshot:sensors_v1', 'output', features => '{temp,drift,load}');
+SELECT version FROM ml.train_model('sensor', 'snapshot:sensors_v1', 'output', 'ridge', '{"alpha": 2}', '{temp,drift,load}');
+CREATE TABLE docs AS
+SELECT r AS ref, ml.export_model(r) AS txt, ml.export_model(r)::jsonb AS doc FROM unnest('{sensor@1,sensor@2}'::text[]) r;
+
+-- The JSON document: every field, keys in a fixed order.
+SELECT jsonb_object_keys(doc) AS key FROM docs WHERE ref = 'sensor@1' ORDER BY 1;
+SELECT split_part(txt, E'\n', 2) AS first_key, split_part(txt, E'\n', 3) AS second_key FROM docs WHERE ref = 'sensor@1';
+SELECT ref, doc->>'format' AS format, doc->'format_version' AS format_version, doc->>'name' AS name, doc->'version' AS version,
+       doc->>'task' AS task, doc->>'algorithm' AS algorithm, doc->>'target' AS target, doc->'features' AS features,
+       doc->'hyperparameters' AS hyperparameters, doc->'seed' AS seed
+FROM docs ORDER BY ref;
+SELECT d.ref, d.doc->>'model_hash' = m.model_hash AS model_hash,
+       decode(d.doc->>'model_base64', 'base64') = m.model AS model_bytes,
+       position(E'\n' IN d.doc->>'model_base64') = 0 AS base64_one_line,
+       d.doc->'metrics' = m.metrics AS metrics, d.doc->'summary' = m.summary AS summary,
+       d.doc #>> '{snapshot,name}' AS snapshot, d.doc #>> '{snapshot,content_hash}' = s.content_hash AS content_hash,
+       d.doc #> '{snapshot,rows}' AS rows, d.doc->>'trained_by' = m.trained_by AS trained_by,
+       (d.doc->>'trained_at')::timestamptz = m.trained_at AS trained_at,
+       d.doc->>'extension_version' = (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops') AS extension_version,
+       (d.doc->>'exported_at')::timestamptz <= now() AS exported_at
+FROM docs d JOIN ml.models m ON m.name || '@' || m.version = d.ref JOIN ml.snapshots s ON s.id = m.snapshot_id
+ORDER BY d.ref;
+
+-- Coefficients round-trip exactly: the JSON numbers read back to the same
+-- float8 bits as ml.explain's, intercept first, in feature order.
+SELECT d.ref, count(*) AS coefficients,
+       count(*) FILTER (WHERE float8send(e.coefficient) = float8send(
+           CASE WHEN e.o = 1 THEN (d.doc->>'intercept')::float8 ELSE (d.doc->'coefficients'->>(e.o::int - 2))::float8 END)) AS identical
+FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, o)
+GROUP BY d.ref ORDER BY d.ref;
+-- Also when the caller prints fewer digits.
+SET extra_float_digits = -3;
+SELECT count(*) FILTER (WHERE float8send(e.coefficient) = float8send((doc->'coefficients'->>(e.o::int - 2))::float8)) AS identical
+FROM (SELECT ml.export_model('sensor@1')::jsonb AS doc) x,
+     ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, o) WHERE e.o > 1;
+RESET extra_float_digits;
+-- References resolve as everywhere: 'sensor' is the latest version, until one is promoted.
+SELECT ml.export_model('sensor')::jsonb->'version' AS latest;
+SELECT stage FROM ml.promote('sensor', 1);
+SELECT ml.export_model('sensor')::jsonb->'version' AS production;
+
+-- Hexadecimal literals for the C export are exact, subnormals and signed zero included.
+SELECT x, ml._float8_hex(x) AS hex, float8send(ml._float8_hex(x)::float8) = float8send(x) AS exact
+FROM unnest(ARRAY['0', '-0', '1', '-2.5', '0.1', '5e-324', '-2.2250738585072014e-308', '2.225073858507201e-308',
+                  '1.7976931348623157e308', '-1e-300']::float8[]) x;
+SELECT ml._float8_hex('NaN') IS NULL AS nan, ml._float8_hex('-Infinity') IS NULL AS infinity;
+SELECT ml._c_ident(n) FROM unnest('{house_price,house.price-v2,2fast,_x}'::text[]) n;
+
+-- The C export: a standalone scorer whose literals are the model's exact values.
+SELECT position('double sensor_predict(const double *x)' IN c) > 0 AS predict_function,
+       position('#define SENSOR_N_FEATURES 3' IN c) > 0 AS n_features,
+       position('#include' IN c) = 0 AS no_includes,
+       position('x[1]  drift' IN c) > 0 AS feature_order,
+       position((SELECT model_hash FROM ml.models WHERE name = 'sensor' AND version = 1) IN c) > 0 AS hash,
+       float8send((regexp_match(c, 'sensor_intercept = (\S+);'))[1]::float8)
+           = float8send((SELECT coefficient FROM ml.explain('sensor@1') WHERE feature = 'intercept')) AS intercept_exact,
+       (SELECT count(*) FROM ml.explain('sensor@1') e
+        WHERE float8send((regexp_match(c, '(\S+?),? /\* ' || e.feature || ':'))[1]::float8) = float8send(e.coefficient)) AS exact_coefficients
+FROM ml.export_model('sensor@1', 'c') c;
+
+-- PMML: well-formed, one NumericPredictor per feature, exact decimal values.
+CREATE TABLE pmml AS SELECT ml.export_model('sensor@1', 'pmml') AS txt;
+SELECT xml_is_well_formed_document(txt) AS well_formed FROM pmml;
+SELECT (xpath('count(/p:PMML/p:RegressionModel/p:RegressionTable/p:NumericPredictor)', x, ns))[1]::text AS predictors,
+       (xpath('count(/p:PMML/p:DataDictionary/p:DataField)', x, ns))[1]::text AS fields,
+       (xpath('/p:PMML/@version', x, ns))[1]::text AS version,
+       (xpath('/p:PMML/p:RegressionModel/@functionName', x, ns))[1]::text AS function_name,
+       (xpath('/p:PMML/p:RegressionModel/p:MiningSchema/p:MiningField[@usageType="target"]/@name', x, ns))[1]::text AS target,
+       array_to_string(xpath('/p:PMML/p:RegressionModel/p:RegressionTable/p:NumericPredictor/@name', x, ns)::text[], ',') AS predictor_names,
+       float8send((xpath('/p:PMML/p:RegressionModel/p:RegressionTable/@intercept', x, ns))[1]::text::float8)
+           = float8send((SELECT coefficient FROM ml.explain('sensor@1') WHERE feature = 'intercept')) AS intercept_exact
+FROM pmml, LATERAL (SELECT txt::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+
+-- Names that need escaping in XML, C and JSON.
+CREATE TABLE odd AS SELECT i::float8 AS "a<b&""c'd", (i % 7)::float8 AS "*/ x", 2 * i + (i % 7) + 1 AS "y>"
+FROM generate_series(1, 200) i;
+SELECT version FROM ml.train_model('odd.model-1', 'odd', 'y>');
+SELECT xml_is_well_formed_document(ml.export_model('odd.model-1', 'pmml')) AS well_formed,
+       array_to_string(xpath('//p:NumericPredictor/@name', ml.export_model('odd.model-1', 'pmml')::xml,
+                             ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']])::text[], ' | ') AS names;
+SELECT position('double odd_model_1_predict(const double *x)' IN c) > 0 AS sanitized,
+       position('"a<b&\"c''d"' IN c) > 0 AS c_string,
+       position('*\/ x' IN c) > 0 AS comment_safe
+FROM ml.export_model('odd.model-1', 'c') c;
+
+-- Import: a new name gets version 1 on the local snapshot of the same content;
+-- its predictions are the original's, bit for bit, on every row.
+SELECT name, version, algorithm, features, stage, model_hash = (SELECT model_hash FROM ml.models WHERE name = 'sensor' AND version = 1) AS same_hash
+FROM ml.import_model('sensor_copy', (SELECT doc FROM docs WHERE ref = 'sensor@1'));
+SELECT name, version, algorithm, hyperparams FROM ml.import_model('sensor_copy', (SELECT doc FROM docs WHERE ref = 'sensor@2'));
+SELECT reference, snapshot, workers FROM ml.registry WHERE name = 'sensor_copy' ORDER BY version;
+SELECT count(*) AS rows,
+       count(*) FILTER (WHERE float8send(ml.predict('sensor@1', s)) = float8send(ml.predict('sensor_copy@1', s))) AS identical_v1,
+       count(*) FILTER (WHERE float8send(ml.predict('sensor@2', s)) = float8send(ml.predict('sensor_copy@2', s))) AS identical_v2
+FROM sensors s;
+SELECT count(*) FILTER (WHERE (a.feature, float8send(a.coefficient), a.std_error) IS NOT DISTINCT FROM (b.feature, float8send(b.coefficient), b.std_error)) AS same_explain
+FROM ml.explain('sensor@1') WITH ORDINALITY a JOIN ml.explain('sensor_copy@1') WITH ORDINALITY b ON a.ordinality = b.ordinality;
+SELECT e.action, e.details->>'model' AS model, e.details->>'source_model' AS source_model, e.details->>'snapshot' AS snapshot,
+       e.details->>'model_hash' = src.model_hash AND e.details->>'model_hash' = m.model_hash AS model_hash,
+       e.details ? 'exported_at' AND e.details ? 'trained_by' AS provenance
+FROM ml.model_events e JOIN ml.models m ON m.id = e.model_id
+JOIN ml.models src ON src.name || '@' || src.version = e.details->>'source_model'
+WHERE e.action = 'import' ORDER BY e.id;
+SELECT source_name, relation, target_name FROM ml.lineage WHERE target_name LIKE 'sensor\_copy@%' ORDER BY target_name;
+-- The import of an import exports the same coefficients and bytes.
+SELECT (ml.export_model('sensor_copy@1')::jsonb - '{name,version,trained_at,exported_at}'::text[])
+     = ((SELECT doc FROM docs WHERE ref = 'sensor@1') - '{name,version,trained_at,exported_at}'::text[]) AS same_document;
+
+-- Bad documents and arguments (hashes and coefficients, which depend on the
+-- machine's floating point, are masked).
+CREATE FUNCTION pg_temp.err(q text) RETURNS text LANGUAGE sql AS $$
+    SELECT regexp_replace(regexp_replace(regexp_replace(regress.err(q), '[0-9a-f]{64}', '<sha256>', 'g'),
+                                         '[0-9a-f]{32}-', '<hash>-', 'g'),
+                          '-?[0-9]+\.[0-9]+(e[-+]?[0-9]+)?', '<number>', 'g')
+$$;
+CREATE TABLE tampered AS
+SELECT doc, b, set_byte(b, octet_length(b) - 8, get_byte(b, octet_length(b) - 8) # 1) AS flipped
+FROM (SELECT doc, decode(doc->>'model_base64', 'base64') AS b FROM docs WHERE ref = 'sensor@1') x;
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format}', '"onnx"'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', '[1, 2]')$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format_version}', '2'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT doc FROM docs WHERE ref = 'sensor@1') - 'model_hash')$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{seed}', '"42"'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{algorithm}', '"random_forest"'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{features}', '["temp", "temp", "load"]'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{features}', '["temp", "load", "drift"]'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{model_base64}', '"not base64!"'))$$);
+-- One bit of the last coefficient changed: the hash no longer matches.
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(doc, '{model_base64}', to_jsonb(encode(flipped, 'base64'))) FROM tampered))$$);
+-- ... with the hash recomputed: the bytes no longer match the document's coefficients.
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc, '{model_base64}', to_jsonb(encode(flipped, 'base64'))),
+                                                                    '{model_hash}', to_jsonb(encode(sha256(flipped), 'hex'))) FROM tampered))$$);
+-- ... and the coefficients edited to match: the codec's CRC still finds it.
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(jsonb_set(jsonb_set(doc,
+        '{model_base64}', to_jsonb(encode(flipped, 'base64'))), '{model_hash}', to_jsonb(encode(sha256(flipped), 'hex'))),
+        '{coefficients,2}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))),
+        '{summary,coefficients,3,coefficient}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))) FROM tampered))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{intercept}', '1.5'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{summary,coefficients,1,coefficient}', '2.5'))$$);
+-- The training snapshot must be here.
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{snapshot}',
+                                                           '{"name": "elsewhere", "content_hash": "00000000000000000000000000000000-3000", "rows": 3000}'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{target}', '"power"'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('bad name', (SELECT doc FROM docs WHERE ref = 'sensor@1'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', NULL)$$);
+SELECT regress.err($$SELECT ml.export_model('sensor@1', 'onnx')$$);
+SELECT regress.err($$SELECT ml.export_model('sensor@1', NULL)$$);
+SELECT regress.err($$SELECT ml.export_model('no_such_model')$$);
+SELECT regress.err($$SELECT ml.export_model('sensor@9', 'c')$$);
+-- Nothing was registered by the failed imports.
+SELECT count(*) AS x_versions FROM ml.models WHERE name = 'x';
+
+-- Privileges: exporting needs the use privilege; importing a version of a
+-- name needs manage on it, and the training snapshot must be readable.
+CREATE ROLE regress_export_alice;
+SELECT relation AS sensors_rel FROM ml.snapshots WHERE name = 'sensors_v1' \gset
+GRANT SELECT ON docs TO regress_export_alice;
+SET ROLE regress_export_alice;
+SELECT regress.err($$SELECT ml.export_model('sensor@1')$$);
+SELECT pg_temp.err($$SELECT ml.import_model('sensor', (SELECT doc FROM docs WHERE ref = 'sensor@1'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('alice_model', (SELECT doc FROM docs WHERE ref = 'sensor@1'))$$);
+RESET ROLE;
+GRANT SELECT ON :sensors_rel TO regress_export_alice;
+SET ROLE regress_export_alice;
+SELECT regress.err($$SELECT ml.import_model('sensor', (SELECT doc FROM docs WHERE ref = 'sensor@1'))$$);
+SELECT name, version, trained_by FROM ml.import_model('alice_model', (SELECT doc FROM docs WHERE ref = 'sensor@1'));
+SELECT (ml.export_model('alice_model')::jsonb)->>'exported_by' AS exported_by;
+RESET ROLE;
+SELECT owner FROM ml.model_owners WHERE name = 'alice_model';
+DROP OWNED BY regress_export_alice;
+DROP ROLE regress_export_alice;
