@@ -1,6 +1,7 @@
 #!/bin/bash
 # `make test`: install what is missing, build, install, start a throwaway
-# cluster, run every suite (core unit tests, pg_regress, reference checks
+# cluster, run every suite (core unit tests, the same under ASan/UBSan, a
+# libFuzzer smoke run of each harness, pg_regress, reference checks
 # against scikit-learn/statsmodels, TAP), and end with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
@@ -28,6 +29,24 @@ f=$(echo "$out" | grep -E '^\[  FAILED  \] [0-9]+ test' | awk '{s+=$4} END {prin
 pass "$p"
 [ "$f" -gt 0 ] && fail "$f" "unit"
 [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "unit(exit $rc)"
+
+echo "==> core unit tests under AddressSanitizer and UndefinedBehaviorSanitizer (clang)"
+out=$(make -s sanitize 2>&1); rc=$?
+echo "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]|^\[   LINE   \]|core unit tests|ERROR: |SUMMARY: |runtime error|error:' | sed 's/^/    /'
+p=$(echo "$out" | grep -E '^\[  PASSED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
+f=$(echo "$out" | grep -E '^\[  FAILED  \] [0-9]+ test' | awk '{s+=$4} END {print s+0}')
+pass "$p"
+[ "$f" -gt 0 ] && fail "$f" "sanitize"
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "sanitize(exit $rc)"
+
+echo "==> fuzz smoke (libFuzzer + ASan + UBSan, ${FUZZ_SMOKE_SECONDS:-10} s per harness)"
+out=$(make -s fuzz-smoke 2>&1); rc=$?
+echo "$out" | sed 's/^/    /'
+p=$(echo "$out" | grep -c '^PASS ')
+f=$(echo "$out" | grep -c '^FAIL ')
+pass "$p"
+[ "$f" -gt 0 ] && fail "$f" "fuzz-smoke"
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "fuzz-smoke(exit $rc)"
 
 source test/pgcluster.sh
 trap pg_stop EXIT

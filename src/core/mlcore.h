@@ -158,6 +158,17 @@ void		mlc_hparams_defaults(mlc_algorithm alg, mlc_hparams *hp);
 /* Set one key; MLC_EINVAL with a message for unknown key or out of range. */
 mlc_status	mlc_hparams_set(mlc_algorithm alg, mlc_hparams *hp, const char *key,
 							double value, mlc_error *err);
+/*
+ * Parse a flat JSON object of numbers, {"key": number, ...}, of len bytes
+ * (no NUL needed, none allowed): start from the defaults and apply
+ * mlc_hparams_set per key in text order.  MLC_EINVAL with a message for
+ * anything else (not an object, nested or non-number values, duplicate keys,
+ * trailing characters, NUL bytes, numbers that overflow a double) and for
+ * what mlc_hparams_set rejects; *hp is written only on success.  Never reads
+ * past len; no recursion.
+ */
+mlc_status	mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
+							  mlc_hparams *hp, mlc_error *err);
 /* Value of a key as set (for reporting effective hyperparameters). */
 double		mlc_hparams_get(mlc_algorithm alg, const mlc_hparams *hp, const char *key);
 

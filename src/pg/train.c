@@ -170,29 +170,13 @@ json_metrics(StringInfo buf, const char *split, const mlc_reg_metrics *m)
 static void
 parse_hyperparams(mlc_algorithm alg, Jsonb *jb, mlc_hparams *hp)
 {
-	JsonbIterator *it = JsonbIteratorInit(&jb->root);
-	JsonbValue	v;
-	JsonbIteratorToken tok;
-	char	   *key = NULL;
+	/* The canonical text of the jsonb: keys in jsonb order, numbers as numeric_out. */
+	char	   *text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
 	mlc_error	err;
 
-	mlc_hparams_defaults(alg, hp);
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
-	{
-		if (tok == WJB_KEY)
-			key = pnstrdup(v.val.string.val, v.val.string.len);
-		else if (tok == WJB_VALUE)
-		{
-			double		value;
-
-			if (v.type != jbvNumeric)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("hyperparameter \"%s\" must be a number", key)));
-			value = DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v.val.numeric)));
-			check_core(mlc_hparams_set(alg, hp, key, value, &err), &err);
-		}
-	}
+	if (mlc_hparams_parse(alg, text, strlen(text), hp, &err) != MLC_OK)
+		ml_raise_core_error(&err);
+	pfree(text);
 }
 
 static void
