@@ -129,11 +129,15 @@ GRANT SELECT, INSERT, DELETE ON ml.model_grants TO PUBLIC;
 CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
-        OR EXISTS (SELECT 1 FROM ml.model_owners o
-                   WHERE o.name = model_name AND pg_has_role(current_user, o.owner, 'MEMBER'))
+        -- joined to pg_roles, so that roles dropped since are simply no one
+        OR EXISTS (SELECT 1 FROM ml.model_owners o JOIN pg_roles r ON r.rolname = o.owner
+                   WHERE o.name = model_name AND pg_has_role(current_user, r.oid, 'MEMBER'))
         OR EXISTS (SELECT 1 FROM ml.model_grants g
                    WHERE g.name = model_name AND (g.privilege = wanted OR g.privilege = 'manage')
-                     AND (g.grantee = 'public' OR pg_has_role(current_user, g.grantee, 'MEMBER')))
+                     AND g.grantee = 'public')
+        OR EXISTS (SELECT 1 FROM ml.model_grants g JOIN pg_roles r ON r.rolname = g.grantee
+                   WHERE g.name = model_name AND (g.privilege = wanted OR g.privilege = 'manage')
+                     AND pg_has_role(current_user, r.oid, 'MEMBER'))
 $$;
 
 -- Can the current user read a relation (named as text; false once it is gone)?
