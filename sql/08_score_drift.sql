@@ -87,7 +87,9 @@ FROM ml.performance ORDER BY check_id, metric;
 SELECT count(DISTINCT check_id) AS checks, count(*) FILTER (WHERE feature = '_dataset') AS verdicts FROM ml.drift_checks;
 SELECT action, details->>'verdict' AS verdict FROM ml.model_events WHERE action = 'drift_check' ORDER BY id;
 
--- Lineage includes what was scored and where it went.
+-- Lineage includes every drift check, what was scored and where it went.
+SELECT count(*) = (SELECT count(DISTINCT check_id) FROM ml.drift_checks) AS every_check_in_lineage
+FROM ml.lineage WHERE relation = 'drift_checked';
 SELECT source_kind, source_name, target_kind, target_name, relation FROM ml.lineage
 WHERE relation IN ('scored_by', 'wrote') ORDER BY at, relation, source_name, target_name;
 

@@ -540,6 +540,7 @@ DECLARE
     fit record;
     new_id bigint;
     new_version integer;
+    parent bigint;
     t0 timestamptz := clock_timestamp();
     secs float8;
 BEGIN
@@ -595,12 +596,15 @@ BEGIN
     INSERT INTO ml.model_owners (name, owner) VALUES (model_name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
     PERFORM ml._require_model_privilege(model_name, 'manage', 'train a new version of');
     SELECT coalesce(max(m.version), 0) + 1 INTO new_version FROM ml.models m WHERE m.name = model_name;
+    -- A new version of a name is retrained from its production (else latest) version.
+    SELECT m.id INTO parent FROM ml.models m WHERE m.name = model_name AND m.deleted_at IS NULL
+    ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
     INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
-                           extension_version)
+                           extension_version, parent_id)
     VALUES (model_name, new_version, fit.task, algorithm, snap.id, target, features, fit.effective_hyperparams,
             seed, fit.metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'), fit.workers, secs,
-            (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'))
+            (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent)
     RETURNING models.id INTO new_id;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('train', new_id, snap.id, jsonb_build_object('model', model_name || '@' || new_version,
@@ -1391,6 +1395,13 @@ CROSS JOIN LATERAL unnest(sr.source_relations) AS r(rel)
 UNION ALL
 SELECT 'model', sr.model, 'table', sr.output, 'wrote', sr.finished_at, sr.scored_by
 FROM ml.scoring_runs sr
+UNION ALL
+SELECT 'model', p.name || '@' || p.version, 'model', m.name || '@' || m.version, 'retrained_from', m.trained_at, m.trained_by
+FROM ml.models m JOIN ml.models p ON p.id = m.parent_id
+UNION ALL
+SELECT DISTINCT ON (d.check_id) 'model', m.name || '@' || m.version, 'drift_check', 'drift_check:' || d.check_id,
+       'drift_checked', d.checked_at, d.checked_by
+FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
 UNION ALL
 SELECT 'snapshot', s.name, 'tombstone', s.name, 'dropped', s.dropped_at, s.dropped_by
 FROM ml.snapshots s WHERE s.dropped_at IS NOT NULL
