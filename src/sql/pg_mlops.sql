@@ -1561,7 +1561,7 @@ BEGIN
     END IF;
     IF format = 'dot' THEN
         SELECT string_agg(format('  "%s" [shape=%s];', replace(n, '"', '\"'),
-                                 CASE k WHEN 'model' THEN 'box' WHEN 'snapshot' THEN 'cylinder' WHEN 'stage' THEN 'ellipse' ELSE 'folder' END),
+                                 CASE k WHEN 'model' THEN 'box' WHEN 'snapshot' THEN 'cylinder' WHEN 'stage' THEN 'ellipse' WHEN 'drift_check' THEN 'note' WHEN 'tombstone' THEN 'octagon' ELSE 'folder' END),
                           E'\n' ORDER BY n) INTO nodes
         FROM (SELECT source_name AS n, min(source_kind) AS k FROM ml._graph_edges(model) GROUP BY 1
               UNION SELECT target_name, min(target_kind) FROM ml._graph_edges(model) GROUP BY 1) x;
