@@ -88,6 +88,17 @@ SELECT count(*) AS credit_rows FROM credit;
 SELECT count(*) AS scored FROM "scores; DROP TABLE credit";
 RESET ROLE;
 
+-- A snapshot stays immutable for its owner: no disabling or dropping its trigger.
+SET ROLE alice;
+SELECT regexp_replace(regress.err(format('ALTER TABLE %s DISABLE TRIGGER snapshot_is_immutable', (SELECT relation FROM ml.snapshots WHERE name = 'credit_v1'))), 'snapshot_\d+', 'snapshot_N', 'g');
+SELECT regexp_replace(regress.err(format('DROP TRIGGER snapshot_is_immutable ON %s', (SELECT relation FROM ml.snapshots WHERE name = 'credit_v1'))), 'snapshot_\d+', 'snapshot_N', 'g');
+SELECT regexp_replace(regress.err(format('UPDATE %s SET debt = 0', (SELECT relation FROM ml.snapshots WHERE name = 'credit_v1'))), 'snapshot_\d+', 'snapshot_N', 'g');
+SELECT intact FROM ml.verify_snapshot('credit_v1');
+-- Its owner removes it the supported way.
+SELECT name FROM ml.snapshot('SELECT * FROM credit WHERE id <= 10', name => 'credit_small');
+SELECT name, dropped_by FROM ml.drop_snapshot('credit_small');
+RESET ROLE;
+
 -- Clean up the roles.
 DROP OWNED BY alice, bob, carol, dave CASCADE;
 DROP ROLE alice, bob, carol, dave;

@@ -101,3 +101,50 @@ BEGIN
     VALUES ('revoke', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
 COMMENT ON FUNCTION ml.revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
+
+-- Snapshot relations stay immutable for their owners too: only a superuser
+-- may alter them (for example disable the immutability trigger) or drop the
+-- trigger; ml.drop_snapshot is the way to remove one.
+CREATE FUNCTION ml._guard_snapshot_ddl() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    obj record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper) THEN
+        RETURN;
+    END IF;
+    FOR obj IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
+        IF obj.schema_name = 'ml_data' AND obj.command_tag IN ('ALTER TABLE', 'CREATE RULE', 'CREATE POLICY') THEN
+            RAISE EXCEPTION 'snapshot relation % cannot be altered', obj.object_identity
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = 'Snapshots are immutable; only a superuser may change their definition.',
+                      HINT = 'Take a new snapshot with ml.snapshot(), or remove this one with ml.drop_snapshot().';
+        END IF;
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER ml_guard_snapshot_ddl ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'CREATE RULE', 'CREATE POLICY')
+    EXECUTE FUNCTION ml._guard_snapshot_ddl();
+
+CREATE FUNCTION ml._guard_snapshot_drop() RETURNS event_trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    obj record;
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper) THEN
+        RETURN;
+    END IF;
+    FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
+        IF obj.object_type = 'trigger' AND obj.schema_name = 'ml_data' AND NOT obj.original THEN
+            CONTINUE;   -- dropped along with its table (ml.drop_snapshot)
+        END IF;
+        IF obj.object_type = 'trigger' AND obj.schema_name = 'ml_data' THEN
+            RAISE EXCEPTION 'the immutability trigger of a snapshot cannot be dropped'
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('%s protects the snapshot''s rows and content hash.', obj.object_identity);
+        END IF;
+    END LOOP;
+END $$;
+CREATE EVENT TRIGGER ml_guard_snapshot_drop ON sql_drop
+    WHEN TAG IN ('DROP TRIGGER')
+    EXECUTE FUNCTION ml._guard_snapshot_drop();
