@@ -126,9 +126,14 @@ GRANT SELECT, INSERT, DELETE ON ml.model_grants TO PUBLIC;
 
 -- Does the current user hold a privilege on a model name?  Owners, members
 -- of the owner role and superusers hold both.
-CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
+CREATE FUNCTION ml._is_superuser() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
+$$;
+
+CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT ml._is_superuser()
         -- joined to pg_roles, so that roles dropped since are simply no one
         OR EXISTS (SELECT 1 FROM ml.model_owners o JOIN pg_roles r ON r.rolname = o.owner
                    WHERE o.name = model_name AND pg_has_role(current_user, r.oid, 'MEMBER'))
@@ -1504,34 +1509,37 @@ BEGIN
     RETURN ref;
 END $$;
 
-CREATE FUNCTION ml.lineage_upstream(node text)
+-- Walk the lineage graph from a node, against the edges (upstream) or along them.
+CREATE FUNCTION ml._lineage_walk(node text, upstream boolean)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE up AS (
-        SELECT 1 AS depth, l.*, ARRAY[l.source_name] AS path FROM ml.lineage l WHERE l.target_name = ml._lineage_node(node)
+    WITH RECURSIVE walk AS (
+        SELECT 1 AS depth, l.*, CASE WHEN upstream THEN l.source_name ELSE l.target_name END AS next,
+               ARRAY[CASE WHEN upstream THEN l.source_name ELSE l.target_name END] AS path
+        FROM ml.lineage l
+        WHERE CASE WHEN upstream THEN l.target_name ELSE l.source_name END = ml._lineage_node(node)
         UNION ALL
-        SELECT u.depth + 1, l.*, u.path || l.source_name FROM up u JOIN ml.lineage l ON l.target_name = u.source_name
-        WHERE NOT l.source_name = ANY (u.path) AND u.depth < 100
+        SELECT w.depth + 1, l.*, CASE WHEN upstream THEN l.source_name ELSE l.target_name END,
+               w.path || CASE WHEN upstream THEN l.source_name ELSE l.target_name END
+        FROM walk w JOIN ml.lineage l ON CASE WHEN upstream THEN l.target_name ELSE l.source_name END = w.next
+        WHERE NOT (CASE WHEN upstream THEN l.source_name ELSE l.target_name END) = ANY (w.path) AND w.depth < 100
     )
-    SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
-    FROM up ORDER BY depth, at, source_name
+    SELECT * FROM (SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
+                   FROM walk) e
+    ORDER BY depth, at, CASE WHEN upstream THEN source_name ELSE target_name END
 $$;
+
+CREATE FUNCTION ml.lineage_upstream(node text)
+RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
+               relation text, at timestamptz, actor text)
+LANGUAGE sql STABLE AS $$ SELECT * FROM ml._lineage_walk(node, true) $$;
 COMMENT ON FUNCTION ml.lineage_upstream(text) IS 'every lineage edge leading to a relation, snapshot or model';
 
 CREATE FUNCTION ml.lineage_downstream(node text)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
-LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE down AS (
-        SELECT 1 AS depth, l.*, ARRAY[l.target_name] AS path FROM ml.lineage l WHERE l.source_name = ml._lineage_node(node)
-        UNION ALL
-        SELECT d.depth + 1, l.*, d.path || l.target_name FROM down d JOIN ml.lineage l ON l.source_name = d.target_name
-        WHERE NOT l.target_name = ANY (d.path) AND d.depth < 100
-    )
-    SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
-    FROM down ORDER BY depth, at, target_name
-$$;
+LANGUAGE sql STABLE AS $$ SELECT * FROM ml._lineage_walk(node, false) $$;
 COMMENT ON FUNCTION ml.lineage_downstream(text) IS 'every lineage edge leading from a relation, snapshot or model';
 
 -- The edges of the whole graph, or of everything up- and downstream of a model.

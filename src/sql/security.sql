@@ -110,7 +110,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     obj record;
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper) THEN
+    IF ml._is_superuser() THEN
         RETURN;
     END IF;
     FOR obj IN SELECT * FROM pg_event_trigger_ddl_commands() LOOP
@@ -131,7 +131,7 @@ LANGUAGE plpgsql AS $$
 DECLARE
     obj record;
 BEGIN
-    IF EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper) THEN
+    IF ml._is_superuser() THEN
         RETURN;
     END IF;
     FOR obj IN SELECT * FROM pg_event_trigger_dropped_objects() LOOP
