@@ -76,10 +76,23 @@ for t in test/reference/check_*.py; do
 done
 
 if ls test/t/*.pl >/dev/null 2>&1; then
-  echo "==> TAP tests"
+  echo "==> TAP tests (PostgreSQL::Test::Cluster)"
   pg_stop
   trap - EXIT
-  out=$(PERL5LIB=/usr/lib/postgresql/15/lib/pgxs/src/test/perl prove test/t 2>&1); rc=$?
+  # Each test starts its own cluster. PostgreSQL refuses to run as root, and
+  # the repository belongs to root: run prove as postgres (when root), with
+  # the framework's tmp_check (data directories, logs) in a fresh directory
+  # under /tmp that the postgres user owns.
+  TAP_TMP=$(mktemp -d /tmp/pg_mlops_tap.XXXXXX)
+  chmod 755 "$TAP_TMP"
+  [ "$(id -u)" = 0 ] && chown postgres "$TAP_TMP"
+  PGLIB=/usr/lib/postgresql/15/lib
+  tap_cmd="cd '$ROOT' && PATH=/usr/lib/postgresql/15/bin:\$PATH PERL5LIB=$PGLIB/pgxs/src/test/perl TESTDIR='$TAP_TMP' PG_REGRESS=$PGLIB/pgxs/src/test/regress/pg_regress PGHOST= PGPORT= PGUSER= PGDATABASE= prove test/t/*.pl"
+  if [ "$(id -u)" = 0 ]; then
+    out=$(su postgres -s /bin/bash -c "$tap_cmd" 2>&1); rc=$?
+  else
+    out=$(bash -c "$tap_cmd" 2>&1); rc=$?
+  fi
   echo "$out" | sed 's/^/    /'
   # prove: count test files
   tp=$(echo "$out" | grep -E '^test/t/.* ok$' | wc -l)
@@ -87,6 +100,13 @@ if ls test/t/*.pl >/dev/null 2>&1; then
   pass "$tp"
   [ "$tf" -gt 0 ] && fail "$tf" "tap"
   [ "$rc" -ne 0 ] && [ "$tf" -eq 0 ] && fail 1 "tap(exit $rc)"
+  [ "$rc" -eq 0 ] && [ "$tp" -eq 0 ] && fail 1 "tap(no tests ran)"
+  if [ "$rc" -ne 0 ]; then
+    for f in "$TAP_TMP"/tmp_check/log/regress_log_*; do
+      [ -f "$f" ] && { echo "    --- tail of $f"; tail -n 40 "$f" | sed 's/^/    /'; }
+    done
+  fi
+  rm -rf "$TAP_TMP"
 fi
 
 [ -n "$failures" ] && echo "failed suites:$failures"
