@@ -214,6 +214,18 @@ CREATE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT pr
 AS 'MODULE_PATHNAME', 'ml_blas_info' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.blas_info() IS 'OpenBLAS build loaded in this backend and the backend''s thread count';
 
+-- Writes fail on a hot standby; say why before any work is done.
+CREATE FUNCTION ml._require_writable(action text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF pg_is_in_recovery() THEN
+        RAISE EXCEPTION 'cannot % on a hot standby', action
+            USING ERRCODE = 'read_only_sql_transaction',
+                  DETAIL = 'A standby is read-only: the registry, snapshots and audit log can only be written on the primary.',
+                  HINT = 'Run this on the primary. On a standby you can predict, explain, export and read every view.';
+    END IF;
+END $$;
+
 ----------------------------------------------------------------------------
 -- Snapshots
 ----------------------------------------------------------------------------
@@ -332,6 +344,7 @@ DECLARE
     col_list text;
     t0 timestamptz := clock_timestamp();
 BEGIN
+    PERFORM ml._require_writable('take a snapshot');
     IF test_fraction IS NULL OR NOT (test_fraction >= 0 AND test_fraction < 1) THEN
         RAISE EXCEPTION 'test_fraction must be at least 0 and less than 1, not %', coalesce(test_fraction::text, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
@@ -549,6 +562,7 @@ DECLARE
     t0 timestamptz := clock_timestamp();
     secs float8;
 BEGIN
+    PERFORM ml._require_writable('train a model');
     PERFORM ml._check_model_name(model_name);
     IF target IS NULL THEN
         RAISE EXCEPTION 'target must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -652,6 +666,7 @@ DECLARE
     m ml.models;
     previous ml.models;
 BEGIN
+    PERFORM ml._require_writable('promote a model');
     IF stage IS NULL OR stage NOT IN ('staging', 'production') THEN
         RAISE EXCEPTION 'cannot promote to stage "%"', coalesce(stage, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
@@ -681,6 +696,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ml.models;
 BEGIN
+    PERFORM ml._require_writable('archive a model');
     m := ml._lock_version(model, version);
     UPDATE ml.models x SET stage = 'archived' WHERE x.id = m.id RETURNING * INTO m;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
@@ -700,6 +716,7 @@ DECLARE
     current_prod ml.models;
     m ml.models;
 BEGIN
+    PERFORM ml._require_writable('roll back a model');
     PERFORM ml._require_model_exists(model);
     PERFORM ml._require_model_privilege(model, 'manage', 'roll back');
     PERFORM 1 FROM ml.models x WHERE x.name = model ORDER BY x.id FOR UPDATE;
@@ -1052,6 +1069,7 @@ DECLARE
     parts text[];
     run_id bigint;
 BEGIN
+    PERFORM ml._require_writable('score into a table');
     IF mode IS NULL OR mode NOT IN ('append', 'replace') THEN
         RAISE EXCEPTION 'mode must be append or replace, not %', coalesce(mode, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
@@ -1160,7 +1178,7 @@ DECLARE
     run ml.scoring_runs;
     query text;
     source_label text;
-    cid bigint := nextval('ml.drift_checks_check_id_seq');
+    cid bigint;
     f jsonb;
     c jsonb;
     ref_rows float8;
@@ -1176,6 +1194,8 @@ DECLARE
     test jsonb;
     out jsonb := '[]';
 BEGIN
+    PERFORM ml._require_writable('check drift');
+    cid := nextval('ml.drift_checks_check_id_seq');
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
     spec := ml._drift_spec(mid);
     IF source IS NULL THEN
@@ -1330,6 +1350,7 @@ DECLARE
     pv float8;
     better boolean;
 BEGIN
+    PERFORM ml._require_writable('promote a model');
     cand := ml._lock_version(model, version);
     metric := coalesce(metric, CASE cand.task WHEN 'regression' THEN 'rmse' ELSE 'accuracy' END);
     higher_is_better := metric IN ('r2', 'explained_variance', 'accuracy', 'precision', 'recall', 'f1', 'roc_auc');
@@ -1468,6 +1489,7 @@ DECLARE
     t0 timestamptz := clock_timestamp();
     h text;
 BEGIN
+    PERFORM ml._require_writable('reproduce a model');
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
     SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
     IF to_regclass(snap.relation) IS NULL THEN
@@ -1592,6 +1614,7 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ml.models;
 BEGIN
+    PERFORM ml._require_writable('describe a model');
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
     PERFORM ml._require_model_privilege(m.name, 'manage', 'describe');
     UPDATE ml.models x SET description = description WHERE x.id = m.id RETURNING * INTO m;
@@ -1748,6 +1771,7 @@ DECLARE
     m ml.models;
     children text;
 BEGIN
+    PERFORM ml._require_writable('delete a model');
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
     PERFORM ml._require_model_privilege(m.name, 'manage', 'delete');
     IF m.deleted_at IS NOT NULL THEN
@@ -1784,6 +1808,7 @@ DECLARE
     snap ml.snapshots;
     models text;
 BEGIN
+    PERFORM ml._require_writable('drop a snapshot');
     SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'snapshot "%" does not exist', name
