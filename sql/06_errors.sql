@@ -45,6 +45,25 @@ SELECT regress.err($$SELECT ml.train_model('m', NULL, 'y')$$);
 SELECT regress.err($$SELECT ml.train_model('m', 'snapshot:t', NULL)$$);
 SELECT regress.err($$SELECT ml.explain('nosuch')$$);
 
+-- Unicode and quoted identifiers are columns like any other; names of models stay plain.
+CREATE TABLE "prix €" ("surface m²" float8, "Étage" int, "prix €" float8);
+INSERT INTO "prix €" SELECT i, i % 4, 1000 + 12 * i + 30 * (i % 4) FROM generate_series(1, 60) i;
+SELECT version FROM ml.train_model('prix', '"prix €"', 'prix €', test_fraction => 0);
+SELECT feature, round(coefficient::numeric, 6) AS coefficient FROM ml.explain('prix');
+SELECT round(ml.predict('prix', p)::numeric, 6) FROM "prix €" p WHERE "surface m²" = 10;
+SELECT regress.err($$SELECT ml.train_model('prix€', '"prix €"', 'prix €')$$);
+SELECT regress.err($$SELECT ml.train_model(repeat('m', 64), '"prix €"', 'prix €')$$);
+-- Huge and empty inputs.
+SELECT regress.err($$SELECT ml.predict('prix', array_fill(1::float8, ARRAY[1000000]))$$);
+SELECT regress.err($$SELECT ml.predict('prix', '{}'::float8[])$$);
+SELECT regress.err($$SELECT ml.explain(-1::bigint)$$);
+SELECT regress.err($$SELECT ml.train_model('m', 'snapshot:t', 'y', features => ARRAY[NULL]::text[])$$);
+SELECT regress.err($$SELECT ml.train_model('m', 'snapshot:t', 'y', 'ridge', '{"alpha": 1e400}')$$);
+SELECT regress.err($$SELECT ml.grant_model('prix', 'no_such_role')$$);
+SELECT regress.err($$SELECT ml.grant_model('prix', 'public', 'own')$$);
+SELECT regress.err($$SELECT * FROM ml.openlineage_events('yesterday noon'::text::timestamptz + interval '1 century') LIMIT 1$$);
+SELECT regress.err($$SELECT ml.lineage_graph(NULL, NULL)$$);
+
 -- Collinearity: ridge is the documented way out.
 SELECT version FROM ml.train_model('collinear_ridge', 'collinear', 'y', 'ridge', '{"alpha": 0.1}', test_fraction => 0);
 

@@ -591,7 +591,10 @@ BEGIN
         features := array_remove(snap_cols, target);
     ELSE
         FOREACH f IN ARRAY features LOOP
-            IF f IS NULL OR NOT f = ANY (snap_cols) THEN
+            IF f IS NULL THEN
+                RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+            END IF;
+            IF NOT f = ANY (snap_cols) THEN
                 RAISE EXCEPTION 'column "%" does not exist in snapshot "%"', coalesce(f, 'NULL'), snap.name
                     USING ERRCODE = 'undefined_column',
                           HINT = format('The snapshot has columns %s.', array_to_string(snap_cols, ', '));
