@@ -120,3 +120,10 @@ $score_rows
 MD
 echo "==> wrote $OUT"
 cat "$OUT"
+
+# ml.predict under pgbench while versions are promoted and rolled back: its
+# own throwaway cluster, its section appended to $OUT.
+pg_stop
+echo "==> predict under load with promotions (bench/predict_load.sh)"
+SKIP_BUILD=1 bash bench/predict_load.sh "${PREDICT_LOAD_SECONDS:-60}" 16 >>"$OUT"
+echo "==> appended the predict-load section to $OUT"
