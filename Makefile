@@ -10,7 +10,7 @@ CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/hparams.o src/core/linear.o src/core/codec.o src/core/modelref.o \
 	src/core/drift.o
 PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
-	src/pg/rowhash.o src/pg/drift.o
+	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from the parts in src/sql/, in this order.

@@ -490,6 +490,112 @@ mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 }
 
 mlc_status
+mlc_linear_stats_add_row(int p1, double *stats, const double *xy,
+						 mlc_error *err)
+{
+	size_t		sz = stats_doubles(p1),
+				lo_off;
+	double		n,
+				n1,
+				w;
+	double	   *v;
+	double	   *R;
+	int			j,
+				k;
+
+	if (sz == 0)
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"invalid statistics size %d (1 to %d columns)", p1,
+						MLC_MAX_FEATURES + 1);
+	if (stats == NULL || xy == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"statistics row update called with a NULL buffer");
+	n = stats[0];
+	if (!count_ok(n) || !count_ok(n + 1.0) || n + 1.0 > 9007199254740992.0)
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"invalid row count %g in statistics", n);
+	for (j = 0; j < p1; j++)
+		if (!isfinite(xy[j]))
+			return mlc_fail(err, MLC_EINVAL,
+							"Rows with NaN or infinite values cannot be used for training.",
+							"non-finite value in column %d of the row", j);
+	lo_off = 1 + (size_t) p1 + (size_t) p1 * (size_t) p1;
+	R = stats + 1 + p1;
+	v = mlc_alloc(sizeof(double) * 3 * (size_t) p1);
+	if (v == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL,
+						"out of memory for statistics row update");
+	n1 = n + 1.0;
+	w = sqrt(n / n1);
+	/* v: weighted difference; v + p1, v + 2 p1: new means (hi, lo) */
+	for (j = 0; j < p1; j++)
+	{
+		double		dh = xy[j],
+					dl = 0.0,
+					q,
+					qe,
+					mh = stats[1 + j],
+					ml = stats[lo_off + j];
+
+		/* (dh, dl) = x - m in double-double */
+		dd_add(&dh, &dl, -mh, -ml);
+		if (!isfinite(dh) || !isfinite(dl))
+		{
+			mlc_free(v);
+			return mlc_fail(err, MLC_EINVAL,
+							"Rescale the column; its values are too large to center in double precision.",
+							"column %d overflows when centered", j);
+		}
+		v[j] = w * (dh + dl);
+		/* m + (dh + dl) / n1: quotient and its remainder */
+		q = dh / n1;
+		qe = (fma(-q, n1, dh) + dl) / n1;
+		dd_add(&mh, &ml, q, qe);
+		v[p1 + j] = mh;
+		v[2 * p1 + j] = ml;
+	}
+	for (j = 0; j < p1; j++)
+		if (!isfinite(v[j]))
+		{
+			mlc_free(v);
+			return mlc_fail(err, MLC_EINVAL, NULL,
+							"column %d overflows in the statistics update", j);
+		}
+
+	/* rotate the row v into R, column by column */
+	if (n > 0.0)
+		for (k = 0; k < p1; k++)
+		{
+			double		a = v[k],
+						r = RIX(R, p1, k, k),
+						h,
+						c,
+						s;
+
+			if (a == 0.0)
+				continue;
+			h = hypot(r, a);
+			c = r / h;
+			s = a / h;
+			RIX(R, p1, k, k) = h;
+			v[k] = 0.0;
+			for (j = k + 1; j < p1; j++)
+			{
+				double		t = RIX(R, p1, k, j),
+							u = v[j];
+
+				RIX(R, p1, k, j) = c * t + s * u;
+				v[j] = c * u - s * t;
+			}
+		}
+	memcpy(stats + 1, v + p1, sizeof(double) * (size_t) p1);
+	memcpy(stats + lo_off, v + 2 * p1, sizeof(double) * (size_t) p1);
+	stats[0] = n1;
+	mlc_free(v);
+	return MLC_OK;
+}
+
+mlc_status
 mlc_linear_stats_tree(int p1, int nchunks, double *stats, size_t stride,
 					  mlc_error *err)
 {

@@ -247,6 +247,19 @@ mlc_status	mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *
 mlc_status	mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out, mlc_error *err);
 
 /*
+ * Add one row xy = [x y] (p1 values) to a stats buffer in place: n + 1,
+ * the double-double means moved by d / (n + 1) (d = row - old mean, taken
+ * in double-double), and R updated for the centered scatter
+ *   S' = S + (n / (n + 1)) d d^T
+ * by Givens rotations of the row sqrt(n / (n + 1)) d^T into R (O(p1^2), no
+ * QR of a block).  A buffer of all zeros is the empty set.  MLC_EINVAL for
+ * an invalid p1, a NULL pointer, an invalid or too large count, or a
+ * non-finite value in xy or in the difference from the mean.  On error the
+ * buffer is unchanged.
+ */
+mlc_status	mlc_linear_stats_add_row(int p1, double *stats, const double *xy, mlc_error *err);
+
+/*
  * Merge nchunks buffers (at stats + c * stride doubles, stride >=
  * MLC_STATS_DOUBLES(p1)) along a fixed binary tree over chunk indices:
  * pairs (0,1),(2,3),..., then pairs of results, ...; result in chunk 0's

@@ -367,3 +367,98 @@ ml_query_columns(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
+
+/*
+ * Parallel and distributed aggregation of ml.content_hash: combine two
+ * partial states, and move a state between processes as 24 bytes (lo, hi,
+ * rows, each 8 bytes little-endian).
+ */
+PG_FUNCTION_INFO_V1(ml_content_hash_combine);
+Datum
+ml_content_hash_combine(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	mlc_content_hash *state;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "ml._content_hash_combine called in non-aggregate context");
+	if (PG_ARGISNULL(1))
+	{
+		if (PG_ARGISNULL(0))
+			PG_RETURN_NULL();
+		PG_RETURN_POINTER(PG_GETARG_POINTER(0));
+	}
+	if (PG_ARGISNULL(0))
+	{
+		state = MemoryContextAlloc(aggcxt, sizeof(mlc_content_hash));
+		*state = *(const mlc_content_hash *) PG_GETARG_POINTER(1);
+		PG_RETURN_POINTER(state);
+	}
+	state = (mlc_content_hash *) PG_GETARG_POINTER(0);
+	mlc_content_hash_combine(state, (const mlc_content_hash *) PG_GETARG_POINTER(1));
+	PG_RETURN_POINTER(state);
+}
+
+static void
+put_le64(unsigned char *p, uint64_t v)
+{
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		p[i] = (unsigned char) (v >> (8 * i));
+}
+
+static uint64_t
+get_le64(const unsigned char *p)
+{
+	uint64_t	v = 0;
+	int			i;
+
+	for (i = 0; i < 8; i++)
+		v |= (uint64_t) p[i] << (8 * i);
+	return v;
+}
+
+PG_FUNCTION_INFO_V1(ml_content_hash_serialize);
+Datum
+ml_content_hash_serialize(PG_FUNCTION_ARGS)
+{
+	const mlc_content_hash *state;
+	bytea	   *out;
+	unsigned char *p;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "ml._content_hash_serialize called in non-aggregate context");
+	state = (const mlc_content_hash *) PG_GETARG_POINTER(0);
+	out = palloc(VARHDRSZ + 24);
+	SET_VARSIZE(out, VARHDRSZ + 24);
+	p = (unsigned char *) VARDATA(out);
+	put_le64(p, state->lo);
+	put_le64(p + 8, state->hi);
+	put_le64(p + 16, (uint64_t) state->rows);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(ml_content_hash_deserialize);
+Datum
+ml_content_hash_deserialize(PG_FUNCTION_ARGS)
+{
+	bytea	   *in;
+	const unsigned char *p;
+	mlc_content_hash *state;
+
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "ml._content_hash_deserialize called in non-aggregate context");
+	in = PG_GETARG_BYTEA_PP(0);
+	if (VARSIZE_ANY_EXHDR(in) != 24)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("invalid content hash state: %d bytes, expected 24",
+						(int) VARSIZE_ANY_EXHDR(in))));
+	p = (const unsigned char *) VARDATA_ANY(in);
+	state = palloc(sizeof(mlc_content_hash));
+	state->lo = get_le64(p);
+	state->hi = get_le64(p + 8);
+	state->rows = (int64_t) get_le64(p + 16);
+	PG_RETURN_POINTER(state);
+}

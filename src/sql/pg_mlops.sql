@@ -194,12 +194,48 @@ CREATE FUNCTION ml._content_hash_accum(internal, record) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_content_hash_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE FUNCTION ml._content_hash_final(internal) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_content_hash_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml._content_hash_combine(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_content_hash_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml._content_hash_serialize(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'ml_content_hash_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._content_hash_deserialize(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_content_hash_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+-- Partial states combine (a sum of row hashes), so the aggregate runs in
+-- parallel plans and in engines that combine partial aggregates.
 CREATE AGGREGATE ml.content_hash(record) (
     SFUNC = ml._content_hash_accum,
     STYPE = internal,
-    FINALFUNC = ml._content_hash_final
+    FINALFUNC = ml._content_hash_final,
+    COMBINEFUNC = ml._content_hash_combine,
+    SERIALFUNC = ml._content_hash_serialize,
+    DESERIALFUNC = ml._content_hash_deserialize,
+    PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE ml.content_hash(record) IS 'order-independent hash of a set of rows';
+
+-- Linear-regression statistics of rows (n, means, R of the centered [x y]),
+-- combinable, and the least-squares (or ridge) fit from them.
+CREATE FUNCTION ml._linreg_stats_accum(float8[], float8, float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE FUNCTION ml._linreg_stats_combine(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_stats_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE AGGREGATE ml.linreg_stats(y float8, x float8[]) (
+    SFUNC = ml._linreg_stats_accum,
+    STYPE = float8[],
+    COMBINEFUNC = ml._linreg_stats_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml.linreg_stats(float8, float8[]) IS
+    'linear regression statistics of rows (skips rows with NULL or non-finite values); fit with ml.linreg_solve';
+CREATE FUNCTION ml._linreg_solve(stats float8[], alpha float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_solve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION ml.linreg_solve(stats float8[], alpha float8 DEFAULT 0)
+RETURNS TABLE (term integer, coefficient float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT (u.o - 1)::integer, u.c FROM unnest(ml._linreg_solve(stats, alpha)) WITH ORDINALITY AS u(c, o)
+$$;
+COMMENT ON FUNCTION ml.linreg_solve(float8[], float8) IS
+    'coefficients (term 0: intercept, then features 1..p) fitted from ml.linreg_stats';
 
 CREATE FUNCTION ml._query_relations(query text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_query_relations' LANGUAGE C STRICT VOLATILE;

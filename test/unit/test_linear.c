@@ -545,6 +545,115 @@ check_merge_whole(int p, double offset, uint64_t seed, double tol_gram,
 	free(Al);
 }
 
+/*
+ * Rows added one by one (mlc_linear_stats_add_row) give the chunk stats of
+ * the whole block: same n, means, centered scatter R^T R and solved
+ * coefficients to ~1e-12 relative, with and without a column offset;
+ * mixing row updates with merges gives the same again.  Argument checks.
+ */
+static void
+check_add_row(int p, double offset, uint64_t seed)
+{
+	int			n = 500,
+				p1 = p + 1,
+				i,
+				j;
+	size_t		sz = MLC_STATS_DOUBLES(p1);
+	double	   *X,
+			   *y;
+	double	   *W = malloc(sizeof(double) * sz);
+	double	   *A = calloc(sz, sizeof(double));
+	double	   *B = calloc(sz, sizeof(double));
+	double	   *row = malloc(sizeof(double) * p1);
+	mlc_linear_model mw,
+				ma;
+	mlc_error	err;
+	double		sc;
+
+	make_data(n, p, 0.5, seed, &X, &y);
+	for (i = 0; i < n * p; i++)
+		X[i] += offset;
+	stats_of_rows(n, p, X, y, 0, n, W);
+	for (i = 0; i < n; i++)
+	{
+		for (j = 0; j < p; j++)
+			row[j] = X[i + (size_t) j * n];
+		row[p] = y[i];
+		assert_int_equal(mlc_linear_stats_add_row(p1, i < 200 ? A : B, row, &err), MLC_OK);
+	}
+	assert_true(B[0] == (double) (n - 200));
+	assert_int_equal(mlc_linear_stats_merge(p1, A, B, B, &err), MLC_OK);
+	/* A again: all rows one by one */
+	memset(A, 0, sizeof(double) * sz);
+	for (i = 0; i < n; i++)
+	{
+		for (j = 0; j < p; j++)
+			row[j] = X[i + (size_t) j * n];
+		row[p] = y[i];
+		assert_int_equal(mlc_linear_stats_add_row(p1, A, row, &err), MLC_OK);
+	}
+	assert_true(A[0] == (double) n);
+	for (j = 0; j < p1; j++)
+	{
+		assert_true(unit_reldiff(A[1 + j], W[1 + j]) < 1e-14);
+		assert_true(unit_reldiff(B[1 + j], W[1 + j]) < 1e-14);
+	}
+	assert_true(gram_diff(p1, A + 1 + p1, W + 1 + p1) < 1e-12);
+	assert_true(gram_diff(p1, B + 1 + p1, W + 1 + p1) < 1e-12);
+	assert_int_equal(mlc_linear_solve(p, W + 1 + p1, W + 1, n, 0.0, &mw, NULL, &err), MLC_OK);
+	assert_int_equal(mlc_linear_solve(p, A + 1 + p1, A + 1, n, 0.0, &ma, NULL, &err), MLC_OK);
+	sc = fabs(W[p1]);
+	for (j = 0; j < p; j++)
+	{
+		assert_true(unit_reldiff(ma.coef[j], mw.coef[j]) < 1e-12);
+		sc += fabs(W[1 + j] * mw.coef[j]);
+	}
+	assert_true(fabs(ma.intercept - mw.intercept) <= 1e-12 * sc);
+	unit_free_fit(&ma, NULL);
+	assert_int_equal(mlc_linear_solve(p, B + 1 + p1, B + 1, n, 0.0, &ma, NULL, &err), MLC_OK);
+	for (j = 0; j < p; j++)
+		assert_true(unit_reldiff(ma.coef[j], mw.coef[j]) < 1e-12);
+	assert_true(fabs(ma.intercept - mw.intercept) <= 1e-12 * sc);
+	unit_free_fit(&ma, NULL);
+	unit_free_fit(&mw, NULL);
+	free(X);
+	free(y);
+	free(W);
+	free(A);
+	free(B);
+	free(row);
+}
+
+static void
+test_stats_add_row(void **state)
+{
+	static const int ps[] = {0, 1, 3, 21};
+	double		st[16] = {0},
+				row[3] = {1.0, 2.0, 3.0};
+	mlc_error	err;
+	int			t;
+
+	for (t = 0; t < 4; t++)
+	{
+		check_add_row(ps[t], 0.0, 400 + t);
+		check_add_row(ps[t], 1e6, 500 + t);
+	}
+	/* the first row: its values are the means, R stays zero */
+	assert_int_equal(mlc_linear_stats_add_row(3, st, row, &err), MLC_OK);
+	assert_true(st[0] == 1.0 && st[1] == 1.0 && st[2] == 2.0 && st[3] == 3.0);
+	for (t = 4; t < 16; t++)
+		assert_true(st[t] == 0.0);
+	assert_int_equal(mlc_linear_stats_add_row(0, st, row, &err), MLC_EINVAL);
+	assert_int_equal(mlc_linear_stats_add_row(3, NULL, row, &err), MLC_EINVAL);
+	assert_int_equal(mlc_linear_stats_add_row(3, st, NULL, &err), MLC_EINVAL);
+	row[1] = NAN;
+	assert_int_equal(mlc_linear_stats_add_row(3, st, row, &err), MLC_EINVAL);
+	assert_true(st[0] == 1.0 && st[2] == 2.0);
+	row[1] = 2.0;
+	st[0] = 1.5;
+	assert_int_equal(mlc_linear_stats_add_row(3, st, row, &err), MLC_EINVAL);
+}
+
 static void
 test_merge_equals_whole(void **state)
 {
@@ -1312,6 +1421,7 @@ run_linear_tests(void)
 		cmocka_unit_test(test_chunking_independence),
 		cmocka_unit_test(test_tree_shape),
 		cmocka_unit_test(test_merge_equals_whole),
+		cmocka_unit_test(test_stats_add_row),
 		cmocka_unit_test(test_empty_and_single_chunks),
 		cmocka_unit_test(test_ridge_closed_form),
 		cmocka_unit_test(test_singular_detection),
