@@ -96,6 +96,14 @@ stats_doubles(int p1)
 	return MLC_STATS_DOUBLES(p1);
 }
 
+/* The error for a stats buffer of an impossible width. */
+static mlc_status
+stats_size_fail(int p1, mlc_error *err)
+{
+	return mlc_fail(err, MLC_EINVAL, NULL, "invalid statistics size %d (1 to %d columns)",
+					p1, MLC_MAX_FEATURES + 1);
+}
+
 /*
  * Report the first non-finite value of column j (p: feature count; j == p
  * is the target), or an overflowing sum when every value is finite.
@@ -408,9 +416,7 @@ mlc_linear_stats_merge(int p1, const double *a, const double *b, double *out,
 				j;
 
 	if (sz == 0)
-		return mlc_fail(err, MLC_EINVAL, NULL,
-						"invalid statistics size %d (1 to %d columns)", p1,
-						MLC_MAX_FEATURES + 1);
+		return stats_size_fail(p1, err);
 	if (a == NULL || b == NULL || out == NULL)
 		return mlc_fail(err, MLC_EINVAL, NULL,
 						"statistics merge called with a NULL buffer");
@@ -504,9 +510,7 @@ mlc_linear_stats_add_row(int p1, double *stats, const double *xy,
 				k;
 
 	if (sz == 0)
-		return mlc_fail(err, MLC_EINVAL, NULL,
-						"invalid statistics size %d (1 to %d columns)", p1,
-						MLC_MAX_FEATURES + 1);
+		return stats_size_fail(p1, err);
 	if (stats == NULL || xy == NULL)
 		return mlc_fail(err, MLC_EINVAL, NULL,
 						"statistics row update called with a NULL buffer");
