@@ -1,0 +1,359 @@
+/*
+ * kmeans.c: Lloyd's k-means with several runs evaluated in the same data
+ * pass (chunk / combine / update), greedy k-means++ seeding on a sample,
+ * the sampled silhouette, and the core's seeded generator (splitmix64).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "mlcore.h"
+
+uint64_t
+mlc_rng_next(uint64_t *state)
+{
+	uint64_t	z = (*state += UINT64_C(0x9E3779B97F4A7C15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+	return z ^ (z >> 31);
+}
+
+double
+mlc_rng_uniform(uint64_t *state)
+{
+	return (double) (mlc_rng_next(state) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Squared distance of row i of X (n x d column-major) to the point c, j in order. */
+static double
+row_dist2(int64_t n, int d, const double *X, int64_t i, const double *c)
+{
+	double		s = 0.0;
+	int			j;
+
+	for (j = 0; j < d; j++)
+	{
+		double		t = X[i + (size_t) j * n] - c[j];
+
+		s += t * t;
+	}
+	return s;
+}
+
+static int
+all_finite(size_t m, const double *v)
+{
+	size_t		i;
+
+	for (i = 0; i < m; i++)
+		if (!isfinite(v[i]))
+			return 0;
+	return 1;
+}
+
+mlc_status
+mlc_kmeans_chunk(const mlc_block *b, int k, int runs, const double *centroids,
+				 double *partial, mlc_error *err)
+{
+	int			d,
+				r,
+				c,
+				j;
+	int64_t		i;
+	size_t		stride;
+
+	if (b == NULL || centroids == NULL || partial == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "kmeans chunk called with a NULL argument");
+	d = b->p;
+	if (k < 1 || runs < 1 || d < 1 || b->n < 0 || (b->n > 0 && b->X == NULL))
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"invalid kmeans chunk shape (k %d, runs %d, %d features)", k, runs, d);
+	if (!all_finite((size_t) runs * k * d, centroids))
+		return mlc_fail(err, MLC_EINVAL, NULL, "non-finite kmeans centroid");
+	stride = (size_t) k + (size_t) k * d + 1;
+	memset(partial, 0, sizeof(double) * stride * runs);
+
+	for (i = 0; i < b->n; i++)
+	{
+		for (j = 0; j < d; j++)
+			if (!isfinite(b->X[i + (size_t) j * b->n]))
+				return mlc_fail(err, MLC_EINVAL, "Feature values must be finite.",
+								"non-finite value in feature %d of row %lld",
+								j + 1, (long long) (i + 1));
+		for (r = 0; r < runs; r++)
+		{
+			const double *cr = centroids + (size_t) r * k * d;
+			double	   *pr = partial + stride * r;
+			double		best = row_dist2(b->n, d, b->X, i, cr);
+			int			bc = 0;
+
+			for (c = 1; c < k; c++)
+			{
+				double		dist = row_dist2(b->n, d, b->X, i, cr + (size_t) c * d);
+
+				if (dist < best)
+				{
+					best = dist;
+					bc = c;
+				}
+			}
+			pr[bc] += 1.0;
+			for (j = 0; j < d; j++)
+				pr[k + (size_t) bc * d + j] += b->X[i + (size_t) j * b->n];
+			pr[k + (size_t) k * d] += best;
+		}
+	}
+	return MLC_OK;
+}
+
+void
+mlc_kmeans_combine(int k, int d, int runs, double *into, const double *other)
+{
+	size_t		m,
+				i;
+
+	if (into == NULL || other == NULL || k < 1 || d < 1 || runs < 1)
+		return;
+	m = MLC_KMEANS_PARTIAL_DOUBLES(k, d, runs);
+	for (i = 0; i < m; i++)
+		into[i] += other[i];
+}
+
+mlc_status
+mlc_kmeans_update(int k, int d, int runs, const double *partial,
+				  double *centroids, double *shift, mlc_error *err)
+{
+	size_t		stride;
+	int			r,
+				c,
+				j;
+
+	if (partial == NULL || centroids == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "kmeans update called with a NULL argument");
+	if (k < 1 || d < 1 || runs < 1)
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"invalid kmeans shape (k %d, runs %d, %d features)", k, runs, d);
+	stride = (size_t) k + (size_t) k * d + 1;
+	if (!all_finite(stride * runs, partial))
+		return mlc_fail(err, MLC_EINVAL, NULL, "non-finite kmeans partial");
+	for (r = 0; r < runs; r++)
+		for (c = 0; c < k; c++)
+			if (partial[stride * r + c] < 0.0)
+				return mlc_fail(err, MLC_EINVAL, NULL, "negative kmeans cluster count");
+
+	for (r = 0; r < runs; r++)
+	{
+		const double *pr = partial + stride * r;
+		double		sh = 0.0;
+
+		for (c = 0; c < k; c++)
+		{
+			double	   *cc = centroids + ((size_t) r * k + c) * d;
+			double		cnt = pr[c];
+
+			if (cnt <= 0.0)
+				continue;		/* empty: keep the previous centroid */
+			for (j = 0; j < d; j++)
+			{
+				double		nv = pr[k + (size_t) c * d + j] / cnt;
+				double		t = nv - cc[j];
+
+				sh += t * t;
+				cc[j] = nv;
+			}
+		}
+		if (shift != NULL)
+			shift[r] = sh;
+	}
+	return MLC_OK;
+}
+
+/* First row whose running sum of w exceeds target; the last positive one if none. */
+static int64_t
+draw_row(int64_t n, const double *w, double target)
+{
+	double		cum = 0.0;
+	int64_t		i,
+				last = n - 1;
+
+	for (i = 0; i < n; i++)
+	{
+		if (w[i] > 0.0)
+		{
+			cum += w[i];
+			last = i;
+			if (cum > target)
+				return i;
+		}
+	}
+	return last;
+}
+
+mlc_status
+mlc_kmeans_plusplus(int64_t n, int d, const double *X, int k, uint64_t seed,
+					double *centroids, mlc_error *err)
+{
+	uint64_t	st = seed;
+	double	   *closest,
+			   *cand,
+			   *best_d;
+	double		pot = 0.0;
+	int			trials,
+				c,
+				j,
+				t;
+	int64_t		i,
+				first;
+
+	if (X == NULL || centroids == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "kmeans++ called with a NULL argument");
+	if (d < 1 || k < 1 || n < 1)
+		return mlc_fail(err, MLC_EINVAL, NULL,
+						"invalid kmeans++ shape (k %d, %lld rows, %d features)",
+						k, (long long) n, d);
+	if (k > n)
+		return mlc_fail(err, MLC_EINVAL, "k must not exceed the number of rows.",
+						"k (%d) is larger than the number of rows (%lld)", k, (long long) n);
+	if (!all_finite((size_t) n * d, X))
+		return mlc_fail(err, MLC_EINVAL, "Feature values must be finite.",
+						"non-finite value in the kmeans++ sample");
+
+	closest = mlc_alloc(sizeof(double) * (size_t) n * 3);
+	if (closest == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for kmeans++");
+	cand = closest + n;
+	best_d = cand + n;
+
+	first = (int64_t) (mlc_rng_uniform(&st) * (double) n);
+	if (first >= n)
+		first = n - 1;
+	for (j = 0; j < d; j++)
+		centroids[j] = X[first + (size_t) j * n];
+	for (i = 0; i < n; i++)
+	{
+		closest[i] = row_dist2(n, d, X, i, centroids);
+		pot += closest[i];
+	}
+
+	trials = 2 + (int) floor(log((double) k));
+	for (c = 1; c < k; c++)
+	{
+		double		best_pot = 0.0;
+		int64_t		best_row = 0;
+
+		for (t = 0; t < trials; t++)
+		{
+			double		u = mlc_rng_uniform(&st);
+			double		cpot = 0.0;
+			int64_t		row;
+
+			if (pot > 0.0)
+				row = draw_row(n, closest, u * pot);
+			else
+			{
+				/* every row sits on a centroid: uniform draw */
+				row = (int64_t) (u * (double) n);
+				if (row >= n)
+					row = n - 1;
+			}
+			for (j = 0; j < d; j++)
+				centroids[(size_t) c * d + j] = X[row + (size_t) j * n];
+			for (i = 0; i < n; i++)
+			{
+				double		dist = row_dist2(n, d, X, i, centroids + (size_t) c * d);
+
+				cand[i] = dist < closest[i] ? dist : closest[i];
+				cpot += cand[i];
+			}
+			if (t == 0 || cpot < best_pot)
+			{
+				best_pot = cpot;
+				best_row = row;
+				memcpy(best_d, cand, sizeof(double) * (size_t) n);
+			}
+		}
+		for (j = 0; j < d; j++)
+			centroids[(size_t) c * d + j] = X[best_row + (size_t) j * n];
+		memcpy(closest, best_d, sizeof(double) * (size_t) n);
+		pot = best_pot;
+	}
+	mlc_free(closest);
+	return MLC_OK;
+}
+
+double
+mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k)
+{
+	double	   *sum;
+	int64_t    *cnt;
+	int64_t		i,
+				m;
+	int			c,
+				nonempty = 0;
+	double		total = 0.0;
+
+	if (X == NULL || label == NULL || n < 2 || d < 1 || k < 1)
+		return NAN;
+	if (!all_finite((size_t) n * d, X))
+		return NAN;
+	for (i = 0; i < n; i++)
+		if (label[i] < 0 || label[i] >= k)
+			return NAN;
+	sum = mlc_alloc(sizeof(double) * (size_t) k);
+	cnt = mlc_alloc(sizeof(int64_t) * (size_t) k);
+	if (sum == NULL || cnt == NULL)
+	{
+		mlc_free(sum);
+		mlc_free(cnt);
+		return NAN;
+	}
+	memset(cnt, 0, sizeof(int64_t) * (size_t) k);
+	for (i = 0; i < n; i++)
+		cnt[label[i]]++;
+	for (c = 0; c < k; c++)
+		if (cnt[c] > 0)
+			nonempty++;
+	if (nonempty < 2)
+	{
+		mlc_free(sum);
+		mlc_free(cnt);
+		return NAN;
+	}
+
+	for (i = 0; i < n; i++)
+	{
+		double		a,
+					b = INFINITY,
+					s;
+		int			li = label[i];
+
+		memset(sum, 0, sizeof(double) * (size_t) k);
+		/* distance sums to every cluster, rows in order */
+		for (m = 0; m < n; m++)
+		{
+			double		q = 0.0;
+			int			j;
+
+			if (m == i)
+				continue;
+			for (j = 0; j < d; j++)
+			{
+				double		t = X[i + (size_t) j * n] - X[m + (size_t) j * n];
+
+				q += t * t;
+			}
+			sum[label[m]] += sqrt(q);
+		}
+		if (cnt[li] <= 1)
+			continue;			/* singleton: s = 0 */
+		a = sum[li] / (double) (cnt[li] - 1);
+		for (c = 0; c < k; c++)
+			if (c != li && cnt[c] > 0 && sum[c] / (double) cnt[c] < b)
+				b = sum[c] / (double) cnt[c];
+		s = (a > b ? a : b) > 0.0 ? (b - a) / (a > b ? a : b) : 0.0;
+		total += s;
+	}
+	mlc_free(sum);
+	mlc_free(cnt);
+	return total / (double) n;
+}
