@@ -1,8 +1,8 @@
 /*
- * gen_corpus.c: writes the seed corpus of fuzz_model_decode (valid encoded
- * models, and one of each damage) into the directory given as argv[1].
- * `make fuzz-corpus` builds and runs it; the committed files under
- * corpus/fuzz_model_decode came from it.
+ * gen_corpus.c: writes the seed corpus of fuzz_model_decode (a valid encoded
+ * model of every algorithm, and one of each damage) into the directory given
+ * as argv[1].  `make fuzz-corpus` builds and runs it; the committed files
+ * under corpus/fuzz_model_decode came from it.
  */
 #include <math.h>
 #include <stdio.h>
@@ -26,72 +26,194 @@ write_file(const char *dir, const char *name, const uint8_t *buf, size_t len)
 	}
 }
 
-static void
-encode(const char *dir, const char *name, mlc_algorithm alg, int p,
-	   const char *const *names, double intercept, const double *coef,
-	   uint8_t **out, size_t *out_len)
-{
-	mlc_model	m;
-	mlc_error	err;
+/*
+ * Inputs of every seed: x1 (number, impute 0.5), color (blue | red, with
+ * "(other)"), flag (bool): 5 features.
+ */
+#define D 5
+static char *colors[] = {"blue", "red"};
+static char *fnames[D] = {"x1", "color=blue", "color=red", "color=(other)", "flag"};
+static char *noyes[] = {"no", "yes"};
+static char *k3[] = {"a", "b", "c"};
+static double k3v[] = {-1, 0, 1};
 
-	m.algorithm = alg;
-	m.n_features = p;
-	m.feature_names = (char **) names;
-	m.linear.p = p;
-	m.linear.intercept = intercept;
-	m.linear.coef = (double *) coef;
-	if (mlc_model_encode(&m, out, out_len, &err) != MLC_OK)
+static mlc_encoder inputs[3] = {
+	{"x1", MLC_ENC_NUMBER, 1, 0.5, 0, NULL, 0, 0},
+	{"color", MLC_ENC_CATEGORY, 3, 0.0, 2, colors, 1, 0},
+	{"flag", MLC_ENC_BOOL, 1, 0.0, 0, NULL, 0, 0},
+};
+
+static void
+base(mlc_model *m, mlc_algorithm alg, mlc_task task)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = alg;
+	m->task = task;
+	m->n_inputs = 3;
+	m->inputs = inputs;
+	inputs[1].impute = NAN;
+	inputs[2].impute = NAN;
+	m->n_features = D;
+	m->feature_names = fnames;
+}
+
+static void
+arr(mlc_array *a, const char *name, int rows, int cols, double *data)
+{
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->rows = rows;
+	a->cols = cols;
+	a->data = data;
+}
+
+static void
+emit(const char *dir, const char *name, const mlc_model *m)
+{
+	mlc_error	err;
+	uint8_t    *buf;
+	size_t		len;
+
+	if (mlc_model_encode(m, &buf, &len, &err) != MLC_OK)
 	{
 		fprintf(stderr, "%s: %s\n", name, err.msg);
 		exit(1);
 	}
-	write_file(dir, name, *out, *out_len);
+	write_file(dir, name, buf, len);
+	mlc_free(buf);
 }
 
 int
 main(int argc, char **argv)
 {
-	static const char *const names3[] = {"crim", "rm", "lstat"};
-	static const char *const names1[] = {"x"};
-	static const char *const names13[] = {"crim", "zn", "indus", "chas", "nox", "rm",
-		"age", "dis", "rad", "tax", "ptratio", "b", "lstat"};
-	static const char *const odd[] = {"a b", "\xc3\xa9t\xc3\xa9", "x-1.y_2", "\x01\x7f\xff"};
-	double		coef3[] = {-0.108, 3.81, -0.525};
-	double		coef1[] = {2.0};
-	double		coef13[13];
-	double		oddc[] = {NAN, INFINITY, -0.0, 5e-324};
+	static double coef[D + 1] = {36.46, -0.108, 3.81, -0.0, 5e-324, -0.525};
+	static double soft[3 * (D + 1)] = {0.5, 0.1, 1, -1, 0, 0.3, -0.2, 0.2, -0.5, 2, 1, -0.3,
+	0, -0.3, 0.25, 0.5, -1, 0.1};
+	static double cent[2 * D] = {0, 1, 0, 0, 1, 5, 0, 1, 0, 0};
+	static double mean[D] = {2, 0.5, 0.3, 0.2, 0.4};
+	static double comp[2 * D] = {1, 0, 0, 0, 0, 0, 0.6, 0.8, 0, 0};
+	static double ev[2] = {3.5, 0.2};
+	static double prior[2] = {-0.6931471805599453, -0.6931471805599453};
+	static double theta[2 * D] = {1, 0, 0, 0, 0.2, 3, 0, 0, 0, 0.7};
+	static double var[2 * D] = {1, 0, 0, 0, 0.16, 2, 0, 0, 0, 0.21};
+	static double flp[2 * D] = {0, -0.4, -1.2, -2, 0, 0, -1.1, -0.4, -2.5, 0};
+	static double nodes[6] = {0, 1, 2, 0.5, -1, 3};
+	const char *dir;
+	mlc_array	a[4];
+	mlc_model	m;
+	mlc_error	err;
 	uint8_t    *buf;
 	size_t		len;
-	int			j;
+	int			alg;
+	char		name[64];
 
 	if (argc != 2)
 	{
 		fprintf(stderr, "usage: %s DIR\n", argv[0]);
 		return 2;
 	}
-	for (j = 0; j < 13; j++)
-		coef13[j] = (j - 6) * 0.75;
+	dir = argv[1];
+	for (alg = MLC_ALG_LINEAR; alg <= MLC_ALG_ELASTIC_NET; alg++)
+	{
+		base(&m, (mlc_algorithm) alg, MLC_TASK_REGRESSION);
+		arr(&a[0], "coef", 1, D + 1, coef);
+		m.n_arrays = 1;
+		m.arrays = a;
+		snprintf(name, sizeof(name), "%02d_%s", alg, mlc_algorithm_name((mlc_algorithm) alg));
+		emit(dir, name, &m);
+	}
+	base(&m, MLC_ALG_LOGISTIC, MLC_TASK_CLASSIFICATION);
+	m.n_classes = 2;
+	m.classes = noyes;
+	arr(&a[0], "coef", 1, D + 1, coef);
+	m.n_arrays = 1;
+	m.arrays = a;
+	emit(dir, "05_logistic_regression", &m);
 
-	encode(argv[1], "linear_p0", MLC_ALG_LINEAR, 0, NULL, 22.5, NULL, &buf, &len);
-	mlc_free(buf);
-	encode(argv[1], "linear_p1", MLC_ALG_LINEAR, 1, names1, 1.0, coef1, &buf, &len);
-	mlc_free(buf);
-	encode(argv[1], "ridge_p3", MLC_ALG_RIDGE, 3, names3, 36.46, coef3, &buf, &len);
-	mlc_free(buf);
-	encode(argv[1], "linear_p13_boston", MLC_ALG_LINEAR, 13, names13, 36.46, coef13, &buf, &len);
-	mlc_free(buf);
-	encode(argv[1], "ridge_odd_names_values", MLC_ALG_RIDGE, 4, odd, -1e308, oddc, &buf, &len);
-	mlc_free(buf);
+	base(&m, MLC_ALG_SOFTMAX, MLC_TASK_CLASSIFICATION);
+	m.n_classes = 3;
+	m.classes = k3;
+	m.labels_numeric = 1;
+	m.class_values = k3v;
+	arr(&a[0], "coef", 3, D + 1, soft);
+	m.n_arrays = 1;
+	m.arrays = a;
+	emit(dir, "06_softmax_regression", &m);
 
-	/* damaged copies of ridge_p3: bad CRC, truncated, bad version */
-	encode(argv[1], "ridge_p3", MLC_ALG_RIDGE, 3, names3, 36.46, coef3, &buf, &len);
+	base(&m, MLC_ALG_KMEANS, MLC_TASK_CLUSTERING);
+	arr(&a[0], "centroids", 2, D, cent);
+	m.n_arrays = 1;
+	m.arrays = a;
+	emit(dir, "07_kmeans", &m);
+
+	base(&m, MLC_ALG_PCA, MLC_TASK_DECOMPOSITION);
+	arr(&a[0], "mean", 1, D, mean);
+	arr(&a[1], "components", 2, D, comp);
+	arr(&a[2], "explained_variance", 1, 2, ev);
+	m.n_arrays = 3;
+	m.arrays = a;
+	emit(dir, "08_pca", &m);
+
+	base(&m, MLC_ALG_NAIVE_BAYES, MLC_TASK_CLASSIFICATION);
+	m.n_classes = 2;
+	m.classes = noyes;
+	arr(&a[0], "class_log_prior", 1, 2, prior);
+	arr(&a[1], "theta", 2, D, theta);
+	arr(&a[2], "var", 2, D, var);
+	arr(&a[3], "feature_log_prob", 2, D, flp);
+	m.n_arrays = 4;
+	m.arrays = a;
+	emit(dir, "09_naive_bayes", &m);
+
+	for (alg = MLC_ALG_GRADIENT_BOOSTING; alg <= MLC_ALG_DECISION_TREE; alg++)
+	{
+		int			cls = alg == MLC_ALG_RANDOM_FOREST;
+
+		base(&m, (mlc_algorithm) alg, cls ? MLC_TASK_CLASSIFICATION : MLC_TASK_REGRESSION);
+		if (cls)
+		{
+			m.n_classes = 2;
+			m.classes = noyes;
+		}
+		arr(&a[0], "nodes", 2, 3, nodes);
+		m.n_arrays = 1;
+		m.arrays = a;
+		snprintf(name, sizeof(name), "%02d_%s", alg,
+				 alg == MLC_ALG_GRADIENT_BOOSTING ? "gradient_boosting" :
+				 cls ? "random_forest" : "decision_tree");
+		emit(dir, name, &m);
+	}
+
+	/* the smallest model: linear regression without inputs */
+	base(&m, MLC_ALG_LINEAR, MLC_TASK_REGRESSION);
+	m.n_inputs = 0;
+	m.n_features = 0;
+	arr(&a[0], "coef", 1, 1, coef);
+	m.n_arrays = 1;
+	m.arrays = a;
+	emit(dir, "linear_p0", &m);
+
+	/* damaged copies of naive_bayes: bad CRC, truncated, bad version */
+	base(&m, MLC_ALG_NAIVE_BAYES, MLC_TASK_CLASSIFICATION);
+	m.n_classes = 2;
+	m.classes = noyes;
+	m.n_arrays = 4;
+	m.arrays = a;
+	arr(&a[0], "class_log_prior", 1, 2, prior);
+	arr(&a[1], "theta", 2, D, theta);
+	arr(&a[2], "var", 2, D, var);
+	arr(&a[3], "feature_log_prob", 2, D, flp);
+	if (mlc_model_encode(&m, &buf, &len, &err) != MLC_OK)
+	{
+		fprintf(stderr, "damaged: %s\n", err.msg);
+		return 1;
+	}
 	buf[len - 1] ^= 0x40;
-	write_file(argv[1], "bad_crc", buf, len);
+	write_file(dir, "bad_crc", buf, len);
 	buf[len - 1] ^= 0x40;
-	write_file(argv[1], "truncated", buf, len - 5);
-	buf[4] = 2;
-	write_file(argv[1], "bad_version", buf, len);
-	write_file(argv[1], "header_only", buf, MLC_HEADER_SIZE);
+	write_file(dir, "truncated", buf, len - 5);
+	buf[4] = 1;
+	write_file(dir, "bad_version", buf, len);
+	write_file(dir, "header_only", buf, MLC_HEADER_SIZE);
 	mlc_free(buf);
 	return 0;
 }
