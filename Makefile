@@ -8,9 +8,10 @@ MODULE_big = pg_mlops
 
 CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/hparams.o src/core/linear.o src/core/codec.o src/core/modelref.o \
-	src/core/drift.o
+	src/core/drift.o src/core/model.o src/core/classify.o src/core/elasticnet.o \
+	src/core/kmeans.o src/core/pca.o src/core/naive_bayes.o src/core/tree.o
 PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
-	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o
+	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o src/pg/encode.o src/pg/fit.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from the parts in src/sql/, in this order.
@@ -44,12 +45,12 @@ $(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
 # PGXS does not track headers.
-$(OBJS): src/core/mlcore.h src/pg/pg_mlops.h src/pg/engine.h
+$(OBJS): $(wildcard src/core/*.h) $(wildcard src/pg/*.h)
 
 # Core unit tests (cmocka), linked against the core objects only.
 CORE_SRCS = $(CORE_OBJS:.o=.c)
 UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core
-test/unit/run_core_tests: test/unit/*.c $(CORE_SRCS) src/core/mlcore.h
+test/unit/run_core_tests: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
 
 unit: test/unit/run_core_tests
@@ -67,7 +68,7 @@ SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 SAN_CFLAGS = -std=c99 -D_GNU_SOURCE -O1 -g -ffp-contract=off -Wall -Wextra -Werror \
 	-Wno-unused-parameter -Isrc/core
 
-$(FUZZ_BIN)/run_core_tests_san: test/unit/*.c test/unit/unit.h $(CORE_SRCS) src/core/mlcore.h
+$(FUZZ_BIN)/run_core_tests_san: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p $(FUZZ_BIN)
 	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
 
@@ -75,7 +76,7 @@ sanitize: $(FUZZ_BIN)/run_core_tests_san
 	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BIN)/run_core_tests_san
 
-$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c $(CORE_SRCS) src/core/mlcore.h
+$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p $(FUZZ_BIN)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -o $@ $< $(CORE_SRCS) $(BLAS_LIBS)

@@ -8,19 +8,109 @@
 
 #include "mlcore.h"
 
+/*
+ * Spec tables: name, default, minimum, maximum, integer.  Every algorithm
+ * also takes max_categories (the one-hot cap per text column), last.
+ */
+#define MAX_CATEGORIES_SPEC {"max_categories", 100, 1, 10000, 1}
+#define MAX_CLASSES_SPEC {"max_classes", 100, 2, 10000, 1}
+
+static const mlc_hparam_spec linear_specs[] = {
+	MAX_CATEGORIES_SPEC,
+};
 static const mlc_hparam_spec ridge_specs[] = {
 	{"alpha", 1.0, 0.0, 1e300, 0},
+	MAX_CATEGORIES_SPEC,
 };
+static const mlc_hparam_spec lasso_specs[] = {
+	{"alpha", 1.0, 0.0, 1e300, 0},
+	{"max_iter", 10000, 1, 1e7, 1},
+	{"tol", 1e-10, 0.0, 1.0, 0},
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec elastic_net_specs[] = {
+	{"alpha", 1.0, 0.0, 1e300, 0},
+	{"l1_ratio", 0.5, 0.0, 1.0, 0},
+	{"max_iter", 10000, 1, 1e7, 1},
+	{"tol", 1e-10, 0.0, 1.0, 0},
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec logistic_specs[] = {
+	{"alpha", 0.0, 0.0, 1e300, 0},
+	{"max_iter", 100, 1, 10000, 1},
+	{"tol", 1e-10, 0.0, 1.0, 0},
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec softmax_specs[] = {
+	{"alpha", 1.0, 0.0, 1e300, 0},
+	{"max_iter", 1000, 1, 100000, 1},
+	{"tol", 1e-8, 0.0, 1.0, 0},
+	MAX_CLASSES_SPEC,
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec kmeans_specs[] = {
+	{"k", 8, 1, 10000, 1},
+	{"n_init", 10, 1, 1000, 1},
+	{"max_iter", 300, 1, 100000, 1},
+	{"tol", 1e-4, 0.0, 1.0, 0},
+	{"seed", 0, 0, 2147483647, 1},
+	{"silhouette_sample", 2000, 0, 20000, 1},
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec pca_specs[] = {
+	{"n_components", 0, 0, 1000, 1},
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec naive_bayes_specs[] = {
+	{"var_smoothing", 1e-9, 0.0, 1.0, 0},
+	{"smoothing", 1.0, 0.0, 1e300, 0},
+	MAX_CLASSES_SPEC,
+	MAX_CATEGORIES_SPEC,
+};
+
+#define SPECS(a) a, (int) (sizeof(a) / sizeof(a[0]))
+
+static const struct
+{
+	mlc_algorithm alg;
+	const char *name;
+	const mlc_hparam_spec *specs;
+	int			nspecs;
+}			algorithms[] = {
+	{MLC_ALG_LINEAR, "linear_regression", SPECS(linear_specs)},
+	{MLC_ALG_RIDGE, "ridge", SPECS(ridge_specs)},
+	{MLC_ALG_LASSO, "lasso", SPECS(lasso_specs)},
+	{MLC_ALG_ELASTIC_NET, "elastic_net", SPECS(elastic_net_specs)},
+	{MLC_ALG_LOGISTIC, "logistic_regression", SPECS(logistic_specs)},
+	{MLC_ALG_SOFTMAX, "softmax_regression", SPECS(softmax_specs)},
+	{MLC_ALG_KMEANS, "kmeans", SPECS(kmeans_specs)},
+	{MLC_ALG_PCA, "pca", SPECS(pca_specs)},
+	{MLC_ALG_NAIVE_BAYES, "naive_bayes", SPECS(naive_bayes_specs)},
+};
+
+#define N_ALGORITHMS ((int) (sizeof(algorithms) / sizeof(algorithms[0])))
+
+static int
+algorithm_index(mlc_algorithm alg)
+{
+	int			i;
+
+	for (i = 0; i < N_ALGORITHMS; i++)
+		if (algorithms[i].alg == alg)
+			return i;
+	return -1;
+}
 
 mlc_algorithm
 mlc_algorithm_from_name(const char *name)
 {
+	int			i;
+
 	if (name == NULL)
 		return (mlc_algorithm) 0;
-	if (strcmp(name, "linear_regression") == 0)
-		return MLC_ALG_LINEAR;
-	if (strcmp(name, "ridge") == 0)
-		return MLC_ALG_RIDGE;
+	for (i = 0; i < N_ALGORITHMS; i++)
+		if (strcmp(name, algorithms[i].name) == 0)
+			return algorithms[i].alg;
 	return (mlc_algorithm) 0;
 }
 
@@ -28,52 +118,88 @@ mlc_algorithm_from_name(const char *name)
 const char *
 mlc_algorithm_name(mlc_algorithm alg)
 {
-	switch (alg)
-	{
-		case MLC_ALG_LINEAR:
-			return "linear_regression";
-		case MLC_ALG_RIDGE:
-			return "ridge";
-	}
-	return "unknown";
+	int			i = algorithm_index(alg);
+
+	return i < 0 ? "unknown" : algorithms[i].name;
 }
 
 const char *
 mlc_algorithm_names(void)
 {
-	return "linear_regression, ridge";
+	static char names[512];
+
+	if (names[0] == '\0')
+	{
+		size_t		used = 0;
+		int			i;
+
+		for (i = 0; i < N_ALGORITHMS && used < sizeof(names); i++)
+			used += (size_t) snprintf(names + used, sizeof(names) - used, "%s%s",
+									  i ? ", " : "", algorithms[i].name);
+	}
+	return names;
 }
 
 const mlc_hparam_spec *
 mlc_hparam_specs(mlc_algorithm alg, int *n)
 {
-	int			count = 0;
-	const mlc_hparam_spec *specs = NULL;
+	int			i = algorithm_index(alg);
 
-	if (alg == MLC_ALG_RIDGE)
-	{
-		specs = ridge_specs;
-		count = (int) (sizeof(ridge_specs) / sizeof(ridge_specs[0]));
-	}
 	if (n != NULL)
-		*n = count;
-	return specs;
-}
-
-void
-mlc_hparams_defaults(mlc_algorithm alg, mlc_hparams *hp)
-{
-	hp->alpha = 0.0;
-	if (alg == MLC_ALG_RIDGE)
-		hp->alpha = ridge_specs[0].default_value;
+		*n = i < 0 ? 0 : algorithms[i].nspecs;
+	return i < 0 ? NULL : algorithms[i].specs;
 }
 
 static double *
 hparam_slot(mlc_hparams *hp, const char *key)
 {
-	if (strcmp(key, "alpha") == 0)
-		return &hp->alpha;
+#define SLOT(f) if (strcmp(key, #f) == 0) return &hp->f
+	SLOT(alpha);
+	SLOT(l1_ratio);
+	SLOT(max_iter);
+	SLOT(tol);
+	SLOT(k);
+	SLOT(n_init);
+	SLOT(seed);
+	SLOT(n_components);
+	SLOT(var_smoothing);
+	SLOT(smoothing);
+	SLOT(max_categories);
+	SLOT(max_classes);
+	SLOT(silhouette_sample);
+	SLOT(n_trees);
+	SLOT(max_depth);
+	SLOT(learning_rate);
+	SLOT(min_child_weight);
+	SLOT(lambda);
+	SLOT(gamma);
+	SLOT(subsample);
+	SLOT(colsample);
+	SLOT(max_bins);
+	SLOT(early_stopping_rounds);
+	SLOT(min_samples_leaf);
+#undef SLOT
 	return NULL;
+}
+
+/* Every field zero (alpha 0 keeps linear_regression unpenalized), then the
+ * algorithm's defaults. */
+void
+mlc_hparams_defaults(mlc_algorithm alg, mlc_hparams *hp)
+{
+	const mlc_hparam_spec *specs;
+	int			n,
+				i;
+
+	memset(hp, 0, sizeof(*hp));
+	specs = mlc_hparam_specs(alg, &n);
+	for (i = 0; i < n; i++)
+	{
+		double	   *slot = hparam_slot(hp, specs[i].name);
+
+		if (slot != NULL)
+			*slot = specs[i].default_value;
+	}
 }
 
 mlc_status
@@ -88,7 +214,7 @@ mlc_hparams_set(mlc_algorithm alg, mlc_hparams *hp, const char *key,
 	int			n;
 	int			i;
 
-	if (alg != MLC_ALG_LINEAR && alg != MLC_ALG_RIDGE)
+	if (algorithm_index(alg) < 0)
 		return mlc_fail(err, MLC_EINVAL, NULL, "unknown algorithm id %d",
 						(int) alg);
 	if (hp == NULL || key == NULL)
@@ -159,8 +285,12 @@ mlc_hparams_get(mlc_algorithm alg, const mlc_hparams *hp, const char *key)
 		return NAN;
 	specs = mlc_hparam_specs(alg, &n);
 	for (i = 0; i < n; i++)
-		if (strcmp(specs[i].name, key) == 0 && strcmp(key, "alpha") == 0)
-			return hp->alpha;
+		if (strcmp(specs[i].name, key) == 0)
+		{
+			double	   *slot = hparam_slot((mlc_hparams *) hp, key);
+
+			return slot == NULL ? NAN : *slot;
+		}
 	return NAN;
 }
 
@@ -500,7 +630,7 @@ mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
 				i,
 				c;
 
-	if (alg != MLC_ALG_LINEAR && alg != MLC_ALG_RIDGE)
+	if (algorithm_index(alg) < 0)
 		return mlc_fail(err, MLC_EINVAL, NULL, "unknown algorithm id %d",
 						(int) alg);
 	if (hp == NULL || (json == NULL && len > 0))

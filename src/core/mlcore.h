@@ -127,8 +127,27 @@ double		mlc_betainc(double a, double b, double x);
 typedef enum mlc_algorithm
 {
 	MLC_ALG_LINEAR = 1,
-	MLC_ALG_RIDGE = 2
+	MLC_ALG_RIDGE = 2,
+	MLC_ALG_LASSO = 3,
+	MLC_ALG_ELASTIC_NET = 4,
+	MLC_ALG_LOGISTIC = 5,
+	MLC_ALG_SOFTMAX = 6,
+	MLC_ALG_KMEANS = 7,
+	MLC_ALG_PCA = 8,
+	MLC_ALG_NAIVE_BAYES = 9,
+	MLC_ALG_GRADIENT_BOOSTING = 10,
+	MLC_ALG_RANDOM_FOREST = 11,
+	MLC_ALG_DECISION_TREE = 12
 } mlc_algorithm;
+
+/* What a model predicts; fixed by the algorithm (and for trees by the target). */
+typedef enum mlc_task
+{
+	MLC_TASK_REGRESSION = 1,
+	MLC_TASK_CLASSIFICATION = 2,
+	MLC_TASK_CLUSTERING = 3,
+	MLC_TASK_DECOMPOSITION = 4
+} mlc_task;
 
 /* Name <-> id; returns 0 for an unknown name. */
 mlc_algorithm mlc_algorithm_from_name(const char *name);
@@ -148,9 +167,38 @@ typedef struct mlc_hparam_spec
 /* The hyperparameters an algorithm accepts; *n gets the count. */
 const mlc_hparam_spec *mlc_hparam_specs(mlc_algorithm alg, int *n);
 
+/*
+ * Every numeric hyperparameter of every algorithm; each algorithm reads the
+ * ones its spec table lists (mlc_hparam_specs) and the others keep their
+ * defaults.  Integers are stored as doubles holding integral values.
+ */
 typedef struct mlc_hparams
 {
-	double		alpha;			/* ridge penalty (0 for linear_regression) */
+	double		alpha;			/* L2 (ridge, logistic, softmax) or total (lasso, elastic net) penalty */
+	double		l1_ratio;		/* elastic net mixing, 1 = lasso */
+	double		max_iter;
+	double		tol;
+	double		k;				/* kmeans clusters */
+	double		n_init;			/* kmeans restarts */
+	double		seed;
+	double		n_components;	/* pca; 0 = all */
+	double		var_smoothing;	/* naive bayes, as scikit-learn's */
+	double		smoothing;		/* naive bayes categorical (Laplace) */
+	double		max_categories; /* one-hot cap per text column */
+	double		max_classes;	/* classification cap */
+	double		silhouette_sample;	/* kmeans sampled silhouette rows */
+	/* trees (issue 4) */
+	double		n_trees;
+	double		max_depth;
+	double		learning_rate;
+	double		min_child_weight;
+	double		lambda;
+	double		gamma;
+	double		subsample;
+	double		colsample;
+	double		max_bins;
+	double		early_stopping_rounds;
+	double		min_samples_leaf;
 } mlc_hparams;
 
 /* Set defaults for alg. */
@@ -359,40 +407,160 @@ void		mlc_reg_metrics_combine(mlc_reg_metrics *into, const mlc_reg_metrics *othe
 void		mlc_reg_metrics_final(const mlc_reg_metrics *m, double *r2, double *rmse,
 								  double *mae, double *explained_variance);
 
-/* ---------- model encoding ---------- */
+/* ---------- models: preprocessing, parameters, encoding, scoring ---------- */
+
+/*
+ * Preprocessing stored in the model.  Each input (source column, in the
+ * order the model was trained with) has an encoder that turns the column's
+ * value into `width` consecutive expanded features.  The glue turns a
+ * datum into a double (numbers, booleans 0/1, dates and timestamps as
+ * seconds since 1970-01-01 00:00 UTC) or into the text of a category.
+ */
+typedef enum mlc_encoder_kind
+{
+	MLC_ENC_NUMBER = 1,			/* width 1 */
+	MLC_ENC_BOOL = 2,			/* width 1, 0 or 1 */
+	MLC_ENC_TIME = 3,			/* width 1, seconds since the epoch */
+	MLC_ENC_CATEGORY = 4		/* one-hot */
+} mlc_encoder_kind;
+
+typedef struct mlc_encoder
+{
+	char	   *column;			/* source column name */
+	mlc_encoder_kind kind;
+	int			width;			/* expanded features produced */
+	double		impute;			/* value for NULL; NAN: a NULL is an error */
+	/*
+	 * Categories: the kept categories, sorted by strcmp (binary search).
+	 * One-hot feature j (0-based, within the encoder) is categories[j +
+	 * drop_first]; when has_other, the last feature is "(other)" and takes
+	 * every value not kept (capped columns); otherwise a value not kept,
+	 * and NULL, encode as all zeros.  drop_first (reference coding, for
+	 * unpenalized linear and logistic regression) gives categories[0] no
+	 * feature.  width = n_categories - drop_first + has_other.
+	 */
+	int			n_categories;
+	char	  **categories;
+	int			has_other;
+	int			drop_first;
+} mlc_encoder;
+
+/*
+ * Encode one input into out[0 .. enc->width).  Numeric kinds: value is the
+ * converted datum, isnull says NULL (then enc->impute is used; MLC_EINVAL
+ * when it is NAN).  Non-finite values are MLC_EINVAL.  Categories: text of
+ * len bytes (need not be NUL-terminated), NULL text = NULL value.
+ */
+mlc_status	mlc_encode_number(const mlc_encoder *enc, double value, int isnull,
+							  double *out, mlc_error *err);
+void		mlc_encode_category(const mlc_encoder *enc, const char *text, size_t len,
+								double *out);
+/* Index of text among enc->categories, or -1. */
+int			mlc_category_index(const mlc_encoder *enc, const char *text, size_t len);
+
+/*
+ * Learned parameters are named dense arrays (row-major rows x cols).  Per
+ * algorithm (d = n_features, K = n_classes):
+ *   linear_regression, ridge, lasso, elastic_net:
+ *       "coef" 1 x (d + 1): intercept, then one coefficient per feature
+ *   logistic_regression (K = 2): "coef" 1 x (d + 1); P(class 1) = 1 / (1 + exp(-eta))
+ *   softmax_regression: "coef" K x (d + 1), one row (intercept first) per class
+ *   kmeans: "centroids" k x d
+ *   pca: "mean" 1 x d, "components" m x d (rows unit length),
+ *        "explained_variance" 1 x m; transform = components (x - mean)
+ *   naive_bayes: "class_log_prior" 1 x K, "theta" K x d and "var" K x d
+ *        (Gaussian features; var includes the smoothing), "feature_log_prob"
+ *        K x d (category features: log P(category | class)); which features
+ *        are categorical follows from the encoders (MLC_ENC_CATEGORY).
+ *        Joint log likelihood of class c: class_log_prior[c]
+ *          + sum over Gaussian j of -0.5 log(2 pi var[c][j]) - 0.5 (x_j - theta[c][j])^2 / var[c][j]
+ *          + sum over categorical j of x_j * feature_log_prob[c][j]
+ *        and probabilities are its softmax (max subtracted first).
+ *   trees (issue 4): arrays defined in tree.h.
+ */
+#define MLC_ARRAY_NAME_MAX 31
+typedef struct mlc_array
+{
+	char		name[MLC_ARRAY_NAME_MAX + 1];
+	int			rows;
+	int			cols;
+	double	   *data;			/* rows * cols */
+} mlc_array;
+
+typedef struct mlc_model
+{
+	mlc_algorithm algorithm;
+	mlc_task	task;
+	int			n_inputs;
+	mlc_encoder *inputs;
+	int			n_features;		/* sum of the encoders' widths */
+	char	  **feature_names;	/* expanded: "col", or "col=category", "col=(other)" */
+	/*
+	 * Classification: class labels as text, in the label type's order
+	 * (index = class id).  labels_numeric: the labels are numbers or
+	 * booleans and class_values holds them (true = 1), so ml.predict can
+	 * return them; otherwise class_values is NULL.
+	 */
+	int			n_classes;
+	char	  **classes;
+	int			labels_numeric;
+	double	   *class_values;
+	int			n_arrays;
+	mlc_array  *arrays;
+} mlc_model;
+
+/* The array called name with exactly rows x cols entries, or NULL. */
+const mlc_array *mlc_model_array(const mlc_model *m, const char *name, int rows, int cols);
+/*
+ * Check that m is complete and consistent for its algorithm: encoders'
+ * widths sum to n_features, categories sorted and distinct, every array the
+ * algorithm needs present with the right shape, finite parameters, classes
+ * present exactly for classification (K >= 2).  Encoding and decoding call
+ * it, so a decoded model is always safe to score.
+ */
+mlc_status	mlc_model_validate(const mlc_model *m, mlc_error *err);
 
 /*
  * Encoded model layout (all little-endian):
  *   magic "PGML" | u16 format version | u16 algorithm | u32 payload length
  *   | u32 CRC-32C of the 12 bytes before it and the payload | payload
- * Linear payload: u32 p | p x (u32 name length, name bytes) | f64 intercept
- *   | p x f64 coef.
- * Decoding checks every length against the buffer, so corrupted or truncated
- * bytes give MLC_ECORRUPT, never a crash.
+ * Payload: task, encoders, feature names, classes, arrays (see codec.c).
+ * Decoding checks every length against the buffer and then validates the
+ * model, so corrupted or truncated bytes give MLC_ECORRUPT, never a crash.
  */
 #define MLC_MODEL_MAGIC "PGML"
-#define MLC_MODEL_FORMAT 1
+#define MLC_MODEL_FORMAT 2
 #define MLC_HEADER_SIZE 16
 
 uint32_t	mlc_crc32c(uint32_t crc, const void *data, size_t len);
 
-typedef struct mlc_model
-{
-	mlc_algorithm algorithm;
-	int			n_features;
-	char	  **feature_names;	/* NUL-terminated */
-	mlc_linear_model linear;	/* for MLC_ALG_LINEAR and MLC_ALG_RIDGE */
-} mlc_model;
-
 /* Encode into a freshly allocated buffer (*out, *out_len). */
 mlc_status	mlc_model_encode(const mlc_model *m, uint8_t **out, size_t *out_len,
 							 mlc_error *err);
-/* Decode; allocates the model's arrays with mlc_alloc. */
+/* Decode; allocates everything with mlc_alloc; mlc_model_free releases it. */
 mlc_status	mlc_model_decode(const uint8_t *buf, size_t len, mlc_model *m,
 							 mlc_error *err);
 void		mlc_model_free(mlc_model *m);
-/* Predict one row of n_features values in model feature order. */
+
+/*
+ * Scoring one expanded feature vector x (n_features values).  All are
+ * deterministic and allocation-free.
+ *   mlc_model_predict: regression value; classification: class id (as
+ *     double) of the highest probability (lowest id on ties); clustering:
+ *     nearest centroid id (lowest on ties); decomposition: NAN.
+ *   mlc_model_predict_proba: classification only, writes n_classes
+ *     probabilities summing to 1; returns 0, or -1 for other tasks.
+ *   mlc_model_transform: pca: n_components values; kmeans: distances to
+ *     each centroid; returns the number written, or -1 for other tasks.
+ *   mlc_model_output_width: what mlc_model_transform writes (0 if none).
+ */
 double		mlc_model_predict(const mlc_model *m, const double *x);
+int			mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba);
+int			mlc_model_transform(const mlc_model *m, const double *x, double *out);
+int			mlc_model_output_width(const mlc_model *m);
+/* The linear family's coefficients as an mlc_linear_model view (no copy);
+ * 0 on success, -1 when the model is not linear_regression/ridge/lasso/elastic_net/logistic. */
+int			mlc_model_linear_view(const mlc_model *m, mlc_linear_model *view);
 
 /* ---------- model references ---------- */
 
@@ -447,5 +615,10 @@ double		mlc_ks_pvalue(double d, double n1, double n2);
 /* Jensen-Shannon distance (sqrt of the base-2 JS divergence, in [0, 1])
  * between two weight vectors over k categories. */
 double		mlc_js_distance(int k, const double *p, const double *q);
+
+/* Algorithm families, each in its own header. */
+#include "classify.h"
+#include "unsupervised.h"
+#include "tree.h"
 
 #endif							/* MLCORE_H */

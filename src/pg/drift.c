@@ -23,6 +23,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "encode.h"
 #include "pg_mlops.h"
 
 /* Per-block layout: count, nulls, shifted sum, shifted sum of squares, min, max, bins. */
@@ -70,7 +71,10 @@ typedef struct DriftState
 	double	   *pred_edges;
 	int			pred_offset;
 	bool		types_set;
-	double	   *x;
+	double	   *x;				/* numeric value of each feature */
+	MLInputReader *readers;		/* the model's encoding of each input */
+	double	   *xenc;			/* encoded features, for the prediction */
+	const char *label;
 } DriftState;
 
 static double json_number(JsonbValue *v);
@@ -187,8 +191,8 @@ state_create(MemoryContext cxt, int64 model_id, Jsonb *spec)
 	MemoryContextSwitchTo(old);
 
 	/* The model must have these features in this order. */
-	st->model = ml_model_by_id(model_id, NULL);
-	if (st->model->n_features != st->nfeat)
+	st->model = ml_model_by_id(model_id, &st->label);
+	if (st->model->n_inputs != st->nfeat)
 		elog(ERROR, "drift spec does not match model %lld", (long long) model_id);
 	return st;
 }
@@ -197,8 +201,11 @@ state_create(MemoryContext cxt, int64 model_id, Jsonb *spec)
 static void
 state_set_types(DriftState *st, FunctionCallInfo fcinfo, MemoryContext cxt)
 {
-	int			f;
+	int			f,
+				offset = 0;
 
+	st->readers = MemoryContextAlloc(cxt, sizeof(MLInputReader) * Max(1, st->nfeat));
+	st->xenc = MemoryContextAlloc(cxt, sizeof(double) * Max(1, st->model->n_features));
 	if (PG_NARGS() != 3 + st->nfeat)
 		elog(ERROR, "drift profile called with %d features for a model of %d",
 			 PG_NARGS() - 3, st->nfeat);
@@ -209,11 +216,10 @@ state_set_types(DriftState *st, FunctionCallInfo fcinfo, MemoryContext cxt)
 		bool		varlena;
 
 		d->type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 3 + f));
-		if (!ml_type_is_numeric(d->type) && d->type != BOOLOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" has type %s, but the model needs a number",
-							d->name, format_type_be(d->type))));
+		if (f >= st->model->n_inputs || strcmp(st->model->inputs[f].column, d->name) != 0)
+			elog(ERROR, "drift spec feature \"%s\" is not input %d of the model", d->name, f + 1);
+		ml_reader_init(&st->readers[f], &st->model->inputs[f], d->type, offset, st->label, cxt);
+		offset += st->model->inputs[f].width;
 		getTypeOutputInfo(d->type, &func, &varlena);
 		fmgr_info_cxt(func, &d->out, cxt);
 	}
@@ -284,13 +290,17 @@ ml_drift_accum(PG_FUNCTION_ARGS)
 		double	   *block = st->vals + d->offset;
 		Datum		value = PG_GETARG_DATUM(3 + f);
 
+		/* the prediction sees the row as ml.predict does: NULLs imputed */
+		if (PG_ARGISNULL(3 + f) && isnan(st->model->inputs[f].impute) &&
+			st->model->inputs[f].kind != MLC_ENC_CATEGORY)
+			complete = false;
+		else if (!ml_reader_encode(&st->readers[f], value, PG_ARGISNULL(3 + f), st->xenc, st->label))
+			complete = false;
 		if (PG_ARGISNULL(3 + f))
 		{
 			block[B_NULLS] += 1;
-			complete = false;
 			continue;
 		}
-		st->x[f] = d->type == FLOAT8OID ? DatumGetFloat8(value) : ml_datum_to_double(value, d->type);
 		if (d->categorical)
 		{
 			/* the text a ::text cast gives, as the snapshot profile used */
@@ -307,6 +317,7 @@ ml_drift_accum(PG_FUNCTION_ARGS)
 		}
 		else
 		{
+			st->x[f] = ml_datum_to_double(value, d->type);
 			add_value(block, st->x[f] - d->shift);
 			add_minmax(block, st->x[f]);
 			block[B_BINS + bin_of(d->edges, d->nedges, st->x[f])] += 1;
@@ -317,7 +328,7 @@ ml_drift_accum(PG_FUNCTION_ARGS)
 
 		if (complete)
 		{
-			double		yhat = mlc_model_predict(st->model, st->x);
+			double		yhat = mlc_model_predict(st->model, st->xenc);
 
 			add_value(block, yhat - st->pred_shift);
 			add_minmax(block, yhat);

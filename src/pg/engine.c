@@ -29,6 +29,10 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 
+#include "common/hashfn.h"
+#include "utils/lsyscache.h"
+
+#include "encode.h"
 #include "engine.h"
 #include "pg_mlops.h"
 
@@ -71,19 +75,21 @@ typedef struct MLShared
 	ConditionVariable done_cv;	/* participants -> leader: chunk done */
 } MLShared;
 
-/* Column descriptions in shared memory: p + 1 type oids, then p + 1 attnums. */
-typedef struct MLColumns
+/* The plan travels to workers serialized (plan_serialize). */
+typedef struct MLPlanBlob
 {
-	int			ncols;
-	Oid			data[FLEXIBLE_ARRAY_MEMBER];
-} MLColumns;
+	Size		len;
+	char		data[FLEXIBLE_ARRAY_MEMBER];
+} MLPlanBlob;
 
 /* A participant's local state. */
 typedef struct MLParticipant
 {
 	MLShared   *shared;
-	const AttrNumber *attnums;
-	const Oid  *typids;
+	MLPlan	   *plan;
+	MLInputReader *readers;		/* per input */
+	MLLabel		label;			/* class targets */
+	bool		fast_float8;	/* float8 number inputs (and target): fast path */
 	int		   *owners;			/* per chunk: participant keeping it, or -1 */
 	double	   *params;
 	double	   *partials;
@@ -93,7 +99,6 @@ typedef struct MLParticipant
 	MemoryContext chunk_cxt;	/* reset after each chunk */
 	MLChunk   **kept;			/* per chunk, kept by me, or NULL */
 	Size		kept_bytes;
-	bool		all_float8;		/* every column read is float8: fast path */
 	double	   *rows[2];		/* row-major read buffers: [0] train, [1] test */
 	int64		rows_cap[2];
 	char	   *slab;			/* bump allocator for kept rows */
@@ -155,10 +160,71 @@ keep_alloc(MLParticipant *pt, Size size)
  * passes while the participant's budget allows, else allocated in the
  * per-chunk context.
  */
+/* Encode one row into row[0 .. p] (y first); false when it cannot be used. */
+static bool
+encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
+{
+	MLPlan	   *plan = pt->plan;
+	int			a = plan->target_attnum - 1;
+	int			i;
+
+	switch (plan->target_kind)
+	{
+		case ML_TARGET_NONE:
+			row[0] = 0.0;
+			break;
+		case ML_TARGET_NUMBER:
+			if (slot->tts_isnull[a])
+				return false;
+			row[0] = ml_datum_to_double(slot->tts_values[a], plan->target_typid);
+			if (!isfinite(row[0]))
+				return false;
+			break;
+		case ML_TARGET_CLASS:
+			{
+				int			id;
+
+				if (slot->tts_isnull[a])
+					return false;
+				id = ml_label_class(&pt->label, slot->tts_values[a]);
+				if (id < 0)
+					return false;
+				row[0] = id;
+			}
+			break;
+	}
+	for (i = 0; i < plan->n_inputs; i++)
+	{
+		int			att = plan->attnums[i] - 1;
+
+		if (!ml_reader_encode(&pt->readers[i], slot->tts_values[att], slot->tts_isnull[att],
+							  row + 1, "training"))
+			return false;
+	}
+	return true;
+}
+
+/* Cross-validation fold of a train row: a function of its place in the table. */
+static uint8
+row_fold(const MLPlan *plan, int chunk, int64 seen)
+{
+	uint64		key[2] = {(uint64) chunk, (uint64) seen};
+
+	return (uint8) (mlc_siphash(key, sizeof(key), MLC_CONTENT_K0 ^ (uint64) plan->seed,
+								MLC_CONTENT_K2) % (uint64) plan->folds);
+}
+
+/*
+ * read_chunk reads the chunk's blocks in physical order and returns its
+ * usable rows as dense train and test columns.  They are kept for later
+ * passes while the participant's budget allows, else allocated in the
+ * per-chunk context.
+ */
 static MLChunk *
 read_chunk(MLParticipant *pt, int chunk)
 {
 	MLShared   *sh = pt->shared;
+	MLPlan	   *plan = pt->plan;
 	int			width = sh->p + 1;
 	BlockNumber start = (BlockNumber) chunk * sh->chunk_blocks;
 	BlockNumber nblk = Min((BlockNumber) sh->chunk_blocks, sh->nblocks - start);
@@ -166,7 +232,7 @@ read_chunk(MLParticipant *pt, int chunk)
 				maxtid;
 	TableScanDesc scan;
 	TupleTableSlot *slot;
-	AttrNumber	maxatt = sh->split_attnum;
+	AttrNumber	maxatt = Max(sh->split_attnum, plan->target_attnum);
 	MemoryContext old;
 	MLChunk    *c;
 	Size		bytes;
@@ -175,11 +241,13 @@ read_chunk(MLParticipant *pt, int chunk)
 	int64	   *cap = pt->rows_cap;
 	int64		n[2] = {0, 0};
 	int64		seen = 0;
+	uint8	   *folds = NULL;
+	int64		folds_cap = 0;
 	int			j,
 				s;
 
-	for (j = 0; j < width; j++)
-		maxatt = Max(maxatt, pt->attnums[j]);
+	for (j = 0; j < plan->n_inputs; j++)
+		maxatt = Max(maxatt, plan->attnums[j]);
 
 	old = MemoryContextSwitchTo(pt->chunk_cxt);
 	c = palloc0(sizeof(MLChunk));
@@ -192,7 +260,7 @@ read_chunk(MLParticipant *pt, int chunk)
 	while (table_scan_getnextslot_tidrange(scan, ForwardScanDirection, slot))
 	{
 		double	   *row;
-		bool		usable = true;
+		bool		usable = false;
 
 		if ((++seen & 1023) == 0)
 			CHECK_FOR_INTERRUPTS();
@@ -200,51 +268,50 @@ read_chunk(MLParticipant *pt, int chunk)
 		s = DatumGetBool(slot->tts_values[sh->split_attnum - 1]) ? 1 : 0;
 		grow_rows(&rows[s], &cap[s], n[s] + 1, width);
 		row = rows[s] + n[s] * width;
-		if (pt->all_float8)
+		if (pt->fast_float8)
 		{
 			/* Branch-free: x * 0 is NaN exactly when x is NaN or infinite. */
 			bool		anynull = false;
 			double		probe = 0.0;
+			int			a = plan->target_attnum - 1;
 
-			for (j = 0; j < width; j++)
+			anynull = slot->tts_isnull[a];
+			row[0] = DatumGetFloat8(slot->tts_values[a]);
+			probe = row[0] * 0.0;
+			for (j = 0; j < plan->n_inputs; j++)
 			{
-				int			a = pt->attnums[j] - 1;
-
+				a = plan->attnums[j] - 1;
 				anynull |= slot->tts_isnull[a];
-				row[j] = DatumGetFloat8(slot->tts_values[a]);
-				probe += row[j] * 0.0;
+				row[j + 1] = DatumGetFloat8(slot->tts_values[a]);
+				probe += row[j + 1] * 0.0;
 			}
 			usable = !anynull && probe == 0.0;
+			/* NULLs are imputed (or refused) by the general path */
+			if (anynull)
+				usable = encode_row(pt, slot, row);
 		}
 		else
+			usable = encode_row(pt, slot, row);
+		if (!usable)
 		{
-			for (j = 0; j < width; j++)
-			{
-				int			a = pt->attnums[j] - 1;
-
-				if (slot->tts_isnull[a])
-				{
-					usable = false;
-					break;
-				}
-				row[j] = pt->typids[j] == FLOAT8OID ? DatumGetFloat8(slot->tts_values[a])
-					: ml_datum_to_double(slot->tts_values[a], pt->typids[j]);
-				if (!isfinite(row[j]))
-				{
-					usable = false;
-					break;
-				}
-			}
-		}
-		if (usable)
-			n[s]++;
-		else
 			c->n_skipped++;
+			continue;
+		}
+		if (s == 0 && plan->folds > 0)
+		{
+			if (n[0] >= folds_cap)
+			{
+				folds_cap = Max(1024, folds_cap * 2);
+				folds = folds ? repalloc_huge(folds, folds_cap) : palloc_extended(folds_cap, MCXT_ALLOC_HUGE);
+			}
+			folds[n[0]] = row_fold(plan, chunk, seen);
+		}
+		n[s]++;
 	}
 	ExecDropSingleTupleTableSlot(slot);
 	table_endscan(scan);
 
-	bytes = (Size) (n[0] + n[1]) * width * sizeof(double);
+	bytes = (Size) (n[0] + n[1]) * width * sizeof(double) + (folds ? n[0] : 0);
 	keep = pt->kept_bytes + bytes <= sh->keep_budget;
 	if (keep)
 	{
@@ -255,6 +322,12 @@ read_chunk(MLParticipant *pt, int chunk)
 		pt->kept[chunk] = c;
 		pt->kept_bytes += bytes;
 		pt->owners[chunk] = pt->me;
+	}
+	if (folds)
+	{
+		c->fold = keep ? (uint8 *) keep_alloc(pt, n[0]) : folds;
+		if (keep)
+			memcpy(c->fold, folds, n[0]);
 	}
 
 	/* Transpose to column-major: X columns, then y. */
@@ -293,6 +366,90 @@ read_chunk(MLParticipant *pt, int chunk)
 	return c;
 }
 
+/* ---------- the plan in shared memory ---------- */
+
+static void
+put_bytes(StringInfo buf, const void *data, Size len)
+{
+	appendBinaryStringInfo(buf, (const char *) &len, sizeof(Size));
+	appendBinaryStringInfo(buf, data, len);
+}
+
+static void
+put_string(StringInfo buf, const char *s)
+{
+	put_bytes(buf, s, strlen(s) + 1);
+}
+
+static const void *
+get_bytes(const char **pos, Size *len)
+{
+	const void *p;
+
+	memcpy(len, *pos, sizeof(Size));
+	p = *pos + sizeof(Size);
+	*pos += sizeof(Size) + *len;
+	return p;
+}
+
+static char *
+get_string(const char **pos)
+{
+	Size		len;
+
+	return (char *) get_bytes(pos, &len);
+}
+
+static void
+plan_serialize(const MLPlan *plan, StringInfo buf)
+{
+	int			i,
+				k;
+
+	put_bytes(buf, plan, sizeof(MLPlan));
+	for (i = 0; i < plan->n_classes; i++)
+		put_string(buf, plan->classes[i]);
+	if (plan->class_values)
+		put_bytes(buf, plan->class_values, sizeof(double) * plan->n_classes);
+	put_bytes(buf, plan->attnums, sizeof(AttrNumber) * plan->n_inputs);
+	put_bytes(buf, plan->typids, sizeof(Oid) * plan->n_inputs);
+	for (i = 0; i < plan->n_inputs; i++)
+	{
+		put_bytes(buf, &plan->enc[i], sizeof(mlc_encoder));
+		put_string(buf, plan->enc[i].column);
+		for (k = 0; k < plan->enc[i].n_categories; k++)
+			put_string(buf, plan->enc[i].categories[k]);
+	}
+}
+
+/* The plan's pointers point into the blob, which outlives the participant. */
+static MLPlan *
+plan_deserialize(const char *pos)
+{
+	MLPlan	   *plan = palloc(sizeof(MLPlan));
+	Size		len;
+	int			i,
+				k;
+
+	memcpy(plan, get_bytes(&pos, &len), sizeof(MLPlan));
+	plan->classes = palloc(sizeof(char *) * Max(1, plan->n_classes));
+	for (i = 0; i < plan->n_classes; i++)
+		plan->classes[i] = get_string(&pos);
+	if (plan->class_values)
+		plan->class_values = (double *) get_bytes(&pos, &len);
+	plan->attnums = (AttrNumber *) get_bytes(&pos, &len);
+	plan->typids = (Oid *) get_bytes(&pos, &len);
+	plan->enc = palloc(sizeof(mlc_encoder) * Max(1, plan->n_inputs));
+	for (i = 0; i < plan->n_inputs; i++)
+	{
+		memcpy(&plan->enc[i], get_bytes(&pos, &len), sizeof(mlc_encoder));
+		plan->enc[i].column = get_string(&pos);
+		plan->enc[i].categories = palloc(sizeof(char *) * Max(1, plan->enc[i].n_categories));
+		for (k = 0; k < plan->enc[i].n_categories; k++)
+			plan->enc[i].categories[k] = get_string(&pos);
+	}
+	return plan;
+}
 
 /* ---------- participating ---------- */
 
@@ -365,20 +522,32 @@ participate(MLParticipant *pt, int generation, int pass_kind)
 static void
 participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 {
-	MLColumns  *cols;
-	int			i;
+	MLPlanBlob *blob;
+	MLPlan	   *plan;
+	int			i,
+				offset;
 
 	pt->shared = shm_toc_lookup(toc, ML_KEY_SHARED, noerror);
-	cols = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
-	pt->typids = cols->data;
-	pt->attnums = (const AttrNumber *) (cols->data + cols->ncols);
+	blob = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
+	pt->plan = plan = plan_deserialize(blob->data);
 	pt->owners = shm_toc_lookup(toc, ML_KEY_OWNERS, noerror);
 	pt->params = shm_toc_lookup(toc, ML_KEY_PARAMS, noerror);
 	pt->partials = shm_toc_lookup(toc, ML_KEY_PARTIALS, noerror);
 	pt->me = me;
-	pt->all_float8 = true;
-	for (i = 0; i <= pt->shared->p; i++)
-		pt->all_float8 &= pt->typids[i] == FLOAT8OID;
+	pt->readers = palloc(sizeof(MLInputReader) * Max(1, plan->n_inputs));
+	pt->fast_float8 = plan->target_kind == ML_TARGET_NUMBER &&
+		getBaseType(plan->target_typid) == FLOAT8OID;
+	for (i = 0, offset = 0; i < plan->n_inputs; i++)
+	{
+		ml_reader_init(&pt->readers[i], &plan->enc[i], plan->typids[i], offset, "training",
+					   CurrentMemoryContext);
+		offset += plan->enc[i].width;
+		pt->fast_float8 &= plan->enc[i].kind == MLC_ENC_NUMBER &&
+			getBaseType(plan->typids[i]) == FLOAT8OID;
+	}
+	if (plan->target_kind == ML_TARGET_CLASS)
+		ml_label_init(&pt->label, plan->target_typid, plan->n_classes, plan->classes,
+					  plan->class_values, CurrentMemoryContext);
 	pt->keep_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops kept chunks",
 										 ALLOCSET_DEFAULT_SIZES);
 	pt->chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops chunk",
@@ -432,9 +601,8 @@ ml_engine_worker_main(dsm_segment *seg, shm_toc *toc)
 /* ---------- leader ---------- */
 
 MLEngine *
-ml_engine_begin(Relation rel, int p, const AttrNumber *attnums, const Oid *typids,
-				AttrNumber split_attnum, int algorithm, int partial_doubles,
-				int param_doubles)
+ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
+				int algorithm, int partial_doubles, int param_doubles)
 {
 	MLEngine   *e = palloc0(sizeof(MLEngine));
 	BlockNumber nblocks = RelationGetNumberOfBlocks(rel);
@@ -443,12 +611,18 @@ ml_engine_begin(Relation rel, int p, const AttrNumber *attnums, const Oid *typid
 	int			nchunks;
 	int			nworkers;
 	Size		partial_bytes = (Size) partial_doubles * sizeof(double);
-	Size		cols_bytes = offsetof(MLColumns, data) + (Size) (p + 1) * (sizeof(AttrNumber) + sizeof(Oid));
+	StringInfoData planbuf;
+	Size		cols_bytes;
+	int			p = plan->p;
 	ParallelContext *pcxt;
 	MLShared   *sh;
-	MLColumns  *cols;
+	MLPlanBlob *cols;
 	int		   *owners;
 	int			i;
+
+	initStringInfo(&planbuf);
+	plan_serialize(plan, &planbuf);
+	cols_bytes = offsetof(MLPlanBlob, data) + planbuf.len;
 
 	/* Fixed chunking, a function of the relation size and partial size only. */
 	max_chunks = (int) Min((Size) ML_MAX_CHUNKS, Max((Size) 1, ML_PARTIALS_BUDGET / partial_bytes));
@@ -489,9 +663,8 @@ ml_engine_begin(Relation rel, int p, const AttrNumber *attnums, const Oid *typid
 	shm_toc_insert(pcxt->toc, ML_KEY_SHARED, sh);
 
 	cols = shm_toc_allocate(pcxt->toc, cols_bytes);
-	cols->ncols = p + 1;
-	memcpy(cols->data, typids, sizeof(Oid) * (p + 1));
-	memcpy((AttrNumber *) (cols->data + p + 1), attnums, sizeof(AttrNumber) * (p + 1));
+	cols->len = planbuf.len;
+	memcpy(cols->data, planbuf.data, planbuf.len);
 	shm_toc_insert(pcxt->toc, ML_KEY_COLUMNS, cols);
 
 	owners = shm_toc_allocate(pcxt->toc, sizeof(int) * nchunks);

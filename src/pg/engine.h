@@ -15,6 +15,37 @@
 #include "storage/shm_toc.h"
 #include "utils/rel.h"
 
+#include "mlcore.h"
+
+/*
+ * What the engine reads: an optional target (a number, or a label mapped to
+ * a class id) and the model's inputs, each encoded into its slice of the
+ * expanded feature vector (imputation and one-hot as the model will score).
+ */
+typedef enum MLTargetKind
+{
+	ML_TARGET_NONE = 0,			/* y is 0 */
+	ML_TARGET_NUMBER = 1,
+	ML_TARGET_CLASS = 2			/* y is the class id */
+} MLTargetKind;
+
+typedef struct MLPlan
+{
+	MLTargetKind target_kind;
+	AttrNumber	target_attnum;
+	Oid			target_typid;
+	int			n_classes;
+	char	  **classes;
+	double	   *class_values;	/* numeric labels (ascending), or NULL */
+	int			n_inputs;
+	AttrNumber *attnums;
+	Oid		   *typids;
+	mlc_encoder *enc;
+	int			p;				/* expanded features: sum of widths */
+	int			folds;			/* cross-validation folds of train rows, 0: none */
+	int32		seed;			/* fold assignment */
+} MLPlan;
+
 /* One chunk's usable rows, split into train and test, as dense columns. */
 typedef struct MLChunk
 {
@@ -26,13 +57,12 @@ typedef struct MLChunk
 	double	   *ytr;
 	double	   *Xte;			/* n_test x p, column-major */
 	double	   *yte;
+	uint8	   *fold;			/* n_train fold ids, when the plan has folds */
 } MLChunk;
 
 typedef struct MLEngine MLEngine;
 
-/* Columns read: attnums[0] is the target, attnums[1..p] the features. */
-extern MLEngine *ml_engine_begin(Relation rel, int p, const AttrNumber *attnums,
-								 const Oid *typids, AttrNumber split_attnum,
+extern MLEngine *ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
 								 int algorithm, int partial_doubles, int param_doubles);
 extern double *ml_engine_params(MLEngine *e);
 /* Runs one pass; returns nchunks x partial_doubles partials, valid until the next pass. */

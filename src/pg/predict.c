@@ -1,6 +1,6 @@
 /*
- * predict.c: ml.predict, scoring one row or one float8[] with a registered
- * model.
+ * predict.c: ml.predict, ml.predict_class, ml.predict_proba, ml.transform
+ * and ml.classes: scoring one row or one float8[] with a registered model.
  *
  * Two caches: decoded models live per backend, keyed by model id and checked
  * against the registered hash; each call site (fn_extra) remembers the
@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/typcache.h"
 
+#include "encode.h"
 #include "pg_mlops.h"
 
 typedef struct CachedModel
@@ -49,15 +50,16 @@ typedef struct PredictSite
 	int			ref_len;
 	CachedModel *entry;
 	uint64		generation;
-	/* row layout -> feature mapping */
+	/* row layout -> input mapping */
 	Oid			row_type;
 	int32		row_typmod;
 	TupleDesc	row_desc;
-	int		   *feature_att;	/* per feature: 0-based attribute index */
-	Oid		   *feature_type;
+	int		   *input_att;		/* per model input: 0-based attribute index */
+	MLInputReader *readers;
 	Datum	   *values;
 	bool	   *isnull;
-	double	   *x;
+	double	   *x;				/* encoded features */
+	double	   *out;			/* probabilities or transform */
 } PredictSite;
 
 /* Load (or find) the decoded model for id whose registered hash is hash. */
@@ -229,7 +231,7 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 	return site->entry;
 }
 
-/* Map the row type's columns to the model's features by name. */
+/* Map the row type's columns to the model's inputs by name. */
 static void
 map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupleHeader rec)
 {
@@ -239,48 +241,46 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
 	const mlc_model *m = &entry->model;
 	int			f,
-				i;
+				i,
+				offset = 0;
 
 	if (site->row_type == tupType && site->row_typmod == tupTypmod)
 		return;
 	desc = lookup_rowtype_tupdesc(tupType, tupTypmod);
-	site->feature_att = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->n_features));
-	site->feature_type = MemoryContextAlloc(mcxt, sizeof(Oid) * Max(1, m->n_features));
+	site->input_att = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->n_inputs));
+	site->readers = MemoryContextAlloc(mcxt, sizeof(MLInputReader) * Max(1, m->n_inputs));
 	site->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(1, desc->natts));
 	site->isnull = MemoryContextAlloc(mcxt, sizeof(bool) * Max(1, desc->natts));
 	site->x = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, m->n_features));
-	for (f = 0; f < m->n_features; f++)
+	site->out = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, Max(m->n_classes, mlc_model_output_width(m))));
+	for (f = 0; f < m->n_inputs; f++)
 	{
-		site->feature_att[f] = -1;
+		const char *column = m->inputs[f].column;
+
+		site->input_att[f] = -1;
 		for (i = 0; i < desc->natts; i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(desc, i);
 
-			if (!att->attisdropped && strcmp(NameStr(att->attname), m->feature_names[f]) == 0)
+			if (!att->attisdropped && strcmp(NameStr(att->attname), column) == 0)
 			{
-				site->feature_att[f] = i;
-				site->feature_type[f] = getBaseType(att->atttypid);
+				site->input_att[f] = i;
 				break;
 			}
 		}
-		if (site->feature_att[f] < 0)
+		if (site->input_att[f] < 0)
 		{
 			ReleaseTupleDesc(desc);
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_COLUMN),
-					 errmsg("row has no column \"%s\", a feature of model %s",
-							m->feature_names[f], entry->label),
+					 errmsg("row has no column \"%s\", an input of model %s", column, entry->label),
 					 errhint("Rename the column in the query, e.g. SELECT ml.predict('%s', s) FROM (SELECT x AS %s, ...) s.",
-							 entry->label, m->feature_names[f])));
+							 entry->label, column)));
 		}
-		if (!ml_type_is_numeric(site->feature_type[f]) && site->feature_type[f] != BOOLOID)
-		{
-			ReleaseTupleDesc(desc);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATATYPE_MISMATCH),
-					 errmsg("column \"%s\" has type %s, but model %s needs a number",
-							m->feature_names[f], format_type_be(site->feature_type[f]), entry->label)));
-		}
+		/* an error here releases desc with the resource owner */
+		ml_reader_init(&site->readers[f], &m->inputs[f],
+					   TupleDescAttr(desc, site->input_att[f])->atttypid, offset, entry->label, mcxt);
+		offset += m->inputs[f].width;
 	}
 	if (site->row_desc)
 		FreeTupleDesc(site->row_desc);
@@ -295,14 +295,18 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 	site->row_typmod = tupTypmod;
 }
 
-PG_FUNCTION_INFO_V1(ml_predict);
-Datum
-ml_predict(PG_FUNCTION_ARGS)
+/*
+ * score_args resolves the model and encodes the features argument into
+ * site->x; false when the features are NULL or a non-finite number (the
+ * result is then NULL).
+ */
+static bool
+score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, const char **label)
 {
 	PredictSite *site = (PredictSite *) fcinfo->flinfo->fn_extra;
-	Oid			arg_type;
 	CachedModel *entry;
 	const mlc_model *m;
+	Oid			arg_type;
 	int			f;
 
 	if (PG_ARGISNULL(0))
@@ -316,16 +320,19 @@ ml_predict(PG_FUNCTION_ARGS)
 		site->arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 		fcinfo->flinfo->fn_extra = site;
 	}
+	*sitep = site;
 	arg_type = site->arg_type;
 	entry = resolve(fcinfo, site);
-	m = &entry->model;
-	if (PG_ARGISNULL(1))
-		PG_RETURN_NULL();
+	*mp = m = &entry->model;
+	*label = entry->label;
+	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
+		return false;
 
 	if (arg_type == FLOAT8ARRAYOID)
 	{
 		ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
 		int			n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+		const double *v = (const double *) ARR_DATA_PTR(arr);
 
 		if (ARR_NDIM(arr) > 1)
 			ereport(ERROR,
@@ -336,10 +343,21 @@ ml_predict(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("model %s needs %d features, the array has %d",
 							entry->label, m->n_features, n),
-					 errhint("Pass a one-dimensional float8[] in the order of ml.registry.features, or pass a row.")));
+					 errhint("Pass a one-dimensional float8[] of the encoded features in the order of ml.describe_model(...)->'features', or pass a row.")));
 		if (ARR_HASNULL(arr))
-			PG_RETURN_NULL();
-		PG_RETURN_FLOAT8(mlc_model_predict(m, (const double *) ARR_DATA_PTR(arr)));
+			return false;
+		if (site->x == NULL)
+			site->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(1, n));
+		if (site->out == NULL)
+			site->out = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
+										   sizeof(double) * Max(1, Max(m->n_classes, mlc_model_output_width(m))));
+		for (f = 0; f < n; f++)
+		{
+			if (!isfinite(v[f]))
+				return false;
+			site->x[f] = v[f];
+		}
+		return true;
 	}
 	else if (type_is_rowtype(arg_type))
 	{
@@ -352,20 +370,133 @@ ml_predict(PG_FUNCTION_ARGS)
 		tuple.t_tableOid = InvalidOid;
 		tuple.t_data = rec;
 		heap_deform_tuple(&tuple, site->row_desc, site->values, site->isnull);
-		for (f = 0; f < m->n_features; f++)
+		for (f = 0; f < m->n_inputs; f++)
 		{
-			int			a = site->feature_att[f];
+			int			a = site->input_att[f];
 
-			if (site->isnull[a])
-				PG_RETURN_NULL();
-			site->x[f] = site->feature_type[f] == FLOAT8OID ? DatumGetFloat8(site->values[a])
-				: ml_datum_to_double(site->values[a], site->feature_type[f]);
+			if (!ml_reader_encode(&site->readers[f], site->values[a], site->isnull[a], site->x, entry->label))
+				return false;
 		}
-		PG_RETURN_FLOAT8(mlc_model_predict(m, site->x));
+		return true;
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_DATATYPE_MISMATCH),
 			 errmsg("features must be a row or a float8[], not %s", format_type_be(arg_type)),
 			 errhint("Pass the table's row (SELECT ml.predict('m', t) FROM t t) or an array cast to float8[].")));
-	PG_RETURN_NULL();
+	return false;
+}
+
+static void
+task_error(const char *label, const char *what, const char *hint)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+			 errmsg("model %s %s", label, what),
+			 errhint("%s", hint)));
+}
+
+PG_FUNCTION_INFO_V1(ml_predict);
+Datum
+ml_predict(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	bool		ok = score_args(fcinfo, &site, &m, &label);
+	double		v;
+
+	if (m->task == MLC_TASK_DECOMPOSITION)
+		task_error(label, "is a decomposition and predicts nothing", "Use ml.transform() to project rows.");
+	if (m->task == MLC_TASK_CLASSIFICATION && !m->labels_numeric)
+		task_error(label, "has text labels, which ml.predict cannot return as a number",
+				   "Use ml.predict_class() for the label, or ml.predict_proba() for the probabilities.");
+	if (!ok)
+		PG_RETURN_NULL();
+	v = mlc_model_predict(m, site->x);
+	if (m->task == MLC_TASK_CLASSIFICATION)
+		v = m->class_values[(int) v];
+	PG_RETURN_FLOAT8(v);
+}
+
+PG_FUNCTION_INFO_V1(ml_predict_class);
+Datum
+ml_predict_class(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	bool		ok = score_args(fcinfo, &site, &m, &label);
+
+	if (m->task != MLC_TASK_CLASSIFICATION)
+		task_error(label, "is not a classifier", "Use ml.predict() for regression values and cluster ids.");
+	if (!ok)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(m->classes[(int) mlc_model_predict(m, site->x)]));
+}
+
+static Datum
+float8_array(const double *v, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(1, n));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		d[i] = Float8GetDatum(v[i]);
+	return PointerGetDatum(construct_array(d, n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+PG_FUNCTION_INFO_V1(ml_predict_proba);
+Datum
+ml_predict_proba(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	bool		ok = score_args(fcinfo, &site, &m, &label);
+
+	if (m->task != MLC_TASK_CLASSIFICATION)
+		task_error(label, "is not a classifier and has no class probabilities",
+				   "Use ml.predict() for regression values and cluster ids.");
+	if (!ok)
+		PG_RETURN_NULL();
+	mlc_model_predict_proba(m, site->x, site->out);
+	PG_RETURN_DATUM(float8_array(site->out, m->n_classes));
+}
+
+PG_FUNCTION_INFO_V1(ml_transform);
+Datum
+ml_transform(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	bool		ok = score_args(fcinfo, &site, &m, &label);
+	int			n;
+
+	if (m->task != MLC_TASK_DECOMPOSITION && m->task != MLC_TASK_CLUSTERING)
+		task_error(label, "has no transform", "ml.transform projects rows with pca models and gives distances to the centroids of kmeans models.");
+	if (!ok)
+		PG_RETURN_NULL();
+	n = mlc_model_transform(m, site->x, site->out);
+	PG_RETURN_DATUM(float8_array(site->out, n));
+}
+
+/* ml.classes(model): the class labels in the order of ml.predict_proba. */
+PG_FUNCTION_INFO_V1(ml_classes);
+Datum
+ml_classes(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	Datum	   *d;
+	int			i;
+
+	(void) score_args(fcinfo, &site, &m, &label);
+	if (m->task != MLC_TASK_CLASSIFICATION)
+		task_error(label, "is not a classifier and has no classes", "Only classification models have classes.");
+	d = palloc(sizeof(Datum) * m->n_classes);
+	for (i = 0; i < m->n_classes; i++)
+		d[i] = CStringGetTextDatum(m->classes[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(d, m->n_classes, TEXTOID, -1, false, TYPALIGN_INT));
 }

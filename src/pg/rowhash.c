@@ -15,6 +15,8 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "utils/array.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/builtins.h"
@@ -43,7 +45,9 @@ ml_type_is_numeric(Oid typid)
 	}
 }
 
-/* ml_datum_to_double converts a value of a numeric type or boolean. */
+/* ml_datum_to_double converts a value of a numeric type, boolean (0/1),
+ * date or timestamp (seconds since 1970-01-01 00:00 UTC, the UTC instant for
+ * timestamptz, the wall-clock reading for timestamp). */
 double
 ml_datum_to_double(Datum d, Oid typid)
 {
@@ -63,8 +67,25 @@ ml_datum_to_double(Datum d, Oid typid)
 			return DatumGetFloat8(DirectFunctionCall1(numeric_float8_no_overflow, d));
 		case BOOLOID:
 			return DatumGetBool(d) ? 1.0 : 0.0;
+		case DATEOID:
+			/* days since 2000-01-01 -> seconds since 1970-01-01 */
+			if (DATE_NOT_FINITE(DatumGetDateADT(d)))
+				return DATE_IS_NOBEGIN(DatumGetDateADT(d)) ? -INFINITY : INFINITY;
+			return ((double) DatumGetDateADT(d) + (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE)) * SECS_PER_DAY;
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			if (TIMESTAMP_NOT_FINITE(DatumGetTimestamp(d)))
+				return TIMESTAMP_IS_NOBEGIN(DatumGetTimestamp(d)) ? -INFINITY : INFINITY;
+			return (double) DatumGetTimestamp(d) / USECS_PER_SEC +
+				(double) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * SECS_PER_DAY;
 		default:
-			return ml_datum_to_double(d, getBaseType(typid));
+			{
+				Oid			base = getBaseType(typid);
+
+				if (base == typid)
+					elog(ERROR, "type %s cannot be converted to a number", format_type_be(typid));
+				return ml_datum_to_double(d, base);
+			}
 	}
 }
 

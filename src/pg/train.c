@@ -1,21 +1,14 @@
 /*
- * train.c: ml._fit, the C half of ml.train_model.  Plans the feature matrix,
- * drives the parallel engine through the algorithm's passes, and returns the
- * encoded model with its metrics; registering is done by the SQL caller.
- *
- * Linear and ridge regression take up to three passes over fixed chunks:
- *   1. per chunk: counts, means and the R factor of the chunk's centered
- *      [X y] (tall-skinny QR while the rows are hot in cache), merged
- *      exactly along a fixed tree
- *   2. only for fits that lost digits: exact residuals (double-double)
- *      -> one step of iterative refinement
- *   3. residual sums on train and test  -> metrics
- * Rows are read from the table once; later passes use the rows each
- * participant kept in memory (up to ml.work_mem).
+ * train.c: ml._fit, the C half of ml.train_model.  Reads the preprocessing
+ * plan the SQL caller computed from the snapshot (classes, categories,
+ * imputed values), starts the parallel engine once, runs the requested
+ * trials of a hyperparameter search on cross-validation folds of the rows
+ * it keeps, refits the best one on the train split and returns the encoded
+ * model with its metrics, summary and per-iteration history; registering
+ * is done by the SQL caller.  The algorithms' passes are in fit.c.
  */
 #include "postgres.h"
 
-#include <float.h>
 #include <math.h>
 
 #include "access/table.h"
@@ -27,32 +20,20 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/float.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/timestamp.h"
 
-#include "engine.h"
+#include "encode.h"
+#include "fit.h"
 #include "pg_mlops.h"
 
-#define ML_MAX_FEATURES 1000
-
-enum
-{
-	PASS_STATS = 0,
-	PASS_REFINE = 1,
-	PASS_METRICS = 2
-};
-
-/* Layout of the PASS_STATS partial: counts, then the core's chunk stats. */
-#define STATS_N_TRAIN 0
-#define STATS_N_TEST 1
-#define STATS_N_SKIPPED 2
-#define STATS_FIRST 3
-
-#define METRICS_DOUBLES (sizeof(mlc_reg_metrics) / sizeof(double))
+#define ML_MAX_FEATURES 10000
+#define ML_MAX_TRIALS 1000
 
 static void
 check_core(mlc_status st, const mlc_error *err)
@@ -61,108 +42,212 @@ check_core(mlc_status st, const mlc_error *err)
 		ml_raise_core_error(err);
 }
 
-/* ---------- per-chunk partials (leader and workers) ---------- */
+/* ---------- reading the plan (jsonb built by ml.train_model) ---------- */
 
-void
-ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
-				 const double *params, double *partial)
+static bool
+jb_get(JsonbContainer *c, const char *key, JsonbValue *out)
 {
-	mlc_error	err;
-	int64		i;
+	JsonbValue *v = getKeyJsonValueFromContainer(c, key, strlen(key), out);
 
-	switch (pass_kind)
+	return v != NULL && v->type != jbvNull;
+}
+
+static char *
+jb_string(JsonbValue *v)
+{
+	if (v->type != jbvString)
+		elog(ERROR, "malformed training plan: string expected");
+	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+static double
+jb_number(JsonbValue *v)
+{
+	if (v->type != jbvNumeric)
+		elog(ERROR, "malformed training plan: number expected");
+	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+static JsonbContainer *
+jb_container(JsonbValue *v)
+{
+	if (v->type != jbvBinary)
+		elog(ERROR, "malformed training plan: array or object expected");
+	return v->val.binary.data;
+}
+
+static AttrNumber
+column_attnum(Relation rel, const char *name, Oid *typid)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	int			i;
+
+	for (i = 0; i < desc->natts; i++)
 	{
-		case PASS_STATS:
-			{
-				mlc_block	b = {c->n_train, p, c->Xtr, c->ytr};
+		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-				partial[STATS_N_TRAIN] = (double) c->n_train;
-				partial[STATS_N_TEST] = (double) c->n_test;
-				partial[STATS_N_SKIPPED] = (double) c->n_skipped;
-				check_core(mlc_linear_chunk_stats(&b, partial + STATS_FIRST, &err), &err);
-			}
-			break;
-		case PASS_REFINE:
-			{
-				mlc_block	b = {c->n_train, p, c->Xtr, c->ytr};
-				mlc_linear_model m = {p, params[0], (double *) params + 1};
-
-				memset(partial, 0, sizeof(double) * 2 * (p + 1));
-				check_core(mlc_linear_refine_chunk(&b, &m, partial, &err), &err);
-			}
-			break;
-		case PASS_METRICS:
-			{
-				mlc_linear_model m = {p, params[0], (double *) params + 1};
-				mlc_block	train = {c->n_train, p, c->Xtr, c->ytr};
-				mlc_block	test = {c->n_test, p, c->Xte, c->yte};
-				mlc_reg_metrics *metrics = (mlc_reg_metrics *) partial;
-				double	   *yhat = palloc(sizeof(double) * Max(1, Max(c->n_train, c->n_test)));
-
-				memset(partial, 0, 2 * sizeof(mlc_reg_metrics));
-				mlc_linear_predict_block(&m, &train, yhat);
-				for (i = 0; i < c->n_train; i++)
-					mlc_reg_metrics_add(&metrics[0], c->ytr[i], yhat[i]);
-				mlc_linear_predict_block(&m, &test, yhat);
-				for (i = 0; i < c->n_test; i++)
-					mlc_reg_metrics_add(&metrics[1], c->yte[i], yhat[i]);
-				pfree(yhat);
-			}
-			break;
-		default:
-			elog(ERROR, "unknown pass %d for algorithm %d", pass_kind, algorithm);
+		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
+		{
+			*typid = att->atttypid;
+			return att->attnum;
+		}
 	}
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("column \"%s\" does not exist in relation \"%s\"",
+					name, RelationGetRelationName(rel))));
+	return InvalidAttrNumber;
 }
 
-/* ---------- JSON output ---------- */
+static mlc_encoder_kind
+encoder_kind(const char *s)
+{
+	if (strcmp(s, "number") == 0)
+		return MLC_ENC_NUMBER;
+	if (strcmp(s, "bool") == 0)
+		return MLC_ENC_BOOL;
+	if (strcmp(s, "time") == 0)
+		return MLC_ENC_TIME;
+	if (strcmp(s, "category") == 0)
+		return MLC_ENC_CATEGORY;
+	elog(ERROR, "malformed training plan: encoder kind \"%s\"", s);
+	return 0;
+}
+
+static int	cmp_cstring(const void *a, const void *b);
 
 static void
-json_number(StringInfo buf, double v)
+read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 {
-	if (isfinite(v))
-		appendStringInfoString(buf, float8out_internal(v));
-	else
-		appendStringInfoString(buf, "null");
-}
+	JsonbContainer *root = &jb->root;
+	JsonbValue	v,
+				e;
+	int			i,
+				k;
+	char	   *kind;
 
-static void
-json_key_number(StringInfo buf, const char *key, double v, bool comma)
-{
-	if (comma)
-		appendStringInfoString(buf, ", ");
-	escape_json(buf, key);
-	appendStringInfoString(buf, ": ");
-	json_number(buf, v);
-}
-
-static Datum
-json_to_jsonb(StringInfo buf)
-{
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
-}
-
-static void
-json_metrics(StringInfo buf, const char *split, const mlc_reg_metrics *m)
-{
-	double		r2,
-				rmse,
-				mae,
-				ev;
-
-	escape_json(buf, split);
-	if (m->n == 0)
+	memset(plan, 0, sizeof(*plan));
+	if (!jb_get(root, "target_kind", &v))
+		elog(ERROR, "malformed training plan: no target_kind");
+	kind = jb_string(&v);
+	plan->target_kind = strcmp(kind, "number") == 0 ? ML_TARGET_NUMBER
+		: strcmp(kind, "class") == 0 ? ML_TARGET_CLASS : ML_TARGET_NONE;
+	if (plan->target_kind != ML_TARGET_NONE)
 	{
-		appendStringInfoString(buf, ": null");
-		return;
+		if (!jb_get(root, "target", &v))
+			elog(ERROR, "malformed training plan: no target");
+		plan->target_attnum = column_attnum(rel, jb_string(&v), &plan->target_typid);
 	}
-	mlc_reg_metrics_final(m, &r2, &rmse, &mae, &ev);
-	appendStringInfoString(buf, ": {");
-	json_key_number(buf, "r2", r2, false);
-	json_key_number(buf, "rmse", rmse, true);
-	json_key_number(buf, "mae", mae, true);
-	json_key_number(buf, "explained_variance", ev, true);
-	json_key_number(buf, "rows", m->n, true);
-	appendStringInfoChar(buf, '}');
+	if (plan->target_kind == ML_TARGET_CLASS)
+	{
+		JsonbContainer *classes;
+
+		if (!jb_get(root, "classes", &v))
+			elog(ERROR, "malformed training plan: no classes");
+		classes = jb_container(&v);
+		plan->n_classes = JsonContainerSize(classes);
+		plan->classes = palloc(sizeof(char *) * Max(1, plan->n_classes));
+		for (i = 0; i < plan->n_classes; i++)
+			plan->classes[i] = jb_string(getIthJsonbValueFromContainer(classes, i));
+		if (jb_get(root, "class_values", &v))
+		{
+			JsonbContainer *values = jb_container(&v);
+
+			plan->class_values = palloc(sizeof(double) * Max(1, plan->n_classes));
+			for (i = 0; i < plan->n_classes; i++)
+				plan->class_values[i] = jb_number(getIthJsonbValueFromContainer(values, i));
+		}
+	}
+	*train_rows = jb_get(root, "train_rows", &v) ? (int64) jb_number(&v) : 0;
+
+	if (!jb_get(root, "inputs", &v))
+		elog(ERROR, "malformed training plan: no inputs");
+	{
+		JsonbContainer *inputs = jb_container(&v);
+
+		plan->n_inputs = JsonContainerSize(inputs);
+		plan->attnums = palloc(sizeof(AttrNumber) * Max(1, plan->n_inputs));
+		plan->typids = palloc(sizeof(Oid) * Max(1, plan->n_inputs));
+		plan->enc = palloc0(sizeof(mlc_encoder) * Max(1, plan->n_inputs));
+		for (i = 0; i < plan->n_inputs; i++)
+		{
+			JsonbContainer *in = jb_container(getIthJsonbValueFromContainer(inputs, i));
+			mlc_encoder *enc = &plan->enc[i];
+
+			if (!jb_get(in, "column", &e))
+				elog(ERROR, "malformed training plan: input without column");
+			enc->column = jb_string(&e);
+			plan->attnums[i] = column_attnum(rel, enc->column, &plan->typids[i]);
+			if (!jb_get(in, "kind", &e))
+				elog(ERROR, "malformed training plan: input without kind");
+			enc->kind = encoder_kind(jb_string(&e));
+			enc->impute = jb_get(in, "impute", &e) ? jb_number(&e) : NAN;
+			enc->width = 1;
+			if (enc->kind == MLC_ENC_CATEGORY)
+			{
+				JsonbContainer *cats;
+
+				if (!jb_get(in, "categories", &e))
+					elog(ERROR, "malformed training plan: category input without categories");
+				cats = jb_container(&e);
+				enc->n_categories = JsonContainerSize(cats);
+				enc->categories = palloc(sizeof(char *) * Max(1, enc->n_categories));
+				for (k = 0; k < enc->n_categories; k++)
+					enc->categories[k] = jb_string(getIthJsonbValueFromContainer(cats, k));
+				/* the core's binary search needs strcmp order */
+				qsort(enc->categories, enc->n_categories, sizeof(char *), cmp_cstring);
+				enc->has_other = jb_get(in, "has_other", &e) && e.type == jbvBool && e.val.boolean;
+				enc->drop_first = jb_get(in, "drop_first", &e) && e.type == jbvBool && e.val.boolean
+					&& enc->n_categories > 0;
+				enc->width = enc->n_categories - enc->drop_first + enc->has_other;
+				enc->impute = NAN;
+			}
+			plan->p += enc->width;
+		}
+	}
+	if (plan->n_inputs == 0 || plan->p == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("at least one feature is needed"),
+				 errdetail("The features give no columns after encoding (text columns without categories in the training rows).")));
+	if (plan->p > ML_MAX_FEATURES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("too many features after one-hot encoding: %d", plan->p),
+				 errdetail("At most %d are supported.", ML_MAX_FEATURES),
+				 errhint("Lower \"max_categories\" or leave out high-cardinality text columns.")));
+}
+
+static int
+cmp_cstring(const void *a, const void *b)
+{
+	return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* Expanded feature names: "col", "col=category", "col=(other)". */
+static char **
+feature_names(const MLPlan *plan)
+{
+	char	  **names = palloc(sizeof(char *) * plan->p);
+	int			i,
+				k,
+				f = 0;
+
+	for (i = 0; i < plan->n_inputs; i++)
+	{
+		const mlc_encoder *enc = &plan->enc[i];
+
+		if (enc->kind != MLC_ENC_CATEGORY)
+			names[f++] = enc->column;
+		else
+		{
+			for (k = enc->drop_first; k < enc->n_categories; k++)
+				names[f++] = psprintf("%s=%s", enc->column, enc->categories[k]);
+			if (enc->has_other)
+				names[f++] = psprintf("%s=(other)", enc->column);
+		}
+	}
+	return names;
 }
 
 /* ---------- hyperparameters ---------- */
@@ -188,343 +273,381 @@ json_hyperparams(StringInfo buf, mlc_algorithm alg, const mlc_hparams *hp)
 
 	appendStringInfoChar(buf, '{');
 	for (i = 0; i < n; i++)
-		json_key_number(buf, specs[i].name, mlc_hparams_get(alg, hp, specs[i].name), i > 0);
+		ml_json_key_number(buf, specs[i].name, mlc_hparams_get(alg, hp, specs[i].name), i > 0);
 	appendStringInfoChar(buf, '}');
 }
 
-/* ---------- planning ---------- */
-
-static AttrNumber
-column_attnum(Relation rel, const char *name, Oid *typid)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-	int			i;
-
-	for (i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-
-		if (!att->attisdropped && strcmp(NameStr(att->attname), name) == 0)
-		{
-			*typid = att->atttypid;
-			return att->attnum;
-		}
-	}
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_COLUMN),
-			 errmsg("column \"%s\" does not exist in relation \"%s\"",
-					name, RelationGetRelationName(rel))));
-	return InvalidAttrNumber;
-}
-
-/* Whether the QR solution's error bound leaves fewer than 13 correct digits. */
-static bool
-needs_refinement(const mlc_linear_summary *s)
-{
-	double		kappa = s->condition_number;
-	double		fitted = s->tss - s->rss;
-
-	if (!isfinite(kappa) || fitted <= 0)
-		return true;
-	return DBL_EPSILON * kappa * kappa * sqrt(s->rss / fitted) > 1e-13;
-}
-
-/* Publish a model's coefficients as the parameters of the next pass. */
 static void
-publish_model(MLEngine *engine, const mlc_linear_model *lm)
+check_hyperparams(mlc_algorithm alg, const mlc_hparams *hp, const MLPlan *plan)
 {
-	double	   *params = ml_engine_params(engine);
+	if (alg == MLC_ALG_LOGISTIC && plan->n_classes != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("logistic_regression needs 2 classes, the target has %d", plan->n_classes),
+				 errhint("Use algorithm => 'softmax_regression' for more than two classes.")));
+	if (alg == MLC_ALG_KMEANS && hp->k < 1)
+		elog(ERROR, "k must be positive");
+}
 
-	params[0] = lm->intercept;
-	memcpy(params + 1, lm->coef, sizeof(double) * lm->p);
+/* ---------- the model ---------- */
+
+static void
+build_model(const MLPlan *plan, mlc_algorithm alg, char **names, const MLFit *fit, mlc_model *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->algorithm = alg;
+	m->task = ml_algorithm_task(alg);
+	m->n_inputs = plan->n_inputs;
+	m->inputs = plan->enc;
+	m->n_features = plan->p;
+	m->feature_names = names;
+	if (plan->target_kind == ML_TARGET_CLASS)
+	{
+		m->n_classes = plan->n_classes;
+		m->classes = plan->classes;
+		m->labels_numeric = plan->class_values != NULL;
+		m->class_values = plan->class_values;
+	}
+	m->n_arrays = fit->n_arrays;
+	m->arrays = (mlc_array *) fit->arrays;
 }
 
 /* ---------- ml._fit ---------- */
+
+typedef struct Trial
+{
+	mlc_hparams hp;
+	char	   *params_json;	/* the trial's own parameters, as given */
+	double	   *scores;			/* per fold */
+	double		mean;
+	double		sd;
+} Trial;
 
 PG_FUNCTION_INFO_V1(ml_fit);
 Datum
 ml_fit(PG_FUNCTION_ARGS)
 {
 	Oid			relid;
-	char	   *target;
-	ArrayType  *feat_arr;
+	Jsonb	   *plan_json;
 	char	   *alg_name;
-	Jsonb	   *hp_json;
 	mlc_algorithm alg;
 	mlc_hparams hp;
-	Datum	   *feat_datums;
-	bool	   *feat_nulls;
-	int			p,
-				j,
-				c;
+	Jsonb	   *trials_json = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	int			folds = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
 	Relation	rel;
-	AttrNumber *attnums;
-	Oid		   *typids;
+	MLPlan		plan;
+	int64		train_rows;
+	char	  **names;
 	AttrNumber	split_attnum;
 	Oid			split_type;
 	MLEngine   *engine;
-	double	   *partials;
-	int			nchunks,
-				partial_doubles,
-				p1;
-	int64		n_train = 0,
-				n_test = 0,
-				n_skipped = 0;
-	double	   *stats;
-	double	   *means;
-	double	   *Rs;
-	mlc_linear_model lm;
-	mlc_linear_summary summary;
-	mlc_reg_metrics mtrain,
-				mtest;
+	int			partial_doubles = 0,
+				param_doubles = 0;
+	int			ntrials = 0,
+				nchunks,
+				best = -1,
+				t,
+				f,
+				j;
+	Trial	   *trials = NULL;
+	MLFit		fit;
 	mlc_model	model;
 	mlc_error	err;
-	mlc_status	st;
 	uint8_t    *enc;
 	size_t		enc_len;
 	bytea	   *blob;
-	TimestampTz t0 = GetCurrentTimestamp(),
-				t1;
-	int			workers;
-	int			refined;
-	StringInfoData buf;
+	TimestampTz t0 = GetCurrentTimestamp();
+	StringInfoData buf,
+				metrics;
 	TupleDesc	tupdesc;
-	Datum		values[6];
-	bool		nulls[6] = {false, false, false, false, false, false};
+	Datum		values[8];
+	bool		nulls[8] = {false, false, false, false, false, false, false, false};
 
-	for (j = 0; j < 6; j++)
+	for (j = 0; j < 4; j++)
 		if (PG_ARGISNULL(j))
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("arguments of ml._fit must not be NULL")));
 	relid = PG_GETARG_OID(0);
-	target = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	feat_arr = PG_GETARG_ARRAYTYPE_P(2);
-	alg_name = text_to_cstring(PG_GETARG_TEXT_PP(3));
-	hp_json = PG_GETARG_JSONB_P(4);
-
+	plan_json = PG_GETARG_JSONB_P(1);
+	alg_name = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	alg = mlc_algorithm_from_name(alg_name);
 	if (alg == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", alg_name),
 				 errhint("Available algorithms: %s.", mlc_algorithm_names())));
-	parse_hyperparams(alg, hp_json, &hp);
-
-	deconstruct_array(feat_arr, TEXTOID, -1, false, TYPALIGN_INT, &feat_datums, &feat_nulls, &p);
-	if (p == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("at least one feature is needed")));
-	if (p > ML_MAX_FEATURES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many features: %d", p),
-				 errdetail("At most %d features are supported.", ML_MAX_FEATURES)));
+	parse_hyperparams(alg, PG_GETARG_JSONB_P(3), &hp);
 
 	rel = table_open(relid, AccessShareLock);
 	/* The engine reads the table directly, so check the caller's right here. */
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
 					   RelationGetRelationName(rel));
-
-	attnums = palloc(sizeof(AttrNumber) * (p + 1));
-	typids = palloc(sizeof(Oid) * (p + 1));
-	attnums[0] = column_attnum(rel, target, &typids[0]);
-	if (!ml_type_is_numeric(typids[0]))
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("target column \"%s\" is of type %s, not a number", target,
-						format_type_be(typids[0])),
-				 errhint("Regression needs a target of type smallint, integer, bigint, real, double precision or numeric.")));
-	for (j = 0; j < p; j++)
-	{
-		char	   *fname = TextDatumGetCString(feat_datums[j]);
-
-		attnums[j + 1] = column_attnum(rel, fname, &typids[j + 1]);
-		if (!ml_type_is_numeric(typids[j + 1]) && getBaseType(typids[j + 1]) != BOOLOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("feature \"%s\" has unsupported type %s", fname,
-							format_type_be(typids[j + 1])),
-					 errhint("Features must be numbers or booleans: cast the column in the snapshot query, or leave it out of features.")));
-		typids[j + 1] = getBaseType(typids[j + 1]);
-	}
-	typids[0] = getBaseType(typids[0]);
+	read_plan(rel, plan_json, &plan, &train_rows);
+	names = feature_names(&plan);
+	check_hyperparams(alg, &hp, &plan);
 	split_attnum = column_attnum(rel, "_ml_is_test", &split_type);
 	if (split_type != BOOLOID)
 		elog(ERROR, "snapshot split column has type %s", format_type_be(split_type));
 
-	p1 = p + 1;
-	partial_doubles = Max(STATS_FIRST + MLC_STATS_DOUBLES(p1), (int) (2 * METRICS_DOUBLES));
+	/* Trials of a search: each a complete hyperparameter object. */
+	if (trials_json != NULL)
+	{
+		JsonbContainer *arr = &trials_json->root;
 
-	engine = ml_engine_begin(rel, p, attnums, typids, split_attnum, alg,
-							 partial_doubles, Max(p1, p + 1));
+		ntrials = JsonContainerSize(arr);
+		if (ntrials < 1 || ntrials > ML_MAX_TRIALS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a search needs 1 to %d trials, got %d", ML_MAX_TRIALS, ntrials)));
+		if (folds < 2 || folds > 20)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("\"folds\" must be between 2 and 20, got %d", folds)));
+		trials = palloc0(sizeof(Trial) * ntrials);
+		for (t = 0; t < ntrials; t++)
+		{
+			JsonbValue *v = getIthJsonbValueFromContainer(arr, t);
+			Jsonb	   *one = JsonbValueToJsonb(v);
+
+			parse_hyperparams(alg, one, &trials[t].hp);
+			check_hyperparams(alg, &trials[t].hp, &plan);
+			trials[t].params_json = JsonbToCString(NULL, &one->root, VARSIZE(one));
+			trials[t].scores = palloc(sizeof(double) * folds);
+		}
+		plan.folds = folds;
+		plan.seed = (int32) hp.seed;
+	}
+	partial_doubles = ml_fit_partial_doubles(alg, &hp, plan.p, plan.n_classes);
+	param_doubles = ml_fit_param_doubles(alg, &hp, plan.p, plan.n_classes);
+	for (t = 0; t < ntrials; t++)
+	{
+		partial_doubles = Max(partial_doubles, ml_fit_partial_doubles(alg, &trials[t].hp, plan.p, plan.n_classes));
+		param_doubles = Max(param_doubles, ml_fit_param_doubles(alg, &trials[t].hp, plan.p, plan.n_classes));
+	}
+
+	engine = ml_engine_begin(rel, &plan, split_attnum, alg, partial_doubles, param_doubles);
+
+	memset(&fit, 0, sizeof(fit));
+	fit.engine = engine;
+	fit.plan = &plan;
+	fit.alg = alg;
+	fit.feature_names = names;
+	fit.partial_doubles = partial_doubles;
+	fit.train_rows_hint = train_rows;
+
+	/* Search: every trial on every fold, from the rows read once. */
+	if (ntrials > 0)
+	{
+		MemoryContext trial_cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_mlops trial",
+														ALLOCSET_DEFAULT_SIZES);
+
+		for (t = 0; t < ntrials; t++)
+		{
+			double		sum = 0,
+						sq = 0;
+
+			for (f = 0; f < folds; f++)
+			{
+				MemoryContext old = MemoryContextSwitchTo(trial_cxt);
+
+				CHECK_FOR_INTERRUPTS();
+				fit.hp = trials[t].hp;
+				fit.holdout = f;
+				ml_fit_run(&fit);
+				build_model(&plan, alg, names, &fit, &model);
+				check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
+				initStringInfo(&buf);
+				trials[t].scores[f] = ml_fit_evaluate(&fit, &model, enc, enc_len, &buf, "train", "valid");
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(trial_cxt);
+				sum += trials[t].scores[f];
+			}
+			trials[t].mean = sum / folds;
+			for (f = 0; f < folds; f++)
+				sq += (trials[t].scores[f] - trials[t].mean) * (trials[t].scores[f] - trials[t].mean);
+			trials[t].sd = folds > 1 ? sqrt(sq / (folds - 1)) : 0;
+			/* NaN scores (e.g. r2 of a constant fold) never win */
+			if (!isnan(trials[t].mean) && (best < 0 || trials[t].mean > trials[best].mean))
+				best = t;
+			ml_progress_notice("trial %d of %d: %s mean %s %.6g (sd %.3g) over %d folds, %.3f s",
+							   t + 1, ntrials, trials[t].params_json,
+							   ml_search_score_name(ml_algorithm_task(alg)),
+							   trials[t].mean, trials[t].sd, folds, ml_elapsed_seconds(t0));
+		}
+		if (best < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("no trial of the search has a defined score"),
+					 errhint("Use more folds or more rows.")));
+		hp = trials[best].hp;
+	}
+
+	/* The final fit: train split, validated on the test split. */
+	fit.hp = hp;
+	fit.holdout = -1;
+	ml_fit_run(&fit);
+	ml_progress_notice("fitting: %lld rows (%lld train, %lld test, %lld skipped) in %d chunks with %d parallel workers, %d iterations, %.3f s",
+					   (long long) (fit.n_train + fit.n_valid + fit.n_skipped), (long long) fit.n_train,
+					   (long long) fit.n_valid, (long long) fit.n_skipped, ml_engine_nchunks(engine),
+					   ml_engine_workers(engine), fit.iterations, ml_elapsed_seconds(t0));
+	build_model(&plan, alg, names, &fit, &model);
+	check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
+	initStringInfo(&metrics);
+	appendStringInfoChar(&metrics, '{');
+	{
+		TimestampTz t1 = GetCurrentTimestamp();
+
+		ml_fit_evaluate(&fit, &model, enc, enc_len, &metrics, "train", "test");
+		ml_progress_notice("evaluating: %.3f s", ml_elapsed_seconds(t1));
+	}
+	appendStringInfoChar(&metrics, '}');
+	values[6] = Int32GetDatum(ml_engine_workers(engine));
 	nchunks = ml_engine_nchunks(engine);
-	workers = ml_engine_workers(engine);
-
-	/* Pass 1: read rows; per chunk counts, means and R, merged along a fixed tree. */
-	partials = ml_engine_run_pass(engine, PASS_STATS);
-	for (c = 0; c < nchunks; c++)
-	{
-		const double *part = partials + (Size) c * partial_doubles;
-
-		n_train += (int64) part[STATS_N_TRAIN];
-		n_test += (int64) part[STATS_N_TEST];
-		n_skipped += (int64) part[STATS_N_SKIPPED];
-	}
-	stats = partials + STATS_FIRST;
-	check_core(mlc_linear_stats_tree(p1, nchunks, stats, partial_doubles, &err), &err);
-	/* Private copies: the next passes reuse the shared partials. */
-	means = palloc(sizeof(double) * p1);
-	memcpy(means, stats + 1, sizeof(double) * p1);
-	Rs = palloc(sizeof(double) * p1 * p1);
-	memcpy(Rs, stats + 1 + p1, sizeof(double) * p1 * p1);
-	ml_progress_notice("reading and factoring: %lld rows (%lld train, %lld test, %lld skipped) in %d chunks with %d parallel workers, %.3f s",
-					   (long long) (n_train + n_test + n_skipped), (long long) n_train,
-					   (long long) n_test, (long long) n_skipped, nchunks, workers,
-					   ml_elapsed_seconds(t0));
-	if (n_train == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("no usable training rows"),
-				 errdetail("%lld rows were skipped because the target or a feature is NULL or not finite; %lld rows are in the test split.",
-						   (long long) n_skipped, (long long) n_test),
-				 errhint("Filter or fill NULLs in the snapshot query.")));
-	if (hp.alpha == 0 && n_train < p1)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("not enough training rows: %lld rows for %d features", (long long) n_train, p),
-				 errdetail("Linear regression needs at least as many rows as features plus one."),
-				 errhint("Use fewer features, more data, or algorithm => 'ridge'.")));
-	t1 = GetCurrentTimestamp();
-	st = mlc_linear_solve(p, Rs, means, n_train, hp.alpha, &lm, &summary, &err);
-	if (st == MLC_ESINGULAR && summary.dependent_feature >= 0 && summary.dependent_is_constant)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature \"%s\" is constant in the training rows",
-						TextDatumGetCString(feat_datums[summary.dependent_feature])),
-				 errdetail("A constant column cannot be told apart from the intercept."),
-				 errhint("Leave it out of features, or use algorithm => 'ridge'.")));
-	if (st == MLC_ESINGULAR && summary.dependent_feature >= 0)
-	{
-		StringInfoData others;
-
-		initStringInfo(&others);
-		for (j = 0; j < summary.dependent_feature; j++)
-			appendStringInfo(&others, "%s%s", j ? ", " : "", TextDatumGetCString(feat_datums[j]));
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("feature \"%s\" is a linear combination of other features",
-						TextDatumGetCString(feat_datums[summary.dependent_feature])),
-				 errdetail("It is collinear with features listed before it: %s.",
-						   others.data),
-				 errhint("Leave it out of features, or use algorithm => 'ridge'.")));
-	}
-	check_core(st, &err);
-	ml_progress_notice("solving: condition number %.3g, %.3f s", summary.condition_number,
-					   ml_elapsed_seconds(t1));
-
-	/*
-	 * Pass 3: one step of iterative refinement from exact residuals, when
-	 * the QR solution may have lost digits: its relative error is about
-	 * eps * kappa^2 * ||r|| / ||X b||, large for ill-conditioned fits with
-	 * big residuals (NIST Wampler4 and 5).
-	 */
-	t1 = GetCurrentTimestamp();
-	refined = 0;
-	if (needs_refinement(&summary))
-	{
-		double	   *acc = palloc0(sizeof(double) * 2 * p1);
-
-		publish_model(engine, &lm);
-		partials = ml_engine_run_pass(engine, PASS_REFINE);
-		for (c = 0; c < nchunks; c++)
-			mlc_linear_refine_combine(p, acc, partials + (Size) c * partial_doubles);
-		check_core(mlc_linear_refine_apply(p, Rs, means, n_train, hp.alpha, acc, &lm, &summary,
-										   &refined, &err), &err);
-		ml_progress_notice("pass refine: %s, %.3f s", refined ? "applied" : "skipped (would not converge)",
-						   ml_elapsed_seconds(t1));
-	}
-
-	/* Pass 4: metrics on both splits. */
-	t1 = GetCurrentTimestamp();
-	publish_model(engine, &lm);
-	partials = ml_engine_run_pass(engine, PASS_METRICS);
-	memset(&mtrain, 0, sizeof(mtrain));
-	memset(&mtest, 0, sizeof(mtest));
-	for (c = 0; c < nchunks; c++)
-	{
-		const mlc_reg_metrics *part = (const mlc_reg_metrics *) (partials + (Size) c * partial_doubles);
-
-		mlc_reg_metrics_combine(&mtrain, &part[0]);
-		mlc_reg_metrics_combine(&mtest, &part[1]);
-	}
 	ml_engine_end(engine);
 	table_close(rel, AccessShareLock);
-	ml_progress_notice("pass metrics: %.3f s", ml_elapsed_seconds(t1));
 
-	/* Encode the model. */
-	memset(&model, 0, sizeof(model));
-	model.algorithm = alg;
-	model.n_features = p;
-	model.feature_names = palloc(sizeof(char *) * p);
-	for (j = 0; j < p; j++)
-		model.feature_names[j] = TextDatumGetCString(feat_datums[j]);
-	model.linear = lm;
-	check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
 	blob = palloc(VARHDRSZ + enc_len);
 	SET_VARSIZE(blob, VARHDRSZ + enc_len);
 	memcpy(VARDATA(blob), enc, enc_len);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	values[0] = CStringGetTextDatum("regression");
+	switch (model.task)
+	{
+		case MLC_TASK_REGRESSION:
+			values[0] = CStringGetTextDatum("regression");
+			break;
+		case MLC_TASK_CLASSIFICATION:
+			values[0] = CStringGetTextDatum("classification");
+			break;
+		case MLC_TASK_CLUSTERING:
+			values[0] = CStringGetTextDatum("clustering");
+			break;
+		default:
+			values[0] = CStringGetTextDatum("decomposition");
+			break;
+	}
 	values[1] = PointerGetDatum(blob);
 
 	initStringInfo(&buf);
 	json_hyperparams(&buf, alg, &hp);
-	values[2] = json_to_jsonb(&buf);
+	values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(metrics.data));
 
 	resetStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');
-	json_metrics(&buf, "train", &mtrain);
-	appendStringInfoString(&buf, ", ");
-	json_metrics(&buf, "test", &mtest);
-	appendStringInfoChar(&buf, '}');
-	values[3] = json_to_jsonb(&buf);
-
-	resetStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"coefficients\": [");
-	for (j = 0; j <= p; j++)
+	appendStringInfoString(&buf, fit.summary.data);
+	if (fit.summary.len > 0)
+		appendStringInfoString(&buf, ", ");
+	appendStringInfoString(&buf, "\"features\": [");
+	for (j = 0; j < plan.p; j++)
 	{
-		double		coef = j == 0 ? lm.intercept : lm.coef[j - 1];
-
-		appendStringInfoString(&buf, j ? ", {" : "{");
-		escape_json(&buf, "feature");
-		appendStringInfoString(&buf, ": ");
-		escape_json(&buf, j == 0 ? "intercept" : model.feature_names[j - 1]);
-		json_key_number(&buf, "coefficient", coef, true);
-		json_key_number(&buf, "std_error", summary.std_error[j], true);
-		json_key_number(&buf, "t_stat", summary.t_stat[j], true);
-		json_key_number(&buf, "p_value", summary.p_value[j], true);
-		appendStringInfoChar(&buf, '}');
+		if (j)
+			appendStringInfoString(&buf, ", ");
+		escape_json(&buf, names[j]);
 	}
-	appendStringInfoString(&buf, "]");
-	json_key_number(&buf, "r2", summary.r2, true);
-	json_key_number(&buf, "adj_r2", summary.adj_r2, true);
-	json_key_number(&buf, "residual_sd", summary.residual_sd, true);
-	json_key_number(&buf, "rss", summary.rss, true);
-	json_key_number(&buf, "condition_number", summary.condition_number, true);
-	json_key_number(&buf, "df_residual", (double) (n_train - p - 1), true);
-	json_key_number(&buf, "rows_used", (double) n_train, true);
-	json_key_number(&buf, "rows_test", (double) n_test, true);
-	json_key_number(&buf, "rows_skipped", (double) n_skipped, true);
-	json_key_number(&buf, "chunks", nchunks, true);
-	appendStringInfo(&buf, ", \"refined\": %s", refined ? "true" : "false");
+	appendStringInfoChar(&buf, ']');
+	if (plan.target_kind == ML_TARGET_CLASS)
+	{
+		appendStringInfoString(&buf, ", \"classes\": [");
+		for (j = 0; j < plan.n_classes; j++)
+		{
+			if (j)
+				appendStringInfoString(&buf, ", ");
+			escape_json(&buf, plan.classes[j]);
+		}
+		appendStringInfoChar(&buf, ']');
+	}
+	ml_json_key_number(&buf, "iterations", fit.iterations, true);
+	appendStringInfo(&buf, ", \"converged\": %s", fit.converged ? "true" : "false");
+	ml_json_key_number(&buf, "rows_used", (double) fit.n_train, true);
+	ml_json_key_number(&buf, "rows_test", (double) fit.n_valid, true);
+	ml_json_key_number(&buf, "rows_skipped", (double) fit.n_skipped, true);
+	ml_json_key_number(&buf, "chunks", nchunks, true);
 	appendStringInfoChar(&buf, '}');
-	values[4] = json_to_jsonb(&buf);
-	values[5] = Int32GetDatum(workers);
+	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("[%s]", fit.history.data)));
+
+	/* Trials: parameters, fold scores, mean and sd; the chosen one flagged. */
+	if (ntrials > 0)
+	{
+		resetStringInfo(&buf);
+		appendStringInfoChar(&buf, '[');
+		for (t = 0; t < ntrials; t++)
+		{
+			appendStringInfo(&buf, "%s{\"trial\": %d, \"params\": %s, \"score\": ",
+							 t ? ", " : "", t + 1, trials[t].params_json);
+			escape_json(&buf, ml_search_score_name(model.task));
+			appendStringInfoString(&buf, ", \"fold_scores\": [");
+			for (f = 0; f < folds; f++)
+			{
+				if (f)
+					appendStringInfoString(&buf, ", ");
+				ml_json_number(&buf, trials[t].scores[f]);
+			}
+			appendStringInfoChar(&buf, ']');
+			ml_json_key_number(&buf, "mean_score", trials[t].mean, true);
+			ml_json_key_number(&buf, "sd_score", trials[t].sd, true);
+			appendStringInfo(&buf, ", \"chosen\": %s}", t == best ? "true" : "false");
+		}
+		appendStringInfoChar(&buf, ']');
+		values[7] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+	}
+	else
+		nulls[7] = true;
 
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+/* ml._algorithm_task(algorithm): what the algorithm predicts; errors for an unknown name. */
+PG_FUNCTION_INFO_V1(ml_algorithm_task_sql);
+Datum
+ml_algorithm_task_sql(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	mlc_algorithm alg = mlc_algorithm_from_name(name);
+	static const char *const tasks[] = {NULL, "regression", "classification", "clustering", "decomposition"};
+
+	if (alg == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", name),
+				 errhint("Available algorithms: %s.", mlc_algorithm_names())));
+	PG_RETURN_TEXT_P(cstring_to_text(tasks[ml_algorithm_task(alg)]));
+}
+
+/*
+ * ml._class_metrics(k, confusion): accuracy, precision, recall and F1 of a
+ * k x k confusion matrix (row = actual, column = predicted), the core's
+ * definitions, as jsonb.
+ */
+PG_FUNCTION_INFO_V1(ml_class_metrics_sql);
+Datum
+ml_class_metrics_sql(PG_FUNCTION_ARGS)
+{
+	int			k = PG_GETARG_INT32(0);
+	ArrayType  *arr = PG_GETARG_ARRAYTYPE_P(1);
+	mlc_class_metrics_out cm;
+	StringInfoData buf;
+
+	if (k < 2 || ARR_NDIM(arr) != 1 || ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) != k * k ||
+		ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
+		elog(ERROR, "ml._class_metrics needs k >= 2 and k * k non-NULL counts");
+	mlc_class_metrics(k, (const double *) ARR_DATA_PTR(arr), &cm);
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '{');
+	ml_json_key_number(&buf, "accuracy", cm.accuracy, false);
+	if (k == 2)
+	{
+		ml_json_key_number(&buf, "precision", cm.precision, true);
+		ml_json_key_number(&buf, "recall", cm.recall, true);
+		ml_json_key_number(&buf, "f1", cm.f1, true);
+	}
+	ml_json_key_number(&buf, "macro_precision", cm.macro_precision, true);
+	ml_json_key_number(&buf, "macro_recall", cm.macro_recall, true);
+	ml_json_key_number(&buf, "macro_f1", cm.macro_f1, true);
+	appendStringInfoChar(&buf, '}');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -40,8 +40,8 @@ CREATE TABLE ml.models (
     task              text NOT NULL,
     algorithm         text NOT NULL,
     snapshot_id       bigint NOT NULL REFERENCES ml.snapshots (id),
-    target            text NOT NULL,
-    features          text[] NOT NULL,
+    target            text,             -- NULL for kmeans and pca
+    features          text[] NOT NULL,  -- the input columns
     hyperparams       jsonb NOT NULL,
     seed              integer NOT NULL,
     metrics           jsonb NOT NULL,
@@ -59,6 +59,8 @@ CREATE TABLE ml.models (
     description       text,
     deleted_at        timestamptz,
     deleted_by        text,
+    history           jsonb NOT NULL DEFAULT '[]',  -- per iteration, see ml.training_info
+    search            jsonb,            -- the hyperparameter search that chose hyperparams
     UNIQUE (name, version)
 );
 COMMENT ON TABLE ml.models IS 'model registry: one row per trained version';
@@ -98,7 +100,7 @@ SELECT pg_catalog.pg_extension_config_dump('ml.model_events_id_seq', '');
 
 -- Users record their own work; the audit log only grows.
 GRANT SELECT, INSERT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
-GRANT UPDATE (stage, description, model, deleted_at, deleted_by) ON ml.models TO PUBLIC;
+GRANT UPDATE (stage, description, model, metrics, deleted_at, deleted_by) ON ml.models TO PUBLIC;
 GRANT UPDATE (dropped_at, dropped_by) ON ml.snapshots TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.snapshots_id_seq, ml.models_id_seq, ml.model_events_id_seq TO PUBLIC;
 
@@ -240,11 +242,18 @@ COMMENT ON FUNCTION ml.linreg_solve(float8[], float8) IS
 CREATE FUNCTION ml._query_relations(query text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_query_relations' LANGUAGE C STRICT VOLATILE;
 
-CREATE FUNCTION ml._fit(relation regclass, target text, features text[], algorithm text,
-                        hyperparams jsonb, seed integer,
+CREATE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperparams jsonb,
+                        trials jsonb, folds integer,
                         OUT task text, OUT model bytea, OUT effective_hyperparams jsonb,
-                        OUT metrics jsonb, OUT summary jsonb, OUT workers integer)
+                        OUT metrics jsonb, OUT summary jsonb, OUT history jsonb,
+                        OUT workers integer, OUT trials jsonb)
 AS 'MODULE_PATHNAME', 'ml_fit' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_algorithm_task_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE FUNCTION ml._class_metrics(k integer, confusion float8[]) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_class_metrics_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT process_threads integer)
 AS 'MODULE_PATHNAME', 'ml_blas_info' LANGUAGE C VOLATILE;
@@ -578,12 +587,255 @@ BEGIN
     RETURN ml.snapshot(source, NULL, coalesce(test_fraction, 0.25), seed);
 END $$;
 
+-- Whether a snapshot column type (as format_type prints it) is a number.
+CREATE FUNCTION ml._is_number_type(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT t IN ('smallint', 'integer', 'bigint', 'real', 'double precision') OR t LIKE 'numeric%'
+$$;
+
+-- The preprocessing plan of a training, read from the snapshot's train
+-- split: the target's classes, each input's encoder (number, bool, time or
+-- one-hot category) and the value imputed for NULLs.  ml._fit applies it in
+-- the parallel engine and stores it in the model, so scoring encodes rows
+-- the same way.
+CREATE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+                                  hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
+                                  OUT impute text)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    task text := ml._algorithm_task(algorithm);
+    types jsonb := (SELECT jsonb_object_agg(c->>'name', c->>'type') FROM jsonb_array_elements(snap.columns) c);
+    ttype text;
+    max_categories integer;
+    max_classes integer;
+    classes text[];
+    class_values float8[];
+    inputs jsonb := '[]';
+    f text;
+    ftype text;
+    kind text;
+    nulls bigint;
+    v float8;
+    cats text[];
+    reference_coding boolean;
+BEGIN
+    impute := coalesce(hyperparams->>'impute', 'mean');
+    IF impute NOT IN ('mean', 'median', 'zero', 'error') THEN
+        RAISE EXCEPTION 'unknown "impute" value "%"', impute
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use "mean" (the default), "median", "zero" or "error".';
+    END IF;
+    numeric_hyperparams := hyperparams - 'impute';
+    max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
+    max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
+    plan := jsonb_build_object('train_rows', snap.train_count);
+
+    -- The target.
+    IF task IN ('clustering', 'decomposition') THEN
+        IF target IS NOT NULL THEN
+            RAISE EXCEPTION '% is unsupervised and takes no target', algorithm
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Pass target => NULL; every column in features is an input.';
+        END IF;
+        plan := plan || jsonb_build_object('target_kind', 'none');
+    ELSE
+        IF target IS NULL THEN
+            RAISE EXCEPTION 'target must not be NULL for %', algorithm USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        ttype := types->>target;
+        IF task = 'regression' THEN
+            IF NOT ml._is_number_type(ttype) THEN
+                RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = format('%s is a regression; use a classifier (logistic_regression, softmax_regression, naive_bayes) for labels.', algorithm);
+            END IF;
+            plan := plan || jsonb_build_object('target_kind', 'number', 'target', target);
+        ELSE
+            -- Classes in the label type's order, from every snapshot row.
+            EXECUTE format('SELECT array_agg(c::text ORDER BY c), array_agg(c ORDER BY c) FROM
+                              (SELECT DISTINCT %1$I AS c FROM %2$s WHERE %1$I IS NOT NULL ORDER BY 1 LIMIT %3$s) d',
+                           target, snap.relation, max_classes + 1)
+                INTO classes;
+            IF cardinality(classes) IS NULL OR cardinality(classes) < 2 THEN
+                RAISE EXCEPTION 'target column "%" has % class', target, coalesce(cardinality(classes), 0)
+                    USING ERRCODE = 'data_exception',
+                          DETAIL = format('Classification needs at least two distinct non-NULL labels; snapshot %s has %s.',
+                                          snap.name, coalesce(array_to_string(classes, ', '), 'none')),
+                          HINT = 'Check the target column, or use a regression algorithm for a numeric target.';
+            END IF;
+            IF cardinality(classes) > max_classes THEN
+                RAISE EXCEPTION 'target column "%" has more than % classes', target, max_classes
+                    USING ERRCODE = 'program_limit_exceeded',
+                          HINT = 'Raise "max_classes" in hyperparams, or use a regression algorithm for a numeric target.';
+            END IF;
+            IF ml._is_number_type(ttype) OR ttype = 'boolean' THEN
+                EXECUTE format('SELECT array_agg(%s ORDER BY c) FROM (SELECT DISTINCT %I AS c FROM %s WHERE %I IS NOT NULL) d',
+                               CASE WHEN ttype = 'boolean' THEN 'c::integer::float8' ELSE 'c::float8' END,
+                               target, snap.relation, target)
+                    INTO class_values;
+            END IF;
+            plan := plan || jsonb_build_object('target_kind', 'class', 'target', target,
+                                               'classes', to_jsonb(classes), 'class_values', to_jsonb(class_values));
+        END IF;
+    END IF;
+
+    -- Unpenalized linear models code categories against the first (collinear with the intercept otherwise).
+    reference_coding := algorithm = 'linear_regression'
+                        OR (algorithm = 'logistic_regression' AND coalesce((numeric_hyperparams->>'alpha')::float8, 0) = 0);
+
+    FOREACH f IN ARRAY features LOOP
+        ftype := types->>f;
+        kind := CASE WHEN ml._is_number_type(ftype) THEN 'number'
+                     WHEN ftype = 'boolean' THEN 'bool'
+                     WHEN ftype IN ('date', 'timestamp without time zone', 'timestamp with time zone') THEN 'time'
+                     ELSE 'category' END;
+        IF kind = 'category' THEN
+            EXECUTE format('SELECT array_agg(c ORDER BY n DESC, c COLLATE "C") FROM
+                              (SELECT %1$I::text AS c, count(*) AS n FROM %2$s WHERE NOT _ml_is_test AND %1$I IS NOT NULL
+                               GROUP BY 1 ORDER BY 2 DESC, %1$I::text COLLATE "C" LIMIT %3$s) t',
+                           f, snap.relation, max_categories + 1)
+                INTO cats;
+            inputs := inputs || jsonb_build_array(jsonb_build_object(
+                'column', f, 'kind', 'category', 'categories', to_jsonb(coalesce(cats[1:max_categories], '{}')),
+                'has_other', coalesce(cardinality(cats), 0) > max_categories,
+                'drop_first', reference_coding));
+            CONTINUE;
+        END IF;
+        -- The imputed value: a statistic of the train split where the
+        -- column has NULLs; elsewhere it only serves scoring, and the
+        -- snapshot profile's statistic (all rows) stands in for numbers.
+        nulls := coalesce((snap.profile #>> ARRAY[f, 'nulls'])::bigint, 1);
+        IF impute = 'error' THEN
+            v := NULL;
+        ELSIF impute = 'zero' THEN
+            v := 0;
+        ELSIF kind = 'number' AND nulls = 0 AND snap.profile -> f ->> 'kind' = 'numeric' THEN
+            v := CASE impute WHEN 'mean' THEN (snap.profile #>> ARRAY[f, 'mean'])::float8
+                             ELSE (snap.profile #>> ARRAY[f, 'decile_edges', '5'])::float8 END;
+        ELSE
+            EXECUTE format('SELECT %s FROM (SELECT %s AS c FROM %s WHERE NOT _ml_is_test) s',
+                           CASE impute WHEN 'mean' THEN 'avg(c)' ELSE 'percentile_cont(0.5) WITHIN GROUP (ORDER BY c)' END,
+                           CASE kind WHEN 'number' THEN format('%I::float8', f)
+                                     WHEN 'bool' THEN format('%I::integer::float8', f)
+                                     ELSE format('extract(epoch FROM %I)::float8', f) END,
+                           snap.relation)
+                INTO v;
+            v := coalesce(v, 0);  -- a column NULL in every train row
+        END IF;
+        inputs := inputs || jsonb_build_array(jsonb_build_object('column', f, 'kind', kind, 'impute', v));
+    END LOOP;
+    plan := plan || jsonb_build_object('inputs', inputs);
+END $$;
+
+-- The trials of a hyperparameter search: every combination of the listed
+-- values ("grid"), or n_iter of them drawn without replacement in an order
+-- fixed by the seed ("random").  Each trial is the base hyperparameters
+-- with its own values on top.
+CREATE FUNCTION ml._search_trials(search jsonb, base jsonb, seed integer, OUT trials jsonb, OUT folds integer)
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    method text;
+    params jsonb;
+    k text;
+    n_iter integer;
+BEGIN
+    IF jsonb_typeof(search) <> 'object' THEN
+        RAISE EXCEPTION 'search must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For example ''{"method": "grid", "params": {"alpha": [0.1, 1, 10]}, "folds": 5}''.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(search) LOOP
+        IF k NOT IN ('method', 'params', 'folds', 'n_iter') THEN
+            RAISE EXCEPTION 'unknown search key "%"', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Search keys are method, params, folds and n_iter.';
+        END IF;
+    END LOOP;
+    method := coalesce(search->>'method', 'grid');
+    IF method NOT IN ('grid', 'random') THEN
+        RAISE EXCEPTION 'unknown search method "%"', method USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use "grid" or "random".';
+    END IF;
+    params := search->'params';
+    IF params IS NULL OR jsonb_typeof(params) <> 'object' OR params = '{}' THEN
+        RAISE EXCEPTION 'search needs "params", an object of hyperparameter value lists' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(params) LOOP
+        IF jsonb_typeof(params->k) <> 'array' OR jsonb_array_length(params->k) = 0 THEN
+            RAISE EXCEPTION 'search grid of size zero: "%" lists no values', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Give each hyperparameter a non-empty array of values, e.g. "alpha": [0.1, 1].';
+        END IF;
+    END LOOP;
+    folds := coalesce((search->>'folds')::integer, 5);
+    n_iter := coalesce((search->>'n_iter')::integer, 10);
+    IF n_iter < 1 THEN
+        RAISE EXCEPTION '"n_iter" must be positive, got %', n_iter USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    WITH RECURSIVE keys AS (
+        SELECT k, row_number() OVER (ORDER BY k) AS i FROM jsonb_object_keys(params) k
+    ), combos AS (
+        SELECT 0::bigint AS i, '{}'::jsonb AS c
+        UNION ALL
+        SELECT keys.i, combos.c || jsonb_build_object(keys.k, v)
+        FROM combos JOIN keys ON keys.i = combos.i + 1, jsonb_array_elements(params->keys.k) v
+    ), full_combos AS (
+        SELECT c, row_number() OVER () AS o FROM combos WHERE i = (SELECT count(*) FROM keys)
+    )
+    SELECT jsonb_agg(base || c ORDER BY CASE WHEN method = 'random' THEN md5(seed || ':' || c::text) END, o)
+    INTO trials
+    FROM (SELECT c, o FROM full_combos
+          ORDER BY CASE WHEN method = 'random' THEN md5(seed || ':' || c::text) END, o
+          LIMIT CASE WHEN method = 'random' THEN n_iter END) t;
+END $$;
+
+CREATE TABLE ml.trials (
+    id          bigserial PRIMARY KEY,
+    model_id    bigint NOT NULL REFERENCES ml.models (id),
+    trial       integer NOT NULL,
+    params      jsonb NOT NULL,
+    score_name  text NOT NULL,
+    folds       integer NOT NULL,
+    fold_scores float8[] NOT NULL,
+    mean_score  float8,
+    sd_score    float8,
+    chosen      boolean NOT NULL,
+    UNIQUE (model_id, trial)
+);
+GRANT SELECT, INSERT ON ml.trials TO PUBLIC;
+GRANT USAGE ON SEQUENCE ml.trials_id_seq TO PUBLIC;
+COMMENT ON TABLE ml.trials IS 'every trial of a hyperparameter search, with its cross-validated scores; the chosen one was refit as the model';
+
+-- ROC AUC of a binary classifier on a query's rows: the probability that a
+-- positive row scores above a negative one, ties counting one half.
+CREATE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    auc float8;
+BEGIN
+    EXECUTE format($q$
+        WITH scored AS (
+            SELECT (s.%1$I)::text = %4$L AS pos, (ml.predict_proba(%2$L, s))[2] AS score
+            FROM (%3$s) s WHERE s.%1$I IS NOT NULL
+        ), g AS (
+            SELECT score, count(*) FILTER (WHERE pos) AS np, count(*) FILTER (WHERE NOT pos) AS nn
+            FROM scored WHERE score IS NOT NULL GROUP BY score
+        ), c AS (
+            SELECT np, nn, coalesce(sum(nn) OVER (ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below
+            FROM g
+        )
+        SELECT sum(np * (below + nn / 2.0))::float8 / nullif(sum(np)::float8 * sum(nn)::float8, 0) FROM c $q$,
+        target, model, query, positive)
+    INTO auc;
+    RETURN auc;
+END $$;
+
 CREATE FUNCTION ml.train_model(model_name text, source text, target text,
                                algorithm text DEFAULT 'linear_regression',
                                hyperparams jsonb DEFAULT '{}',
                                features text[] DEFAULT NULL,
                                test_fraction float8 DEFAULT NULL,
-                               seed integer DEFAULT 42)
+                               seed integer DEFAULT 42,
+                               search jsonb DEFAULT NULL)
 RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -591,21 +843,25 @@ DECLARE
     snap ml.snapshots;
     snap_cols text[];
     f text;
+    pl record;
+    search_trials jsonb;
+    search_folds integer;
     fit record;
     new_id bigint;
     new_version integer;
     parent bigint;
+    metrics jsonb;
+    ref text;
+    split text;
     t0 timestamptz := clock_timestamp();
     secs float8;
 BEGIN
     PERFORM ml._require_writable('train a model');
     PERFORM ml._check_model_name(model_name);
-    IF target IS NULL THEN
-        RAISE EXCEPTION 'target must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-    END IF;
     IF algorithm IS NULL THEN
         RAISE EXCEPTION 'algorithm must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    PERFORM ml._algorithm_task(algorithm);
     IF seed IS NULL THEN
         RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
@@ -614,11 +870,14 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'For example ''{"alpha": 0.5}''.';
     END IF;
+    IF search IS NOT NULL AND algorithm = 'pca' THEN
+        RAISE EXCEPTION 'pca has no score to search hyperparameters with' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     snap := ml._training_snapshot(source, test_fraction, seed);
 
     SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
     FROM jsonb_array_elements(snap.columns) WITH ORDINALITY AS x(c, o);
-    IF NOT target = ANY (snap_cols) THEN
+    IF target IS NOT NULL AND NOT target = ANY (snap_cols) THEN
         RAISE EXCEPTION 'column "%" does not exist in snapshot "%"', target, snap.name
             USING ERRCODE = 'undefined_column',
                   HINT = format('The snapshot has columns %s.', array_to_string(snap_cols, ', '));
@@ -644,8 +903,20 @@ BEGIN
             RAISE EXCEPTION 'features must not repeat a column' USING ERRCODE = 'invalid_parameter_value';
         END IF;
     END IF;
+    IF coalesce(cardinality(features), 0) = 0 THEN
+        RAISE EXCEPTION 'at least one feature is needed' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF algorithm = 'kmeans' AND coalesce((hyperparams->>'k')::numeric, 8) > snap.train_count THEN
+        RAISE EXCEPTION 'k is %, but snapshot "%" has only % training rows', coalesce((hyperparams->>'k')::numeric, 8), snap.name, snap.train_count
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a k no larger than the number of training rows.';
+    END IF;
 
-    fit := ml._fit(snap.relation::regclass, target, features, algorithm, hyperparams, seed);
+    pl := ml._training_plan(snap, target, features, algorithm, hyperparams);
+    IF search IS NOT NULL THEN
+        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, pl.numeric_hyperparams, seed);
+    END IF;
+    fit := ml._fit(snap.relation::regclass, pl.plan, algorithm, pl.numeric_hyperparams, search_trials, search_folds);
     secs := extract(epoch FROM clock_timestamp() - t0);
 
     -- Serialize version numbering per model name; other names proceed.
@@ -657,21 +928,44 @@ BEGIN
     -- A new version of a name is retrained from its production (else latest) version.
     SELECT m.id INTO parent FROM ml.models m WHERE m.name = model_name AND m.deleted_at IS NULL
     ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
+    metrics := fit.metrics;
     INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
-                           extension_version, parent_id)
-    VALUES (model_name, new_version, fit.task, algorithm, snap.id, target, features, fit.effective_hyperparams,
-            seed, fit.metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'), fit.workers, secs,
-            (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent)
+                           extension_version, parent_id, history, search)
+    VALUES (model_name, new_version, fit.task, algorithm, snap.id, target, features,
+            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute),
+            seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'), fit.workers, secs,
+            (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)
     RETURNING models.id INTO new_id;
+    ref := model_name || '@' || new_version;
+    IF fit.trials IS NOT NULL THEN
+        INSERT INTO ml.trials (model_id, trial, params, score_name, folds, fold_scores, mean_score, sd_score, chosen)
+        SELECT new_id, (t->>'trial')::integer, t->'params', t->>'score', search_folds,
+               ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(t->'fold_scores') x),
+               (t->>'mean_score')::float8, (t->>'sd_score')::float8, (t->>'chosen')::boolean
+        FROM jsonb_array_elements(fit.trials) t;
+    END IF;
+    -- ROC AUC needs every score sorted: computed here, by the scoring code, on both splits.
+    IF fit.task = 'classification' AND jsonb_array_length(fit.summary->'classes') = 2 THEN
+        FOREACH split IN ARRAY ARRAY['train', 'test'] LOOP
+            IF jsonb_typeof(metrics->split) = 'object' THEN
+                metrics := jsonb_set(metrics, ARRAY[split, 'roc_auc'],
+                    coalesce(to_jsonb(ml._roc_auc(ref, format('SELECT * FROM %s WHERE %s_ml_is_test', snap.relation,
+                                                              CASE split WHEN 'train' THEN 'NOT ' ELSE '' END),
+                                                  target, fit.summary->'classes'->>1)), 'null'));
+            END IF;
+        END LOOP;
+        UPDATE ml.models m SET metrics = metrics WHERE m.id = new_id;
+    END IF;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
-    VALUES ('train', new_id, snap.id, jsonb_build_object('model', model_name || '@' || new_version,
-            'algorithm', algorithm, 'snapshot', snap.name, 'workers', fit.workers));
-    PERFORM ml._notice(format('registering: %s@%s (id %s) trained on snapshot %s in %s s',
-                              model_name, new_version, new_id, snap.name, round(secs::numeric, 3)));
-    RETURN QUERY SELECT new_id, model_name, new_version, fit.metrics;
+    VALUES ('train', new_id, snap.id, jsonb_build_object('model', ref,
+            'algorithm', algorithm, 'snapshot', snap.name, 'workers', fit.workers,
+            'trials', jsonb_array_length(coalesce(fit.trials, '[]'))));
+    PERFORM ml._notice(format('registering: %s (id %s) trained on snapshot %s in %s s',
+                              ref, new_id, snap.name, round(secs::numeric, 3)));
+    RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
-COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer)
+COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
     IS 'train a model in parallel workers and register it as a new version';
 
 ----------------------------------------------------------------------------
@@ -802,6 +1096,8 @@ SELECT m.id, m.name, m.version, m.name || '@' || m.version AS reference, m.stage
        (m.metrics #>> '{train,r2}')::float8 AS train_r2,
        (m.metrics #>> '{test,r2}')::float8 AS test_r2,
        (m.metrics #>> '{test,rmse}')::float8 AS test_rmse,
+       (m.metrics #>> '{test,accuracy}')::float8 AS test_accuracy,
+       (m.metrics #>> '{test,roc_auc}')::float8 AS test_roc_auc,
        m.metrics::text AS metrics, m.model_hash, octet_length(m.model) AS model_bytes,
        m.workers, m.train_seconds, m.trained_by, m.trained_at, m.extension_version,
        m.deleted_at IS NOT NULL AS deleted
@@ -818,21 +1114,236 @@ CREATE FUNCTION ml.predict(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict(text, anyelement) IS 'score one row (features matched by column name) or one float8[] (by position)';
 
+CREATE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml.predict_class(text, anyelement) IS 'the label a classifier predicts for one row';
+CREATE FUNCTION ml.predict_proba(model text, features anyelement) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml.predict_proba(text, anyelement) IS 'class probabilities of one row, in the order of ml.classes()';
+CREATE FUNCTION ml.transform(model text, features anyelement) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_transform' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml.transform(text, anyelement) IS 'pca: the row''s component scores; kmeans: its distance to each centroid';
+CREATE FUNCTION ml.classes(model text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'ml_classes' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml.classes(text) IS 'a classifier''s labels, in the order of ml.predict_proba()';
+
+-- Coefficients per encoded feature, with the source column each comes from.
 CREATE FUNCTION ml._explain(mid bigint)
-RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
+               source_column text, class text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    m ml.models;
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = mid;
+    IF m.summary->'coefficients' IS NULL THEN
+        RAISE EXCEPTION 'model %@% (%) has no coefficients to explain', m.name, m.version, m.algorithm
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'See ml.describe_model() for its parameters (centroids, components, class statistics).';
+    END IF;
+    RETURN QUERY
     SELECT c->>'feature', (c->>'coefficient')::float8, (c->>'std_error')::float8,
-           (c->>'t_stat')::float8, (c->>'p_value')::float8
-    FROM ml.models m, jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY AS x(c, o)
-    WHERE m.id = mid
+           coalesce(c->>'t_stat', c->>'z')::float8, (c->>'p_value')::float8,
+           CASE WHEN c->>'feature' = 'intercept' THEN NULL
+                ELSE (SELECT f FROM unnest(m.features) f
+                      WHERE c->>'feature' = f OR starts_with(c->>'feature', f || '=')
+                      ORDER BY length(f) DESC LIMIT 1) END,
+           c->>'class'
+    FROM jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY AS x(c, o)
+    ORDER BY o;
+END $$;
+CREATE FUNCTION ml.explain(model text)
+RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
+               source_column text, class text)
+LANGUAGE sql STABLE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
+CREATE FUNCTION ml.explain(model bigint)
+RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
+               source_column text, class text)
+LANGUAGE sql STABLE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
+COMMENT ON FUNCTION ml.explain(text) IS 'coefficients per encoded feature (t for linear regression, z for logistic regression) and the source column of each';
+
+-- ml.explain summed per source column: each column's share of the linear
+-- predictor's spread on the training data is not known here, so the
+-- importance is the largest |coefficient| of its encoded features times its
+-- count of features, the same for every family of coefficients.
+CREATE FUNCTION ml.explain_columns(model text)
+RETURNS TABLE (source_column text, features integer, max_abs_coefficient float8, min_p_value float8)
+LANGUAGE sql STABLE AS $$
+    SELECT e.source_column, count(*)::integer, max(abs(e.coefficient)), min(e.p_value)
+    FROM ml.explain(model) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
+    WHERE e.source_column IS NOT NULL
+    GROUP BY e.source_column ORDER BY min(o)
+$$;
+
+-- The training rows of a model's snapshot (split = 'train' or 'test'), as a query.
+CREATE FUNCTION ml._split_query(relation text, split text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT format('SELECT * FROM %s WHERE %s_ml_is_test', relation, CASE split WHEN 'train' THEN 'NOT ' ELSE '' END)
+$$;
+
+-- Resolve a model reference and the query of a source (query, relation or snapshot).
+CREATE FUNCTION ml._evaluation_source(model text, source text, OUT m ml.models, OUT query text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+BEGIN
+    SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    query := ml._source_query(source);
+    IF m.target IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) c
+                                            WHERE c->>'name' = m.target) THEN
+        RAISE EXCEPTION 'source has no column "%", the target of model %@%', m.target, m.name, m.version
+            USING ERRCODE = 'undefined_column',
+                  HINT = 'Evaluation needs labeled rows: include the target column.';
+    END IF;
+END $$;
+
+CREATE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    e record;
+    ref text;
+    result jsonb;
+    classes text[];
+    k integer;
+    conf float8[];
+BEGIN
+    e := ml._evaluation_source(model, source);
+    ref := (e.m).name || '@' || (e.m).version;
+    CASE (e.m).task
+    WHEN 'regression' THEN
+        EXECUTE format($q$
+            SELECT jsonb_build_object('r2', 1 - sum((y - p)^2) / nullif(sum((y - ybar)^2), 0),
+                                      'rmse', sqrt(avg((y - p)^2)), 'mae', avg(abs(y - p)),
+                                      'explained_variance', 1 - var_pop(y - p) / nullif(var_pop(y), 0),
+                                      'rows', count(*))
+            FROM (SELECT y, p, avg(y) OVER () AS ybar
+                  FROM (SELECT (s.%1$I)::float8 AS y, ml.predict(%2$L, s) AS p FROM (%3$s) s) x
+                  WHERE y IS NOT NULL AND p IS NOT NULL) z $q$, (e.m).target, ref, e.query)
+        INTO result;
+    WHEN 'classification' THEN
+        classes := ml.classes(ref);
+        k := cardinality(classes);
+        EXECUTE format($q$
+            WITH scored AS (
+                SELECT array_position(%4$L::text[], (s.%1$I)::text) AS actual, ml.predict_proba(%2$L, s) AS p
+                FROM (%3$s) s WHERE s.%1$I IS NOT NULL
+            ), labeled AS (
+                SELECT actual, p, (SELECT i FROM generate_subscripts(p, 1) i ORDER BY p[i] DESC, i LIMIT 1) AS predicted
+                FROM scored WHERE p IS NOT NULL AND actual IS NOT NULL
+            ), cells AS (
+                SELECT actual, predicted, count(*) AS n FROM labeled GROUP BY 1, 2
+            )
+            SELECT (SELECT array_agg(coalesce(c.n, 0)::float8 ORDER BY a, b)
+                    FROM generate_series(1, %5$s) a CROSS JOIN generate_series(1, %5$s) b
+                    LEFT JOIN cells c ON c.actual = a AND c.predicted = b),
+                   jsonb_build_object('log_loss', avg(-ln(greatest(p[actual], 1e-15))), 'rows', count(*),
+                                      'unknown_labels', (SELECT count(*) FROM scored WHERE actual IS NULL))
+            FROM labeled $q$, (e.m).target, ref, e.query, classes, k)
+        INTO conf, result;
+        IF (result->>'rows')::bigint = 0 THEN
+            RETURN result;
+        END IF;
+        result := ml._class_metrics(k, conf) || result;
+        IF k = 2 THEN
+            result := result || jsonb_build_object('roc_auc', ml._roc_auc(ref, e.query, (e.m).target, classes[2]));
+        END IF;
+    WHEN 'clustering' THEN
+        EXECUTE format($q$
+            SELECT jsonb_build_object('inertia', sum(d), 'mean_inertia', avg(d), 'rows', count(*))
+            FROM (SELECT (SELECT min(x * x) FROM unnest(ml.transform(%1$L, s)) x) AS d FROM (%2$s) s) z
+            WHERE d IS NOT NULL $q$, ref, e.query)
+        INTO result;
+    ELSE
+        RAISE EXCEPTION 'model % is a decomposition and has no evaluation metrics', ref
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'See the explained variance in ml.describe_model().';
+    END CASE;
+    RETURN result;
+END $$;
+COMMENT ON FUNCTION ml.evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
+
+CREATE FUNCTION ml.confusion_matrix(model text, source text)
+RETURNS TABLE (actual text, predicted text, count bigint)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    e record;
+    ref text;
+BEGIN
+    e := ml._evaluation_source(model, source);
+    ref := (e.m).name || '@' || (e.m).version;
+    IF (e.m).task <> 'classification' THEN
+        RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type',
+            HINT = 'ml.evaluate() gives regression and clustering metrics.';
+    END IF;
+    RETURN QUERY EXECUTE format($q$
+        WITH cells AS (
+            SELECT (s.%1$I)::text AS a, ml.predict_class(%2$L, s) AS p, count(*) AS n
+            FROM (%3$s) s WHERE s.%1$I IS NOT NULL GROUP BY 1, 2
+        )
+        SELECT a.c, b.c, coalesce(cells.n, 0)
+        FROM unnest(ml.classes(%2$L)) WITH ORDINALITY a(c, i)
+        CROSS JOIN unnest(ml.classes(%2$L)) WITH ORDINALITY b(c, j)
+        LEFT JOIN cells ON cells.a = a.c AND cells.p = b.c
+        ORDER BY a.i, b.j $q$, (e.m).target, ref, e.query);
+END $$;
+COMMENT ON FUNCTION ml.confusion_matrix(text, text) IS 'counts of actual x predicted labels of a classifier on labeled rows, every cell included';
+
+CREATE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
+RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    e record;
+    ref text;
+    classes text[];
+    pos integer;
+BEGIN
+    e := ml._evaluation_source(model, source);
+    ref := (e.m).name || '@' || (e.m).version;
+    IF (e.m).task <> 'classification' THEN
+        RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type';
+    END IF;
+    classes := ml.classes(ref);
+    pos := array_position(classes, coalesce(positive, classes[cardinality(classes)]));
+    IF pos IS NULL THEN
+        RAISE EXCEPTION 'model % has no class "%"', ref, positive USING ERRCODE = 'invalid_parameter_value',
+            HINT = format('Its classes are %s.', array_to_string(classes, ', '));
+    END IF;
+    -- One point per distinct score, from the highest: rows scoring at least
+    -- the threshold are predicted positive (one class against the rest).
+    RETURN QUERY EXECUTE format($q$
+        WITH scored AS (
+            SELECT (s.%1$I)::text = %4$L AS is_pos, (ml.predict_proba(%2$L, s))[%5$s] AS score
+            FROM (%3$s) s WHERE s.%1$I IS NOT NULL
+        ), g AS (
+            SELECT score, count(*) FILTER (WHERE is_pos) AS tp, count(*) FILTER (WHERE NOT is_pos) AS fp
+            FROM scored WHERE score IS NOT NULL GROUP BY score
+        ), t AS (
+            SELECT sum(tp) AS p, sum(fp) AS n FROM g
+        )
+        SELECT 'Infinity'::float8, 0::float8, 0::float8
+        UNION ALL
+        (SELECT g.score, (sum(g.fp) OVER w)::float8 / nullif(t.n, 0), (sum(g.tp) OVER w)::float8 / nullif(t.p, 0)
+         FROM g, t WINDOW w AS (ORDER BY g.score DESC) ORDER BY g.score DESC) $q$,
+        (e.m).target, ref, e.query, classes[pos], pos);
+END $$;
+COMMENT ON FUNCTION ml.roc_curve(text, text, text) IS 'ROC curve of a classifier for one class against the rest (default: the last class)';
+
+CREATE FUNCTION ml.training_info(model text)
+RETURNS TABLE (iteration integer, train_loss float8, valid_loss float8, step float8, elapsed_s float8)
+LANGUAGE sql STABLE AS $$
+    SELECT (h->>'iteration')::integer, (h->>'train_loss')::float8, (h->>'valid_loss')::float8,
+           (h->>'step')::float8, (h->>'elapsed_s')::float8
+    FROM ml.models m, jsonb_array_elements(m.history) WITH ORDINALITY x(h, o)
+    WHERE m.id = ml._resolve_model($1)
     ORDER BY o
 $$;
-CREATE FUNCTION ml.explain(model text)
-RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
-CREATE FUNCTION ml.explain(model bigint)
-RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8)
-LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
+COMMENT ON FUNCTION ml.training_info(text) IS 'per-iteration loss on the train and test splits, step size and elapsed time of a training';
 
 ----------------------------------------------------------------------------
 -- Batch scoring and drift
@@ -1524,6 +2035,9 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     m ml.models;
     snap ml.snapshots;
+    pl record;
+    search_trials jsonb;
+    search_folds integer;
     fit record;
     t0 timestamptz := clock_timestamp();
     h text;
@@ -1535,7 +2049,12 @@ BEGIN
         RAISE EXCEPTION 'snapshot "%" of model %@% no longer exists', snap.name, m.name, m.version
             USING ERRCODE = 'undefined_table';
     END IF;
-    fit := ml._fit(snap.relation::regclass, m.target, m.features, m.algorithm, m.hyperparams, m.seed);
+    pl := ml._training_plan(snap, m.target, m.features, m.algorithm, m.hyperparams);
+    IF m.search IS NOT NULL THEN
+        SELECT * INTO search_trials, search_folds
+        FROM ml._search_trials(m.search, pl.numeric_hyperparams - ARRAY(SELECT jsonb_object_keys(m.search->'params')), m.seed);
+    END IF;
+    fit := ml._fit(snap.relation::regclass, pl.plan, m.algorithm, pl.numeric_hyperparams, search_trials, search_folds);
     h := encode(sha256(fit.model), 'hex');
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('reproduce', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version,

@@ -48,6 +48,12 @@ CREATE POLICY prediction_baselines_all ON ml.prediction_baselines
     USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id))
     WITH CHECK (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
 
+ALTER TABLE ml.trials ENABLE ROW LEVEL SECURITY;
+CREATE POLICY trials_read ON ml.trials FOR SELECT
+    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+CREATE POLICY trials_insert ON ml.trials FOR INSERT
+    WITH CHECK (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id AND ml._has_model_privilege(m.name, 'manage')));
+
 ALTER TABLE ml.model_owners ENABLE ROW LEVEL SECURITY;
 CREATE POLICY model_owners_read ON ml.model_owners FOR SELECT USING (true);
 CREATE POLICY model_owners_insert ON ml.model_owners FOR INSERT WITH CHECK (owner = current_user);

@@ -20,6 +20,10 @@ main(void)
 	failed += run_modelref_tests();
 	failed += run_nist_tests();
 	failed += run_drift_tests();
+	failed += run_model_tests();
+	failed += run_classify_tests();
+	failed += run_unsupervised_tests();
+	failed += run_tree_tests();
 
 	if (failed != 0)
 		fprintf(stderr, "core unit tests: %d failed\n", failed);

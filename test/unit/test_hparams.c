@@ -19,7 +19,7 @@ test_algorithm_names(void **state)
 	assert_string_equal(mlc_algorithm_name(MLC_ALG_LINEAR), "linear_regression");
 	assert_string_equal(mlc_algorithm_name(MLC_ALG_RIDGE), "ridge");
 	assert_string_equal(mlc_algorithm_name((mlc_algorithm) 99), "unknown");
-	assert_string_equal(mlc_algorithm_names(), "linear_regression, ridge");
+	assert_string_equal(mlc_algorithm_names(), "linear_regression, ridge, lasso, elastic_net, logistic_regression, softmax_regression, kmeans, pca, naive_bayes");
 }
 
 static void
@@ -30,10 +30,10 @@ test_specs_and_defaults(void **state)
 	int			n = -1;
 
 	s = mlc_hparam_specs(MLC_ALG_LINEAR, &n);
-	assert_int_equal(n, 0);
-	(void) s;
-	s = mlc_hparam_specs(MLC_ALG_RIDGE, &n);
 	assert_int_equal(n, 1);
+	assert_string_equal(s[0].name, "max_categories");
+	s = mlc_hparam_specs(MLC_ALG_RIDGE, &n);
+	assert_int_equal(n, 2);
 	assert_string_equal(s[0].name, "alpha");
 	assert_true(s[0].default_value == 1.0);
 	assert_true(s[0].min_value == 0.0);
@@ -81,9 +81,27 @@ test_unknown_key(void **state)
 	assert_int_equal(mlc_hparams_set(MLC_ALG_LINEAR, &hp, "alpha", 1, &err), MLC_EINVAL);
 	assert_string_equal(err.msg,
 						"unknown hyperparameter \"alpha\" for algorithm linear_regression");
-	assert_non_null(strstr(err.detail, "takes no hyperparameters"));
+	assert_non_null(strstr(err.detail, "max_categories"));
 
-	assert_int_equal(mlc_hparams_set((mlc_algorithm) 7, &hp, "alpha", 1, &err), MLC_EINVAL);
+	/* every algorithm's table: defaults inside their own bounds, settable */
+	for (n = 1; n <= 9; n++)
+	{
+		int			m,
+					i;
+		const mlc_hparam_spec *t = mlc_hparam_specs((mlc_algorithm) n, &m);
+
+		assert_true(m >= 1);
+		mlc_hparams_defaults((mlc_algorithm) n, &hp);
+		for (i = 0; i < m; i++)
+		{
+			assert_true(t[i].default_value >= t[i].min_value && t[i].default_value <= t[i].max_value);
+			assert_true(mlc_hparams_get((mlc_algorithm) n, &hp, t[i].name) == t[i].default_value);
+			assert_int_equal(mlc_hparams_set((mlc_algorithm) n, &hp, t[i].name, t[i].max_value, &err), MLC_OK);
+			assert_true(mlc_hparams_get((mlc_algorithm) n, &hp, t[i].name) == t[i].max_value);
+		}
+		assert_true(mlc_algorithm_from_name(mlc_algorithm_name((mlc_algorithm) n)) == (mlc_algorithm) n);
+	}
+	assert_int_equal(mlc_hparams_set((mlc_algorithm) 99, &hp, "alpha", 1, &err), MLC_EINVAL);
 	assert_int_equal(mlc_hparams_set(MLC_ALG_RIDGE, &hp, NULL, 1, NULL), MLC_EINVAL);
 }
 
@@ -188,9 +206,9 @@ test_parse_messages(void **state)
 		{MLC_ALG_RIDGE, "{\"alpha\": true}", "hyperparameter \"alpha\" must be a number", NULL},
 		{MLC_ALG_RIDGE, "{\"alpha\": null}", "hyperparameter \"alpha\" must be a number", NULL},
 		{MLC_ALG_RIDGE, "{\"alpah\": 1}", "unknown hyperparameter \"alpah\" for algorithm ridge",
-		"Accepted hyperparameters for ridge: alpha."},
+		"Accepted hyperparameters for ridge: alpha, max_categories."},
 		{MLC_ALG_LINEAR, "{\"alpha\": 1}", "unknown hyperparameter \"alpha\" for algorithm linear_regression",
-		"Algorithm linear_regression takes no hyperparameters."},
+		"Accepted hyperparameters for linear_regression: max_categories."},
 		{MLC_ALG_RIDGE, "{\"alpha\": -1}", "hyperparameter \"alpha\" for algorithm ridge must be between 0 and 1e+300",
 		"Got -1."},
 		{MLC_ALG_RIDGE, "{\"alpha\": 1e400}", "hyperparameter \"alpha\" must be a finite number", "Got 1e400."},

@@ -22,6 +22,10 @@ int			run_codec_tests(void);
 int			run_modelref_tests(void);
 int			run_nist_tests(void);
 int			run_drift_tests(void);
+int			run_model_tests(void);
+int			run_classify_tests(void);
+int			run_unsupervised_tests(void);
+int			run_tree_tests(void);
 
 /*
  * The whole chunked training pipeline as the engine runs it: per chunk

@@ -1,0 +1,82 @@
+/*
+ * fit.h: the algorithms' passes over the engine's chunks (fit.c).
+ */
+#ifndef ML_FIT_H
+#define ML_FIT_H
+
+#include "postgres.h"
+#include "lib/stringinfo.h"
+
+#include "engine.h"
+
+enum
+{
+	PASS_STATS = 0,				/* linear family, pca: counts, means, R of [X y] */
+	PASS_REFINE,				/* linear: exact residuals */
+	PASS_EVAL,					/* metrics of an encoded model on both row sets */
+	PASS_LOGISTIC,				/* gradient and Hessian at beta */
+	PASS_SOFTMAX,				/* loss and gradient at W */
+	PASS_SAMPLE,				/* kmeans: a seeded sample of rows */
+	PASS_KMEANS,				/* per-centroid sums of every run */
+	PASS_NB						/* per-class moments */
+};
+
+/*
+ * params[0] of every pass is the fold held out for validation, or -1: the
+ * fit then trains on the train split and validates on the test split.
+ */
+#define PARAM_HOLDOUT 0
+#define PARAM_FIRST 1
+
+/* Rows kept per chunk by PASS_SAMPLE. */
+#define ML_SAMPLE_PER_CHUNK 1024
+/* Rows k-means++ seeds from (about; all rows when there are fewer). */
+#define ML_SAMPLE_ROWS 20000
+
+typedef struct MLFit
+{
+	/* set by the caller */
+	MLEngine   *engine;
+	const MLPlan *plan;
+	mlc_algorithm alg;
+	mlc_hparams hp;
+	int			holdout;		/* fold held out, or -1 */
+	int64		train_rows_hint;	/* for the sampling rate */
+	char	  **feature_names;	/* plan->p expanded names */
+	int			partial_doubles;
+	/* results */
+	int64		n_train;
+	int64		n_valid;
+	int64		n_skipped;
+	int			n_arrays;
+	mlc_array	arrays[4];
+	StringInfoData summary;		/* JSON members, no braces */
+	StringInfoData history;		/* JSON array elements, no brackets */
+	int			iterations;
+	bool		converged;
+	double		objective;		/* final training loss, for messages */
+} MLFit;
+
+/* Doubles a chunk partial needs for every pass the algorithm runs. */
+extern int	ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+extern mlc_task ml_algorithm_task(mlc_algorithm alg);
+
+/* Fit on the engine's rows; fills the results. */
+extern void ml_fit_run(MLFit *fit);
+
+/*
+ * Metrics of an encoded model (built from fit's arrays by the caller) on
+ * the fit's training rows and validation rows: appends two JSON objects,
+ * "train" and "valid" (named as given) to buf, and returns the score used
+ * by hyperparameter search on the validation rows (higher is better).
+ */
+extern double ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc_len,
+							  StringInfo buf, const char *train_name, const char *valid_name);
+extern const char *ml_search_score_name(mlc_task task);
+
+/* JSON helpers shared with train.c */
+extern void ml_json_number(StringInfo buf, double v);
+extern void ml_json_key_number(StringInfo buf, const char *key, double v, bool comma);
+
+#endif							/* ML_FIT_H */
