@@ -13,7 +13,8 @@ test_algorithm_names(void **state)
 	assert_int_equal(mlc_algorithm_from_name("linear_regression"), MLC_ALG_LINEAR);
 	assert_int_equal(mlc_algorithm_from_name("ridge"), MLC_ALG_RIDGE);
 	assert_int_equal(mlc_algorithm_from_name("Ridge"), 0);
-	assert_int_equal(mlc_algorithm_from_name("lasso"), 0);
+	assert_int_equal(mlc_algorithm_from_name("lasso"), MLC_ALG_LASSO);
+	assert_int_equal(mlc_algorithm_from_name("xgboost"), 0);
 	assert_int_equal(mlc_algorithm_from_name(""), 0);
 	assert_int_equal(mlc_algorithm_from_name(NULL), 0);
 	assert_string_equal(mlc_algorithm_name(MLC_ALG_LINEAR), "linear_regression");
@@ -69,6 +70,7 @@ test_unknown_key(void **state)
 {
 	mlc_hparams hp;
 	mlc_error	err;
+	int			n;
 
 	mlc_hparams_defaults(MLC_ALG_RIDGE, &hp);
 	assert_int_equal(mlc_hparams_set(MLC_ALG_RIDGE, &hp, "foo", 1, &err), MLC_EINVAL);
@@ -256,7 +258,7 @@ test_parse_messages(void **state)
 		"unknown hyperparameter \"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\" for algorithm ridge", NULL},
 		/* the first failing key wins, in text order */
 		{MLC_ALG_RIDGE, "{\"zz\": 1, \"alpha\": \"x\"}", "unknown hyperparameter \"zz\" for algorithm ridge", NULL},
-		{(mlc_algorithm) 9, "{}", "unknown algorithm id 9", NULL},
+		{(mlc_algorithm) 99, "{}", "unknown algorithm id 99", NULL},
 	};
 	mlc_hparams hp;
 	mlc_error	err;

@@ -1149,17 +1149,25 @@ test_predict(void **state)
 {
 	double		coef[3] = {0.5, -2.0, 1e-3};
 	double		x[3] = {4.0, 1.25, 1000.0};
+	double		beta[4] = {10.0, 0.5, -2.0, 1e-3};
 	mlc_linear_model m;
+	mlc_linear_model view;
 	mlc_model	mm;
+	mlc_array	arr = {"coef", 1, 4, beta};
 
 	m.p = 3;
 	m.intercept = 10.0;
 	m.coef = coef;
 	assert_true(mlc_linear_predict(&m, x) == ((10.0 + 0.5 * 4.0) + -2.0 * 1.25) + 1e-3 * 1000.0);
+	/* a registered model scores with the same bits */
 	memset(&mm, 0, sizeof(mm));
 	mm.algorithm = MLC_ALG_RIDGE;
+	mm.task = MLC_TASK_REGRESSION;
 	mm.n_features = 3;
-	mm.linear = m;
+	mm.n_arrays = 1;
+	mm.arrays = &arr;
+	assert_int_equal(mlc_model_linear_view(&mm, &view), 0);
+	assert_true(view.intercept == 10.0 && view.coef[2] == 1e-3);
 	assert_true(mlc_model_predict(&mm, x) == mlc_linear_predict(&m, x));
 	mm.algorithm = (mlc_algorithm) 0;
 	assert_true(isnan(mlc_model_predict(&mm, x)));
