@@ -1,0 +1,1599 @@
+/*
+ * tree.c: binning, fixed-point histograms, split finding, level-wise tree
+ * growth, losses, forest scoring and Tree SHAP (see tree.h).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mlcore.h"
+
+#define MAX_OUTPUTS 1024		/* scoring buffer on the stack */
+#define MAX_FOREST_DEPTH 64		/* bounds the Tree SHAP recursion */
+
+/* ---------- binning ---------- */
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double		x = *(const double *) a,
+				y = *(const double *) b;
+
+	return (x > y) - (x < y);
+}
+
+mlc_status
+mlc_bin_edges(int64_t n, const double *values, int max_bins, double *edges,
+			  int *n_edges, mlc_error *err)
+{
+	double	   *s;
+	int64_t		m = 0,
+				i,
+				distinct;
+	int			ne = 0,
+				k;
+
+	if (n < 0 || (n > 0 && values == NULL) || edges == NULL || n_edges == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid binning arguments");
+	if (max_bins < 2 || max_bins > MLC_MAX_BINS)
+		return mlc_fail(err, MLC_EINVAL, "max_bins must be between 2 and 255.",
+						"invalid number of bins %d", max_bins);
+	if ((uint64_t) n > SIZE_MAX / sizeof(double) || n > (INT64_C(1) << 52))
+		return mlc_fail(err, MLC_EINVAL, NULL, "binning sample too large");
+	*n_edges = 0;
+	if (n == 0)
+		return MLC_OK;
+	s = mlc_alloc((size_t) n * sizeof(double));
+	if (s == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the binning sample");
+	for (i = 0; i < n; i++)
+		if (!isnan(values[i]))
+			s[m++] = values[i];
+	if (m == 0)
+	{
+		mlc_free(s);
+		return MLC_OK;
+	}
+	qsort(s, (size_t) m, sizeof(double), cmp_double);
+	distinct = 1;
+	for (i = 1; i < m; i++)
+		if (s[i] > s[i - 1])
+			distinct++;
+	if (distinct <= max_bins)
+	{
+		/* few values: each its own bin, like XGBoost's exact cuts */
+		for (i = 1; i < m; i++)
+			if (s[i] > s[i - 1] && isfinite(s[i]))
+				edges[ne++] = s[i];
+	}
+	else
+	{
+		for (k = 1; k < max_bins; k++)
+		{
+			double		v = s[(int64_t) k * m / max_bins];
+
+			if (v > s[0] && isfinite(v) && (ne == 0 || v > edges[ne - 1]))
+				edges[ne++] = v;
+		}
+	}
+	mlc_free(s);
+	*n_edges = ne;
+	return MLC_OK;
+}
+
+uint8_t
+mlc_bin_value(const double *edges, int n_edges, double v)
+{
+	int			lo = 0,
+				hi = n_edges;
+
+	if (isnan(v))
+		return MLC_BIN_MISSING;
+	if (edges == NULL || n_edges <= 0)
+		return 0;
+	if (n_edges > MLC_MAX_BINS - 1)
+		hi = MLC_MAX_BINS - 1;
+	/* number of edges <= v */
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (edges[mid] <= v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (uint8_t) lo;
+}
+
+/* ---------- fixed point ---------- */
+
+double
+mlc_tree_fixed_scale(double max_abs)
+{
+	int			e;
+	double		frac;
+
+	if (!(max_abs >= 0) || !isfinite(max_abs))
+		return 0;
+	if (max_abs < ldexp(1.0, -30))
+		return ldexp(1.0, 60);
+	/*
+	 * max_abs = f 2^e with f in [0.5, 1): 2^(30 - e) max_abs < 2^30, and
+	 * one more doubling fits exactly when max_abs is a power of two
+	 */
+	frac = frexp(max_abs, &e);
+	e = frac == 0.5 ? 31 - e : 30 - e;
+	if (e > 60)
+		e = 60;
+	if (e < -60)
+		e = -60;
+	return ldexp(1.0, e);
+}
+
+static int
+quantize(double v, double scale, int64_t *q)
+{
+	double		s;
+
+	if (!isfinite(v))
+		return 0;
+	s = v * scale;
+	if (!(fabs(s) <= (double) MLC_TREE_FIXED_MAX))
+		return 0;
+	*q = (int64_t) llround(s);
+	return 1;
+}
+
+/* ---------- histograms ---------- */
+
+size_t
+mlc_tree_hist_len(int n_features, int n_outputs)
+{
+	if (n_features < 1 || n_outputs < 1 || n_outputs > MAX_OUTPUTS ||
+		n_features > (1 << 20))
+		return 0;
+	return (size_t) n_features * MLC_BIN_SLOTS * (size_t) (2 + n_outputs);
+}
+
+mlc_status
+mlc_tree_hist_add(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
+				  const double *g, const double *h, const uint32_t *weight,
+				  const int32_t *slot, int n_slots, double g_scale, double h_scale,
+				  int64_t *hist, mlc_error *err)
+{
+	size_t		hlen = mlc_tree_hist_len(n_features, n_outputs);
+	int			K = n_outputs,
+				f,
+				k;
+	int64_t		i;
+	size_t		un = (size_t) n;
+
+	if (hlen == 0 || n < 0 || n_slots < 0 || hist == NULL || slot == NULL ||
+		(n > 0 && (bins == NULL || g == NULL || h == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid histogram arguments");
+	if (!(g_scale > 0) || !isfinite(g_scale) || !(h_scale > 0) || !isfinite(h_scale))
+		return mlc_fail(err, MLC_EINVAL, "Use mlc_tree_fixed_scale.",
+						"invalid fixed-point scale");
+	/* check every row first so that hist is unchanged on error */
+	for (i = 0; i < n; i++)
+	{
+		int64_t		q;
+
+		if (slot[i] < 0 || (weight != NULL && weight[i] == 0))
+			continue;
+		if (slot[i] >= n_slots)
+			return mlc_fail(err, MLC_EINVAL, NULL,
+							"row %lld has slot %d of %d", (long long) i,
+							(int) slot[i], n_slots);
+		if (!quantize(h[i], h_scale, &q) || q < 0 || h[i] < 0)
+			return mlc_fail(err, MLC_EINVAL,
+							"Hessians must be finite, non-negative and within the fixed-point bound.",
+							"invalid hessian at row %lld", (long long) i);
+		for (k = 0; k < K; k++)
+			if (!quantize(g[(size_t) k * un + i], g_scale, &q))
+				return mlc_fail(err, MLC_EINVAL,
+								"Gradients must be finite and within the fixed-point bound.",
+								"invalid gradient at row %lld", (long long) i);
+	}
+	for (i = 0; i < n; i++)
+	{
+		int64_t		w = weight != NULL ? (int64_t) weight[i] : 1,
+					qh = 0;
+		int64_t		qg[MAX_OUTPUTS];
+
+		if (slot[i] < 0 || w == 0)
+			continue;
+		(void) quantize(h[i], h_scale, &qh);
+		for (k = 0; k < K; k++)
+			(void) quantize(g[(size_t) k * un + i], g_scale, &qg[k]);
+		for (f = 0; f < n_features; f++)
+		{
+			int64_t    *c = hist + (size_t) slot[i] * hlen +
+				((size_t) f * MLC_BIN_SLOTS + bins[(size_t) f * un + i]) * (size_t) (2 + K);
+
+			c[0] += w;
+			c[1] += w * qh;
+			for (k = 0; k < K; k++)
+				c[2 + k] += w * qg[k];
+		}
+	}
+	return MLC_OK;
+}
+
+void
+mlc_tree_hist_combine(size_t len, int64_t *into, const int64_t *other)
+{
+	size_t		i;
+
+	for (i = 0; i < len; i++)
+		into[i] += other[i];
+}
+
+/* ---------- split finding ---------- */
+
+void
+mlc_tree_params_defaults(mlc_tree_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->max_depth = 6;
+	p->n_outputs = 1;
+	p->lambda = 1;
+	p->gamma = 0;
+	p->min_child_weight = 1;
+	p->min_samples_leaf = 0;
+	p->min_gain = 5e-7;
+	p->learning_rate = 0.3;
+	p->colsample = 1;
+	p->seed = 0;
+	p->g_scale = 1;
+	p->h_scale = 1;
+}
+
+static mlc_status
+check_params(const mlc_tree_params *p, mlc_error *err)
+{
+	if (p == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "missing tree parameters");
+	if (p->max_depth < 0 || p->max_depth > MLC_TREE_MAX_DEPTH ||
+		p->n_outputs < 1 || p->n_outputs > MAX_OUTPUTS ||
+		!(p->lambda >= 0) || !isfinite(p->lambda) ||
+		!(p->gamma >= 0) || !isfinite(p->gamma) ||
+		!(p->min_child_weight >= 0) || !isfinite(p->min_child_weight) ||
+		!(p->min_samples_leaf >= 0) || !isfinite(p->min_samples_leaf) ||
+		!(p->min_gain >= 0) || !isfinite(p->min_gain) ||
+		!(p->learning_rate > 0) || !isfinite(p->learning_rate) ||
+		!(p->colsample > 0) || !(p->colsample <= 1) ||
+		!(p->g_scale > 0) || !isfinite(p->g_scale) ||
+		!(p->h_scale > 0) || !isfinite(p->h_scale))
+		return mlc_fail(err, MLC_EINVAL,
+						"Check max_depth (0 to 30), n_outputs, the penalties, learning_rate, colsample and the scales.",
+						"invalid tree parameters");
+	return MLC_OK;
+}
+
+/* sum_k G_k^2 / (H + lambda) of one side (count, h, g_0 .. g_K-1) */
+static double
+side_score(const mlc_tree_params *p, const int64_t *s)
+{
+	double		den = (double) s[1] / p->h_scale + p->lambda,
+				sum = 0;
+	int			k;
+
+	if (!(den > 0))
+		return 0;
+	for (k = 0; k < p->n_outputs; k++)
+	{
+		double		G = (double) s[2 + k] / p->g_scale;
+
+		sum += G * G / den;
+	}
+	return sum;
+}
+
+/* totals of a node: all slots of feature 0 (every row is in one of them) */
+static void
+node_totals(int K, const int64_t *hist, int64_t *tot)
+{
+	int			b,
+				k;
+
+	for (k = 0; k < K + 2; k++)
+		tot[k] = 0;
+	for (b = 0; b < MLC_BIN_SLOTS; b++)
+		for (k = 0; k < K + 2; k++)
+			tot[k] += hist[(size_t) b * (2 + K) + k];
+}
+
+mlc_status
+mlc_tree_best_split(const mlc_tree_params *p, int n_features, const int *n_edges,
+					const int64_t *node_hist, const uint8_t *mask, mlc_split *out,
+					mlc_error *err)
+{
+	int			K,
+				f,
+				b,
+				k,
+				d;
+	int64_t		tot[MAX_OUTPUTS + 2],
+				L[MAX_OUTPUTS + 2],
+				R[MAX_OUTPUTS + 2],
+				LM[MAX_OUTPUTS + 2];
+	double		parent,
+				minc;
+	mlc_status	st;
+
+	if ((st = check_params(p, err)) != MLC_OK)
+		return st;
+	if (n_features < 1 || n_edges == NULL || node_hist == NULL || out == NULL ||
+		mlc_tree_hist_len(n_features, p->n_outputs) == 0)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid split arguments");
+	K = p->n_outputs;
+	out->feature = -1;
+	out->bin = -1;
+	out->default_left = 0;
+	out->gain = -INFINITY;
+	node_totals(K, node_hist, tot);
+	parent = side_score(p, tot);
+	minc = p->min_samples_leaf > 1 ? p->min_samples_leaf : 1;
+	for (f = 0; f < n_features; f++)
+	{
+		const int64_t *fh = node_hist + (size_t) f * MLC_BIN_SLOTS * (2 + K);
+		const int64_t *miss = fh + (size_t) MLC_BIN_MISSING * (2 + K);
+		int			ne = n_edges[f];
+
+		if (ne < 0 || ne > MLC_MAX_BINS - 1)
+			return mlc_fail(err, MLC_EINVAL, NULL, "invalid edge count %d of feature %d",
+							ne, f);
+		if (mask != NULL && mask[f] == 0)
+			continue;
+		for (k = 0; k < K + 2; k++)
+			L[k] = 0;
+		for (b = 0; b < ne; b++)
+		{
+			for (k = 0; k < K + 2; k++)
+				L[k] += fh[(size_t) b * (2 + K) + k];
+			/* d = 0: missing left (tried first), d = 1: missing right */
+			for (d = 0; d < 2; d++)
+			{
+				double		gain;
+
+				for (k = 0; k < K + 2; k++)
+				{
+					LM[k] = d == 0 ? L[k] + miss[k] : L[k];
+					R[k] = tot[k] - LM[k];
+				}
+				if ((double) LM[0] < minc || (double) R[0] < minc ||
+					(double) LM[1] / p->h_scale < p->min_child_weight ||
+					(double) R[1] / p->h_scale < p->min_child_weight)
+					continue;
+				gain = 0.5 * (side_score(p, LM) + side_score(p, R) - parent) - p->gamma;
+				if (gain > p->min_gain && gain > out->gain)
+				{
+					out->feature = f;
+					out->bin = b;
+					out->default_left = d == 0;
+					out->gain = gain;
+				}
+			}
+		}
+	}
+	if (out->feature < 0)
+		out->gain = 0;
+	return MLC_OK;
+}
+
+/* ---------- builder ---------- */
+
+enum
+{
+	NODE_OPEN = 0, NODE_SPLIT = 1, NODE_LEAF = 2
+};
+
+typedef struct tnode
+{
+	int			state;
+	int			depth;
+	int			feature;
+	int			bin;
+	int			default_left;
+	int			left;
+	int			right;
+	int			need;			/* may split at this level */
+	int			slot;			/* histogram requested from the caller, or -1 */
+	int			from_slot;		/* derived: parent minus this slot's histogram */
+	int			parent_hist;	/* index in parent_hist of this node's parent */
+	int			own_hist;		/* index in parent_hist once split */
+	double		gain;
+	int64_t		count;
+	int64_t		h;
+} tnode;
+
+struct mlc_tree_builder
+{
+	mlc_tree_params p;
+	int			F;
+	int			K;
+	const double *const *edges;
+	const int  *n_edges;
+	size_t		hlen;
+	int			n_nodes;
+	int			cap;
+	tnode	   *nodes;
+	int64_t    *g;				/* cap x K node gradient totals */
+	int		   *level;			/* nodes of the current level */
+	int			n_level;
+	int			n_slots;
+	int64_t    *parent_hist;	/* histograms of the previous level's split nodes */
+	int			begun;
+	int			done;
+	int			failed;
+	uint8_t    *mask;
+	int		   *perm;
+	int64_t    *tmp;
+};
+
+static uint64_t
+splitmix64(uint64_t *s)
+{
+	uint64_t	z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+void
+mlc_tree_builder_free(mlc_tree_builder *b)
+{
+	if (b == NULL)
+		return;
+	mlc_free(b->nodes);
+	mlc_free(b->g);
+	mlc_free(b->level);
+	mlc_free(b->parent_hist);
+	mlc_free(b->mask);
+	mlc_free(b->perm);
+	mlc_free(b->tmp);
+	mlc_free(b);
+}
+
+static int
+grow_nodes(mlc_tree_builder *b, int need)
+{
+	tnode	   *nn;
+	int64_t    *ng;
+	int			cap = b->cap;
+
+	if (need <= b->cap)
+		return 1;
+	while (cap < need)
+		cap *= 2;
+	nn = mlc_alloc((size_t) cap * sizeof(tnode));
+	ng = mlc_alloc((size_t) cap * (size_t) b->K * sizeof(int64_t));
+	if (nn == NULL || ng == NULL)
+	{
+		mlc_free(nn);
+		mlc_free(ng);
+		return 0;
+	}
+	memcpy(nn, b->nodes, (size_t) b->n_nodes * sizeof(tnode));
+	memcpy(ng, b->g, (size_t) b->n_nodes * (size_t) b->K * sizeof(int64_t));
+	mlc_free(b->nodes);
+	mlc_free(b->g);
+	b->nodes = nn;
+	b->g = ng;
+	b->cap = cap;
+	return 1;
+}
+
+static void
+init_node(tnode *t, int depth)
+{
+	memset(t, 0, sizeof(*t));
+	t->state = NODE_OPEN;
+	t->depth = depth;
+	t->feature = -1;
+	t->bin = -1;
+	t->left = -1;
+	t->right = -1;
+	t->slot = -1;
+	t->from_slot = -1;
+	t->parent_hist = -1;
+	t->own_hist = -1;
+}
+
+mlc_status
+mlc_tree_builder_create(const mlc_tree_params *p, int n_features,
+						const double *const *edges, const int *n_edges,
+						mlc_tree_builder **out, mlc_error *err)
+{
+	mlc_tree_builder *b;
+	mlc_status	st;
+	int			f,
+				j;
+
+	if (out == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "missing builder output");
+	*out = NULL;
+	if ((st = check_params(p, err)) != MLC_OK)
+		return st;
+	if (n_features < 1 || edges == NULL || n_edges == NULL ||
+		mlc_tree_hist_len(n_features, p->n_outputs) == 0)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid builder arguments");
+	for (f = 0; f < n_features; f++)
+	{
+		if (n_edges[f] < 0 || n_edges[f] > MLC_MAX_BINS - 1 ||
+			(n_edges[f] > 0 && edges[f] == NULL))
+			return mlc_fail(err, MLC_EINVAL, NULL, "invalid edges of feature %d", f);
+		for (j = 0; j < n_edges[f]; j++)
+			if (!isfinite(edges[f][j]) || (j > 0 && !(edges[f][j] > edges[f][j - 1])))
+				return mlc_fail(err, MLC_EINVAL, "Edges must be finite and strictly ascending.",
+								"invalid edges of feature %d", f);
+	}
+	b = mlc_alloc0(sizeof(*b));
+	if (b == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the tree builder");
+	b->p = *p;
+	b->F = n_features;
+	b->K = p->n_outputs;
+	b->edges = edges;
+	b->n_edges = n_edges;
+	b->hlen = mlc_tree_hist_len(n_features, p->n_outputs);
+	b->cap = 16;
+	b->nodes = mlc_alloc((size_t) b->cap * sizeof(tnode));
+	b->g = mlc_alloc((size_t) b->cap * (size_t) b->K * sizeof(int64_t));
+	b->level = mlc_alloc(sizeof(int));
+	b->mask = mlc_alloc((size_t) n_features);
+	b->perm = mlc_alloc((size_t) n_features * sizeof(int));
+	b->tmp = mlc_alloc(b->hlen * sizeof(int64_t));
+	if (b->nodes == NULL || b->g == NULL || b->level == NULL || b->mask == NULL ||
+		b->perm == NULL || b->tmp == NULL)
+	{
+		mlc_tree_builder_free(b);
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the tree builder");
+	}
+	init_node(&b->nodes[0], 0);
+	memset(b->g, 0, (size_t) b->K * sizeof(int64_t));
+	b->n_nodes = 1;
+	b->level[0] = 0;
+	b->n_level = 1;
+	*out = b;
+	return MLC_OK;
+}
+
+int
+mlc_tree_builder_begin_level(mlc_tree_builder *b)
+{
+	int			i,
+				slots = 0;
+	double		minc;
+
+	if (b == NULL || b->failed || b->begun)
+		return -1;
+	if (b->done)
+		return 0;
+	minc = b->p.min_samples_leaf > 1 ? b->p.min_samples_leaf : 1;
+	for (i = 0; i < b->n_level; i++)
+	{
+		tnode	   *t = &b->nodes[b->level[i]];
+
+		t->slot = -1;
+		t->from_slot = -1;
+		/* the root's totals come from its histogram, so it is always asked */
+		t->need = t->depth < b->p.max_depth &&
+			(b->level[i] == 0 || (double) t->count >= 2 * minc);
+	}
+	if (b->n_level == 1 && b->level[0] == 0)
+		b->nodes[0].slot = slots++;
+	else
+	{
+		/* the level is sibling pairs (left, right) in parent order */
+		for (i = 0; i + 1 < b->n_level; i += 2)
+		{
+			tnode	   *l = &b->nodes[b->level[i]],
+					   *r = &b->nodes[b->level[i + 1]];
+
+			if (!l->need && !r->need)
+				continue;
+			if (l->count <= r->count)
+			{
+				l->slot = slots++;
+				r->from_slot = l->slot;
+			}
+			else
+			{
+				r->slot = slots++;
+				l->from_slot = r->slot;
+			}
+		}
+	}
+	for (i = 0; i < b->n_level; i++)
+	{
+		tnode	   *t = &b->nodes[b->level[i]];
+
+		if (t->slot < 0 && t->from_slot < 0)
+			t->state = NODE_LEAF;
+	}
+	if (slots == 0)
+	{
+		b->done = 1;
+		b->n_level = 0;
+		return 0;
+	}
+	b->n_slots = slots;
+	b->begun = 1;
+	return slots;
+}
+
+/* the node a binned row reaches (stops at the first node not split) */
+static int
+route_binned(const mlc_tree_builder *b, const uint8_t *bins, size_t n, size_t i)
+{
+	int			node = 0;
+
+	while (b->nodes[node].state == NODE_SPLIT)
+	{
+		const tnode *t = &b->nodes[node];
+		uint8_t		v = bins[(size_t) t->feature * n + i];
+		int			go_left = v == MLC_BIN_MISSING ? t->default_left : v <= t->bin;
+
+		node = go_left ? t->left : t->right;
+	}
+	return node;
+}
+
+mlc_status
+mlc_tree_builder_assign(const mlc_tree_builder *b, int64_t n, const uint8_t *bins,
+						int32_t *slot, mlc_error *err)
+{
+	int64_t		i;
+
+	if (b == NULL || n < 0 || (n > 0 && (bins == NULL || slot == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid assign arguments");
+	if (!b->begun)
+		return mlc_fail(err, MLC_EINVAL, "Call mlc_tree_builder_begin_level first.",
+						"no level in progress");
+	for (i = 0; i < n; i++)
+		slot[i] = b->nodes[route_binned(b, bins, (size_t) n, (size_t) i)].slot;
+	return MLC_OK;
+}
+
+static void
+feature_mask(mlc_tree_builder *b, int node)
+{
+	int			F = b->F,
+				m,
+				j;
+	uint64_t	s;
+
+	if (b->p.colsample >= 1)
+	{
+		memset(b->mask, 1, (size_t) F);
+		return;
+	}
+	m = (int) floor(b->p.colsample * F);
+	if (m < 1)
+		m = 1;
+	s = b->p.seed ^ (UINT64_C(0xd1b54a32d192ed03) * (uint64_t) (node + 1));
+	for (j = 0; j < F; j++)
+		b->perm[j] = j;
+	memset(b->mask, 0, (size_t) F);
+	/* partial Fisher-Yates; the modulo bias is irrelevant for F << 2^64 */
+	for (j = 0; j < m; j++)
+	{
+		int			r = j + (int) (splitmix64(&s) % (uint64_t) (F - j));
+		int			t = b->perm[j];
+
+		b->perm[j] = b->perm[r];
+		b->perm[r] = t;
+		b->mask[b->perm[j]] = 1;
+	}
+}
+
+mlc_status
+mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error *err)
+{
+	int			i,
+				k,
+				n_need = 0,
+				n_split = 0,
+				n_next = 0,
+				K;
+	int64_t    *new_parent = NULL;
+	int		   *next = NULL;
+	size_t		j;
+	mlc_status	st;
+
+	if (b == NULL || hist == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid apply arguments");
+	if (!b->begun || b->failed)
+		return mlc_fail(err, MLC_EINVAL, "Call mlc_tree_builder_begin_level first.",
+						"no level in progress");
+	K = b->K;
+	for (i = 0; i < b->n_level; i++)
+		if (b->nodes[b->level[i]].need)
+			n_need++;
+	if (n_need > 0)
+	{
+		new_parent = mlc_alloc((size_t) n_need * b->hlen * sizeof(int64_t));
+		next = mlc_alloc((size_t) 2 * n_need * sizeof(int));
+		if (new_parent == NULL || next == NULL ||
+			!grow_nodes(b, b->n_nodes + 2 * n_need))
+		{
+			mlc_free(new_parent);
+			mlc_free(next);
+			b->failed = 1;
+			return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for tree growth");
+		}
+	}
+	for (i = 0; i < b->n_level; i++)
+	{
+		int			id = b->level[i];
+		tnode	   *t = &b->nodes[id];
+		const int64_t *H;
+		int64_t		tot[MAX_OUTPUTS + 2];
+		mlc_split	sp;
+
+		if (t->slot >= 0)
+			H = hist + (size_t) t->slot * b->hlen;
+		else if (t->from_slot >= 0)
+		{
+			const int64_t *par = b->parent_hist + (size_t) t->parent_hist * b->hlen;
+			const int64_t *sib = hist + (size_t) t->from_slot * b->hlen;
+
+			for (j = 0; j < b->hlen; j++)
+				b->tmp[j] = par[j] - sib[j];
+			H = b->tmp;
+		}
+		else
+			continue;
+		node_totals(K, H, tot);
+		t->count = tot[0];
+		t->h = tot[1];
+		for (k = 0; k < K; k++)
+			b->g[(size_t) id * K + k] = tot[2 + k];
+		if (tot[0] < 0 || tot[1] < 0)
+		{
+			mlc_free(new_parent);
+			mlc_free(next);
+			b->failed = 1;
+			return mlc_fail(err, MLC_EINVAL, "Histograms must come from mlc_tree_hist_add for the requested slots.",
+							"inconsistent histogram for node %d", id);
+		}
+		t->state = NODE_LEAF;
+		if (!t->need)
+			continue;
+		feature_mask(b, id);
+		st = mlc_tree_best_split(&b->p, b->F, b->n_edges, H, b->mask, &sp, err);
+		if (st != MLC_OK)
+		{
+			mlc_free(new_parent);
+			mlc_free(next);
+			b->failed = 1;
+			return st;
+		}
+		if (sp.feature < 0)
+			continue;
+		{
+			const int64_t *fh = H + (size_t) sp.feature * MLC_BIN_SLOTS * (2 + K);
+			int64_t		L[MAX_OUTPUTS + 2];
+			int			bb,
+						l = b->n_nodes,
+						r = b->n_nodes + 1;
+
+			for (k = 0; k < K + 2; k++)
+			{
+				L[k] = 0;
+				for (bb = 0; bb <= sp.bin; bb++)
+					L[k] += fh[(size_t) bb * (2 + K) + k];
+				if (sp.default_left)
+					L[k] += fh[(size_t) MLC_BIN_MISSING * (2 + K) + k];
+			}
+			init_node(&b->nodes[l], t->depth + 1);
+			init_node(&b->nodes[r], t->depth + 1);
+			b->nodes[l].count = L[0];
+			b->nodes[l].h = L[1];
+			b->nodes[r].count = tot[0] - L[0];
+			b->nodes[r].h = tot[1] - L[1];
+			for (k = 0; k < K; k++)
+			{
+				b->g[(size_t) l * K + k] = L[2 + k];
+				b->g[(size_t) r * K + k] = tot[2 + k] - L[2 + k];
+			}
+			b->nodes[l].parent_hist = n_split;
+			b->nodes[r].parent_hist = n_split;
+			memcpy(new_parent + (size_t) n_split * b->hlen, H, b->hlen * sizeof(int64_t));
+			t->own_hist = n_split++;
+			t->state = NODE_SPLIT;
+			t->feature = sp.feature;
+			t->bin = sp.bin;
+			t->default_left = sp.default_left;
+			t->gain = sp.gain;
+			t->left = l;
+			t->right = r;
+			b->n_nodes += 2;
+			next[n_next++] = l;
+			next[n_next++] = r;
+		}
+	}
+	mlc_free(b->parent_hist);
+	b->parent_hist = new_parent;
+	for (i = 0; i < b->n_level; i++)
+		b->nodes[b->level[i]].slot = -1;
+	mlc_free(b->level);
+	b->level = next;
+	b->n_level = n_next;
+	b->begun = 0;
+	if (n_next == 0)
+		b->done = 1;
+	return MLC_OK;
+}
+
+int
+mlc_tree_builder_n_nodes(const mlc_tree_builder *b)
+{
+	return b != NULL ? b->n_nodes : 0;
+}
+
+static double
+leaf_value(const mlc_tree_builder *b, int id, int k)
+{
+	double		G = (double) b->g[(size_t) id * b->K + k] / b->p.g_scale,
+				den = (double) b->nodes[id].h / b->p.h_scale + b->p.lambda;
+
+	if (!(den > 0))
+		return 0;
+	return (-G / den) * b->p.learning_rate;
+}
+
+mlc_status
+mlc_tree_builder_export(const mlc_tree_builder *b, double *feature, double *threshold,
+						double *left, double *right, double *default_left,
+						double *value, double *cover, double *gain, mlc_error *err)
+{
+	int			i,
+				k;
+
+	if (b == NULL || feature == NULL || threshold == NULL || left == NULL ||
+		right == NULL || default_left == NULL || value == NULL || cover == NULL ||
+		gain == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid export arguments");
+	if (!b->done || b->failed)
+		return mlc_fail(err, MLC_EINVAL, "Grow the tree until mlc_tree_builder_begin_level returns 0.",
+						"tree not complete");
+	for (i = 0; i < b->n_nodes; i++)
+	{
+		const tnode *t = &b->nodes[i];
+		int			split = t->state == NODE_SPLIT;
+
+		feature[i] = split ? t->feature : -1;
+		threshold[i] = split ? b->edges[t->feature][t->bin] : 0;
+		left[i] = split ? t->left : -1;
+		right[i] = split ? t->right : -1;
+		default_left[i] = split ? t->default_left : 0;
+		for (k = 0; k < b->K; k++)
+			value[(size_t) i * b->K + k] = split ? 0 : leaf_value(b, i, k);
+		cover[i] = (double) t->h / b->p.h_scale;
+		gain[i] = split ? t->gain : 0;
+	}
+	return MLC_OK;
+}
+
+mlc_status
+mlc_tree_builder_add_predictions(const mlc_tree_builder *b, int64_t n,
+								 const uint8_t *bins, double *raw, mlc_error *err)
+{
+	int64_t		i;
+	int			k;
+
+	if (b == NULL || n < 0 || (n > 0 && (bins == NULL || raw == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid prediction arguments");
+	if (!b->done || b->failed)
+		return mlc_fail(err, MLC_EINVAL, NULL, "tree not complete");
+	for (i = 0; i < n; i++)
+	{
+		int			leaf = route_binned(b, bins, (size_t) n, (size_t) i);
+
+		for (k = 0; k < b->K; k++)
+			raw[(size_t) k * (size_t) n + i] += leaf_value(b, leaf, k);
+	}
+	return MLC_OK;
+}
+
+void
+mlc_tree_builder_importance(const mlc_tree_builder *b, double *gain, double *cover,
+							double *count)
+{
+	int			i;
+
+	if (b == NULL)
+		return;
+	for (i = 0; i < b->n_nodes; i++)
+	{
+		const tnode *t = &b->nodes[i];
+
+		if (t->state != NODE_SPLIT)
+			continue;
+		if (gain != NULL)
+			gain[t->feature] += t->gain;
+		if (cover != NULL)
+			cover[t->feature] += (double) t->h / b->p.h_scale;
+		if (count != NULL)
+			count[t->feature] += 1;
+	}
+}
+
+/* ---------- losses ---------- */
+
+mlc_status
+mlc_tree_gradients(mlc_tree_objective obj, int n_classes, int64_t n, const double *y,
+				   const double *raw, double *g, double *h, mlc_error *err)
+{
+	int64_t		i;
+	int			k;
+	size_t		un = (size_t) n;
+
+	if (n < 0 || (n > 0 && (y == NULL || raw == NULL || g == NULL || h == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid gradient arguments");
+	if (obj == MLC_OBJ_SOFTMAX && (n_classes < 2 || n_classes > MAX_OUTPUTS))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid number of classes %d", n_classes);
+	if (obj != MLC_OBJ_SQUARED && obj != MLC_OBJ_LOGISTIC && obj != MLC_OBJ_SOFTMAX)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid objective %d", (int) obj);
+	for (i = 0; i < n; i++)
+	{
+		if (!isfinite(y[i]))
+			return mlc_fail(err, MLC_EINVAL, NULL, "non-finite target at row %lld",
+							(long long) i);
+		if (obj == MLC_OBJ_SQUARED)
+		{
+			if (!isfinite(raw[i]))
+				return mlc_fail(err, MLC_EINVAL, NULL, "non-finite score at row %lld",
+								(long long) i);
+			g[i] = raw[i] - y[i];
+			h[i] = 1;
+		}
+		else if (obj == MLC_OBJ_LOGISTIC)
+		{
+			double		p;
+
+			if (!isfinite(raw[i]) || y[i] < 0 || y[i] > 1)
+				return mlc_fail(err, MLC_EINVAL, "Labels must be in [0, 1].",
+								"invalid score or label at row %lld", (long long) i);
+			p = 1 / (1 + exp(-raw[i]));
+			g[i] = p - y[i];
+			h[i] = fmax(p * (1 - p), 1e-16);
+		}
+		else
+		{
+			double		mx = -INFINITY,
+						s = 0;
+
+			if (y[i] < 0 || y[i] >= n_classes || y[i] != floor(y[i]))
+				return mlc_fail(err, MLC_EINVAL, NULL, "invalid class at row %lld",
+								(long long) i);
+			for (k = 0; k < n_classes; k++)
+			{
+				double		r = raw[(size_t) k * un + i];
+
+				if (!isfinite(r))
+					return mlc_fail(err, MLC_EINVAL, NULL, "non-finite score at row %lld",
+									(long long) i);
+				if (r > mx)
+					mx = r;
+			}
+			for (k = 0; k < n_classes; k++)
+				s += exp(raw[(size_t) k * un + i] - mx);
+			for (k = 0; k < n_classes; k++)
+			{
+				double		p = exp(raw[(size_t) k * un + i] - mx) / s;
+
+				g[(size_t) k * un + i] = p - (k == (int) y[i] ? 1.0 : 0.0);
+				h[(size_t) k * un + i] = fmax(2 * p * (1 - p), 1e-16);
+			}
+		}
+	}
+	return MLC_OK;
+}
+
+mlc_status
+mlc_tree_forest_targets(int n_classes, int64_t n, const double *y, double *g,
+						double *h, mlc_error *err)
+{
+	int64_t		i;
+	int			k;
+
+	if (n < 0 || n_classes < 0 || n_classes == 1 || n_classes > MAX_OUTPUTS ||
+		(n > 0 && (y == NULL || g == NULL || h == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid forest target arguments");
+	for (i = 0; i < n; i++)
+	{
+		if (!isfinite(y[i]) ||
+			(n_classes > 0 && (y[i] < 0 || y[i] >= n_classes || y[i] != floor(y[i]))))
+			return mlc_fail(err, MLC_EINVAL, NULL, "invalid target at row %lld",
+							(long long) i);
+		h[i] = 1;
+		if (n_classes == 0)
+			g[i] = -y[i];
+		else
+			for (k = 0; k < n_classes; k++)
+				g[(size_t) k * (size_t) n + i] = k == (int) y[i] ? -1.0 : 0.0;
+	}
+	return MLC_OK;
+}
+
+double
+mlc_tree_base_score(mlc_tree_objective obj, double mean_y)
+{
+	if (obj == MLC_OBJ_SQUARED)
+		return isfinite(mean_y) ? mean_y : 0;
+	if (obj == MLC_OBJ_LOGISTIC)
+	{
+		double		m = isfinite(mean_y) ? mean_y : 0.5;
+
+		if (m < 1e-7)
+			m = 1e-7;
+		if (m > 1 - 1e-7)
+			m = 1 - 1e-7;
+		return log(m / (1 - m));
+	}
+	return 0;
+}
+
+uint32_t
+mlc_tree_bootstrap_weight(uint64_t seed, int tree, uint64_t row_key)
+{
+	uint64_t	buf[2],
+				hv;
+	double		u,
+				p,
+				cdf;
+	uint32_t	k = 0;
+
+	buf[0] = (uint64_t) (int64_t) tree;
+	buf[1] = row_key;
+	hv = mlc_siphash(buf, sizeof(buf), seed, UINT64_C(0x626f6f7473747270));
+	u = (double) (hv >> 11) * ldexp(1.0, -53);
+	/* inverse CDF of Poisson(1) */
+	p = exp(-1.0);
+	cdf = p;
+	while (u >= cdf && k < 20)
+	{
+		k++;
+		p /= k;
+		cdf += p;
+	}
+	return k;
+}
+
+/* ---------- forests: validation, scoring ---------- */
+
+static int
+is_index(double v, double lo, double hi)
+{
+	return v >= lo && v < hi && v == floor(v);
+}
+
+mlc_status
+mlc_forest_validate(mlc_forest *f, mlc_error *err)
+{
+	int			t,
+				i,
+				start = 0,
+				maxn = 0,
+				maxd = 0;
+	int		   *depth;
+	mlc_status	st = MLC_OK;
+
+	if (f == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "missing forest");
+	if (f->objective < MLC_OBJ_SQUARED || f->objective > MLC_OBJ_AVERAGE ||
+		f->n_outputs < 1 || f->n_outputs > MAX_OUTPUTS ||
+		(f->value_width != 1 && f->value_width != f->n_outputs) ||
+		f->n_trees < 0 || f->n_nodes < 0 || f->n_features < 0 ||
+		f->base_score == NULL ||
+		(f->objective == MLC_OBJ_LOGISTIC && f->n_outputs != 1) ||
+		(f->objective == MLC_OBJ_SQUARED && f->n_outputs != 1) ||
+		(f->objective == MLC_OBJ_SOFTMAX && f->n_outputs < 2))
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "invalid tree model header");
+	if (f->n_trees > 0 && (f->tree_nodes == NULL || f->tree_output == NULL ||
+						   f->tree_scale == NULL))
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "missing tree arrays");
+	if (f->n_nodes > 0 && (f->feature == NULL || f->threshold == NULL ||
+						   f->left == NULL || f->right == NULL ||
+						   f->default_left == NULL || f->value == NULL ||
+						   f->cover == NULL || f->gain == NULL))
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "missing node arrays");
+	for (i = 0; i < f->n_outputs; i++)
+		if (!isfinite(f->base_score[i]))
+			return mlc_fail(err, MLC_ECORRUPT, NULL, "non-finite base score");
+	for (t = 0; t < f->n_trees; t++)
+	{
+		double		nt = f->tree_nodes[t],
+					o = f->tree_output[t];
+
+		if (!is_index(nt, 1, (double) f->n_nodes - start + 1) ||
+			!isfinite(f->tree_scale[t]) ||
+			!(o == floor(o) && o >= -1 && o < f->n_outputs) ||
+			(o == -1 && f->value_width != f->n_outputs) ||
+			(o >= 0 && f->value_width != 1))
+			return mlc_fail(err, MLC_ECORRUPT, NULL, "invalid tree %d", t);
+		if ((int) nt > maxn)
+			maxn = (int) nt;
+		start += (int) nt;
+	}
+	if (start != f->n_nodes)
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "node count mismatch");
+	if (f->n_nodes == 0)
+	{
+		f->max_depth = 0;
+		return MLC_OK;
+	}
+	depth = mlc_alloc((size_t) maxn * sizeof(int));
+	if (depth == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory validating trees");
+	start = 0;
+	for (t = 0; t < f->n_trees && st == MLC_OK; t++)
+	{
+		int			nt = (int) f->tree_nodes[t];
+
+		for (i = 0; i < nt; i++)
+			depth[i] = -1;
+		depth[0] = 0;
+		for (i = 0; i < nt && st == MLC_OK; i++)
+		{
+			int			g = start + i,
+						k;
+
+			if (depth[i] < 0 || !(f->cover[g] >= 0) || !isfinite(f->cover[g]) ||
+				!isfinite(f->gain[g]))
+				st = mlc_fail(err, MLC_ECORRUPT, NULL, "invalid node %d of tree %d", i, t);
+			for (k = 0; k < f->value_width && st == MLC_OK; k++)
+				if (!isfinite(f->value[(size_t) g * f->value_width + k]))
+					st = mlc_fail(err, MLC_ECORRUPT, NULL, "non-finite value in tree %d", t);
+			if (st != MLC_OK)
+				break;
+			if (f->feature[g] == -1)
+			{
+				if (f->left[g] != -1 || f->right[g] != -1)
+					st = mlc_fail(err, MLC_ECORRUPT, NULL, "leaf with children in tree %d", t);
+				continue;
+			}
+			if (!is_index(f->feature[g], 0, f->n_features) ||
+				!isfinite(f->threshold[g]) ||
+				!(f->default_left[g] == 0 || f->default_left[g] == 1) ||
+				!is_index(f->left[g], i + 1, nt) || !is_index(f->right[g], i + 1, nt) ||
+				f->left[g] == f->right[g] ||
+				depth[(int) f->left[g]] >= 0 || depth[(int) f->right[g]] >= 0 ||
+				depth[i] + 1 > MAX_FOREST_DEPTH)
+			{
+				st = mlc_fail(err, MLC_ECORRUPT, NULL, "invalid split node %d of tree %d",
+							  i, t);
+				break;
+			}
+			depth[(int) f->left[g]] = depth[i] + 1;
+			depth[(int) f->right[g]] = depth[i] + 1;
+			if (depth[i] + 1 > maxd)
+				maxd = depth[i] + 1;
+		}
+		start += nt;
+	}
+	mlc_free(depth);
+	if (st == MLC_OK)
+		f->max_depth = maxd;
+	return st;
+}
+
+mlc_status
+mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
+{
+	const mlc_array *info,
+			   *a;
+	int			T,
+				N,
+				V,
+				W;
+
+#define GET(var, nm, r, c) \
+	do { \
+		a = mlc_model_array(m, nm, r, c); \
+		if (a == NULL) \
+			return mlc_fail(err, MLC_ECORRUPT, NULL, "missing or misshapen array %s", nm); \
+		var = a->data; \
+	} while (0)
+
+	if (m == NULL || f == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "missing model");
+	memset(f, 0, sizeof(*f));
+	info = mlc_model_array(m, "tree_info", 1, 3);
+	if (info == NULL)
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "missing array tree_info");
+	if (!is_index(info->data[0], 1, 5) || !is_index(info->data[1], 1, MAX_OUTPUTS + 1) ||
+		!is_index(info->data[2], 1, MAX_OUTPUTS + 1))
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "invalid tree_info");
+	f->objective = (int) info->data[0];
+	V = f->n_outputs = (int) info->data[1];
+	W = f->value_width = (int) info->data[2];
+	f->n_features = m->n_features;
+	a = NULL;
+	{
+		int			i;
+
+		for (i = 0; i < m->n_arrays; i++)
+			if (strcmp(m->arrays[i].name, "tree_nodes") == 0)
+				a = &m->arrays[i];
+	}
+	if (a == NULL || a->rows != 1 || a->cols < 0)
+		return mlc_fail(err, MLC_ECORRUPT, NULL, "missing array tree_nodes");
+	T = a->cols;
+	{
+		double		s = 0;
+		int			i;
+
+		for (i = 0; i < T; i++)
+		{
+			if (!is_index(a->data[i], 1, 1e9))
+				return mlc_fail(err, MLC_ECORRUPT, NULL, "invalid tree_nodes");
+			s += a->data[i];
+		}
+		if (s > 1e9)
+			return mlc_fail(err, MLC_ECORRUPT, NULL, "too many nodes");
+		N = (int) s;
+	}
+	f->n_trees = T;
+	f->n_nodes = N;
+	f->tree_nodes = a->data;
+	GET(f->base_score, "base_score", 1, V);
+	if (T > 0)
+	{
+		GET(f->tree_output, "tree_output", 1, T);
+		GET(f->tree_scale, "tree_scale", 1, T);
+	}
+	if (N > 0)
+	{
+		GET(f->feature, "node_feature", N, 1);
+		GET(f->threshold, "node_threshold", N, 1);
+		GET(f->left, "node_left", N, 1);
+		GET(f->right, "node_right", N, 1);
+		GET(f->default_left, "node_default_left", N, 1);
+		GET(f->value, "node_value", N, W);
+		GET(f->cover, "node_cover", N, 1);
+		GET(f->gain, "node_gain", N, 1);
+	}
+#undef GET
+	return mlc_forest_validate(f, err);
+}
+
+static int
+find_leaf(const mlc_forest *f, int start, const double *x)
+{
+	int			i = 0;
+
+	while (f->feature[start + i] >= 0)
+	{
+		int			g = start + i;
+		double		v = x[(int) f->feature[g]];
+		int			go_left = isnan(v) ? f->default_left[g] != 0 : v < f->threshold[g];
+
+		i = (int) (go_left ? f->left[g] : f->right[g]);
+	}
+	return start + i;
+}
+
+void
+mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
+{
+	int			t,
+				k,
+				start = 0;
+
+	for (k = 0; k < f->n_outputs; k++)
+		raw[k] = f->base_score[k];
+	for (t = 0; t < f->n_trees; t++)
+	{
+		int			leaf = find_leaf(f, start, x);
+		int			o = (int) f->tree_output[t];
+
+		if (o >= 0)
+			raw[o] += f->tree_scale[t] * f->value[leaf];
+		else
+			for (k = 0; k < f->n_outputs; k++)
+				raw[k] += f->tree_scale[t] * f->value[(size_t) leaf * f->value_width + k];
+		start += (int) f->tree_nodes[t];
+	}
+}
+
+double
+mlc_trees_predict(const mlc_forest *f, const double *x, double *proba)
+{
+	double		buf[MAX_OUTPUTS];
+	double	   *r = proba != NULL ? proba : buf;
+	int			V = f->n_outputs,
+				k,
+				best = 0;
+
+	if (f->objective == MLC_OBJ_LOGISTIC)
+	{
+		double		p;
+
+		mlc_trees_predict_raw(f, x, buf);
+		p = 1 / (1 + exp(-buf[0]));
+		if (proba != NULL)
+		{
+			proba[0] = 1 - p;
+			proba[1] = p;
+		}
+		return p > 0.5 ? 1 : 0;
+	}
+	if (V == 1)
+	{
+		mlc_trees_predict_raw(f, x, buf);
+		return buf[0];
+	}
+	mlc_trees_predict_raw(f, x, r);
+	if (f->objective == MLC_OBJ_SOFTMAX)
+	{
+		double		mx = r[0],
+					s = 0;
+
+		for (k = 1; k < V; k++)
+			if (r[k] > mx)
+				mx = r[k];
+		for (k = 0; k < V; k++)
+		{
+			r[k] = exp(r[k] - mx);
+			s += r[k];
+		}
+		for (k = 0; k < V; k++)
+			r[k] /= s;
+	}
+	for (k = 1; k < V; k++)
+		if (r[k] > r[best])
+			best = k;
+	return best;
+}
+
+void
+mlc_forest_importance(const mlc_forest *f, double *gain, double *cover, double *count)
+{
+	int			i;
+
+	for (i = 0; i < f->n_nodes; i++)
+	{
+		int			j = (int) f->feature[i];
+
+		if (j < 0)
+			continue;
+		if (gain != NULL)
+			gain[j] += f->gain[i];
+		if (cover != NULL)
+			cover[j] += f->cover[i];
+		if (count != NULL)
+			count[j] += 1;
+	}
+}
+
+/* ---------- Tree SHAP ---------- */
+
+typedef struct path_elem
+{
+	int			feature;
+	double		z;				/* fraction of zero paths (feature unknown) */
+	double		o;				/* one paths (feature known): 1 or 0 */
+	double		w;				/* permutation weight */
+} path_elem;
+
+typedef struct shap_ctx
+{
+	const mlc_forest *f;
+	const double *x;
+	double	   *phi;
+	int			start;
+	int			out;			/* output index, or -1 for all */
+	double		scale;
+} shap_ctx;
+
+static void
+path_extend(path_elem *m, int ud, double z, double o, int feature)
+{
+	int			i;
+
+	m[ud].feature = feature;
+	m[ud].z = z;
+	m[ud].o = o;
+	m[ud].w = ud == 0 ? 1.0 : 0.0;
+	for (i = ud - 1; i >= 0; i--)
+	{
+		m[i + 1].w += o * m[i].w * (i + 1) / (double) (ud + 1);
+		m[i].w = z * m[i].w * (ud - i) / (double) (ud + 1);
+	}
+}
+
+static void
+path_unwind(path_elem *m, int ud, int pi)
+{
+	double		o = m[pi].o,
+				z = m[pi].z,
+				n = m[ud].w;
+	int			i;
+
+	for (i = ud - 1; i >= 0; i--)
+	{
+		if (o != 0)
+		{
+			double		t = m[i].w;
+
+			m[i].w = n * (ud + 1) / ((i + 1) * o);
+			n = t - m[i].w * z * (ud - i) / (double) (ud + 1);
+		}
+		else
+			m[i].w = m[i].w * (ud + 1) / (z * (ud - i));
+	}
+	for (i = pi; i < ud; i++)
+	{
+		m[i].feature = m[i + 1].feature;
+		m[i].z = m[i + 1].z;
+		m[i].o = m[i + 1].o;
+	}
+}
+
+static double
+path_unwound_sum(const path_elem *m, int ud, int pi)
+{
+	double		o = m[pi].o,
+				z = m[pi].z,
+				n = m[ud].w,
+				total = 0;
+	int			i;
+
+	for (i = ud - 1; i >= 0; i--)
+	{
+		if (o != 0)
+		{
+			double		t = n * (ud + 1) / ((i + 1) * o);
+
+			total += t;
+			n = m[i].w - t * z * (ud - i) / (double) (ud + 1);
+		}
+		else
+			total += (m[i].w / z) / ((double) (ud - i) / (ud + 1));
+	}
+	return total;
+}
+
+/* fraction of a node's cover going to child c (even split under zero cover) */
+static double
+child_fraction(const mlc_forest *f, int g, int c)
+{
+	return f->cover[g] > 0 ? f->cover[c] / f->cover[g] : 0.5;
+}
+
+static void
+shap_recurse(const shap_ctx *c, int node, path_elem *parent, int ud,
+			 double pz, double po, int pf)
+{
+	const mlc_forest *f = c->f;
+	path_elem  *m = parent + ud + 1;
+	int			g = c->start + node,
+				F = f->n_features,
+				i,
+				k;
+
+	memcpy(m, parent, (size_t) (ud + 1) * sizeof(path_elem));
+	path_extend(m, ud, pz, po, pf);
+	if (f->feature[g] < 0)
+	{
+		for (i = 1; i <= ud; i++)
+		{
+			double		w = path_unwound_sum(m, ud, i) * (m[i].o - m[i].z) * c->scale;
+
+			if (c->out >= 0)
+				c->phi[(size_t) c->out * (F + 1) + m[i].feature] += w * f->value[g];
+			else
+				for (k = 0; k < f->value_width; k++)
+					c->phi[(size_t) k * (F + 1) + m[i].feature] +=
+						w * f->value[(size_t) g * f->value_width + k];
+		}
+		return;
+	}
+	{
+		int			fi = (int) f->feature[g];
+		double		v = c->x[fi];
+		int			go_left = isnan(v) ? f->default_left[g] != 0 : v < f->threshold[g];
+		int			hot = (int) (go_left ? f->left[g] : f->right[g]);
+		int			cold = (int) (go_left ? f->right[g] : f->left[g]);
+		double		iz = 1,
+					io = 1,
+					hz,
+					cz;
+
+		for (i = 1; i <= ud; i++)
+			if (m[i].feature == fi)
+				break;
+		if (i <= ud)
+		{
+			iz = m[i].z;
+			io = m[i].o;
+			path_unwind(m, ud, i);
+			ud--;
+		}
+		hz = iz * child_fraction(f, g, c->start + hot);
+		cz = iz * child_fraction(f, g, c->start + cold);
+		/* an element with z = o = 0 zeroes every weight: skip the subtree */
+		if (hz != 0 || io != 0)
+			shap_recurse(c, hot, m, ud + 1, hz, io, fi);
+		if (cz != 0)
+			shap_recurse(c, cold, m, ud + 1, cz, 0, fi);
+	}
+}
+
+/* cover-weighted expectation of a tree's values into e (W values) */
+static void
+tree_expect(const mlc_forest *f, int start, int node, double weight, double *e)
+{
+	int			g = start + node,
+				k;
+
+	if (f->feature[g] < 0)
+	{
+		for (k = 0; k < f->value_width; k++)
+			e[k] += weight * f->value[(size_t) g * f->value_width + k];
+		return;
+	}
+	tree_expect(f, start, (int) f->left[g],
+				weight * child_fraction(f, g, start + (int) f->left[g]), e);
+	tree_expect(f, start, (int) f->right[g],
+				weight * child_fraction(f, g, start + (int) f->right[g]), e);
+}
+
+mlc_status
+mlc_tree_shap(const mlc_forest *f, const double *x, double *phi, mlc_error *err)
+{
+	int			t,
+				k,
+				start = 0,
+				F,
+				D;
+	size_t		plen;
+	path_elem  *path;
+	double		e[MAX_OUTPUTS];
+
+	if (f == NULL || x == NULL || phi == NULL)
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid Tree SHAP arguments");
+	if (f->max_depth < 0 || f->max_depth > MAX_FOREST_DEPTH)
+		return mlc_fail(err, MLC_EINVAL, "Call mlc_forest_validate first.",
+						"invalid forest depth");
+	F = f->n_features;
+	D = f->max_depth;
+	memset(phi, 0, (size_t) f->n_outputs * (F + 1) * sizeof(double));
+	plen = (size_t) (D + 2) * (D + 3) / 2 + 2;
+	path = mlc_alloc(plen * sizeof(path_elem));
+	if (path == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for Tree SHAP");
+	for (k = 0; k < f->n_outputs; k++)
+		phi[(size_t) k * (F + 1) + F] = f->base_score[k];
+	for (t = 0; t < f->n_trees; t++)
+	{
+		shap_ctx	c;
+		int			o = (int) f->tree_output[t];
+
+		c.f = f;
+		c.x = x;
+		c.phi = phi;
+		c.start = start;
+		c.out = o;
+		c.scale = f->tree_scale[t];
+		memset(path, 0, plen * sizeof(path_elem));
+		shap_recurse(&c, 0, path, 0, 1, 1, -1);
+		memset(e, 0, (size_t) f->value_width * sizeof(double));
+		tree_expect(f, start, 0, 1, e);
+		if (o >= 0)
+			phi[(size_t) o * (F + 1) + F] += c.scale * e[0];
+		else
+			for (k = 0; k < f->value_width; k++)
+				phi[(size_t) k * (F + 1) + F] += c.scale * e[k];
+		start += (int) f->tree_nodes[t];
+	}
+	mlc_free(path);
+	return MLC_OK;
+}
