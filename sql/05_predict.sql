@@ -24,8 +24,11 @@ SELECT abs(sqrt(avg((ml.predict('rent', t) - t.rent) ^ 2)) - (m.metrics->'test'-
        abs(avg(abs(ml.predict('rent', t) - t.rent)) - (m.metrics->'test'->>'mae')::float8) < 1e-9 AS mae_agrees
 FROM :rent_rel t, ml.models m WHERE t._ml_is_test AND m.name = 'rent' GROUP BY m.metrics;
 
--- NULL features give NULL.
-SELECT ml.predict('rent', s) IS NULL AS null_feature FROM (SELECT NULL::float8 AS area, 1 AS floor) s;
+-- A NULL in a row is imputed with the value stored in the model (the
+-- training mean by default); NULLs in an encoded array give NULL.
+SELECT ml.predict('rent', s) = ml.predict('rent', ARRAY[(SELECT avg(area) FROM :rent_rel WHERE NOT _ml_is_test), 1]::float8[])
+       AS null_imputed_with_train_mean
+FROM (SELECT NULL::float8 AS area, 1 AS floor) s;
 SELECT ml.predict('rent', ARRAY[30, NULL]::float8[]) IS NULL AS null_element;
 SELECT ml.predict('rent', NULL::float8[]) IS NULL AS null_array;
 

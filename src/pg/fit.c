@@ -1023,7 +1023,10 @@ fit_kmeans(MLFit *fit)
 		for (r = 0; r < runs; r++)
 		{
 			if (done[r])		/* a converged run stays put */
+			{
 				memcpy(centroids + (Size) r * k * p, saved + (Size) r * k * p, sizeof(double) * k * p);
+				shift[r] = 0;
+			}
 			else if (shift[r] <= tol_abs)
 				done[r] = true;
 			all_done &= done[r];

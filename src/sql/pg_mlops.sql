@@ -327,10 +327,13 @@ BEGIN
         IF numeric_col THEN
             EXECUTE format($q$
                 SELECT jsonb_build_object('kind', 'numeric', 'count', count(c), 'nulls', count(*) - count(c),
-                         'min', min(c), 'max', max(c), 'mean', avg(c), 'stddev', stddev_samp(c)),
+                         'min', min(c), 'max', max(c), 'mean', avg(c), 'stddev', stddev_samp(c),
+                         -- what training imputes NULLs with: train split statistics
+                         'train_mean', avg(c) FILTER (WHERE NOT t),
+                         'train_median', percentile_cont(0.5) WITHIN GROUP (ORDER BY c) FILTER (WHERE NOT t)),
                        percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1])
                          WITHIN GROUP (ORDER BY c)
-                FROM (SELECT %I::float8 AS c FROM %s) s $q$, cname, rel)
+                FROM (SELECT %I::float8 AS c, _ml_is_test AS t FROM %s) s $q$, cname, rel)
             INTO stats, edges;
             shares := NULL;
             IF (stats->>'count')::bigint > 0 THEN
@@ -615,7 +618,6 @@ DECLARE
     f text;
     ftype text;
     kind text;
-    nulls bigint;
     v float8;
     cats text[];
     reference_coding boolean;
@@ -702,17 +704,14 @@ BEGIN
                 'drop_first', reference_coding));
             CONTINUE;
         END IF;
-        -- The imputed value: a statistic of the train split where the
-        -- column has NULLs; elsewhere it only serves scoring, and the
-        -- snapshot profile's statistic (all rows) stands in for numbers.
-        nulls := coalesce((snap.profile #>> ARRAY[f, 'nulls'])::bigint, 1);
+        -- The imputed value: the train split's mean or median, which the
+        -- snapshot profile recorded for numbers.
         IF impute = 'error' THEN
             v := NULL;
         ELSIF impute = 'zero' THEN
             v := 0;
-        ELSIF kind = 'number' AND nulls = 0 AND snap.profile -> f ->> 'kind' = 'numeric' THEN
-            v := CASE impute WHEN 'mean' THEN (snap.profile #>> ARRAY[f, 'mean'])::float8
-                             ELSE (snap.profile #>> ARRAY[f, 'decile_edges', '5'])::float8 END;
+        ELSIF kind = 'number' AND snap.profile -> f ? ('train_' || impute) THEN
+            v := coalesce((snap.profile -> f ->> ('train_' || impute))::float8, 0);
         ELSE
             EXECUTE format('SELECT %s FROM (SELECT %s AS c FROM %s WHERE NOT _ml_is_test) s',
                            CASE impute WHEN 'mean' THEN 'avg(c)' ELSE 'percentile_cont(0.5) WITHIN GROUP (ORDER BY c)' END,
