@@ -154,12 +154,6 @@ keep_alloc(MLParticipant *pt, Size size)
 	return (double *) p;
 }
 
-/*
- * read_chunk reads the chunk's blocks in physical order and returns its
- * usable rows as dense train and test columns.  They are kept for later
- * passes while the participant's budget allows, else allocated in the
- * per-chunk context.
- */
 /* Encode one row into row[0 .. p] (y first); false when it cannot be used. */
 static bool
 encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
@@ -204,13 +198,15 @@ encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
 	return true;
 }
 
-/* Cross-validation fold of a train row: a function of its place in the table. */
+/*
+ * Cross-validation fold of a train row: a hash of its encoded values and
+ * the seed, so folds do not depend on where rows sit in the table (or on
+ * which engine reads them).
+ */
 static uint8
-row_fold(const MLPlan *plan, int chunk, int64 seen)
+row_fold(const MLPlan *plan, const double *row, int width)
 {
-	uint64		key[2] = {(uint64) chunk, (uint64) seen};
-
-	return (uint8) (mlc_siphash(key, sizeof(key), MLC_CONTENT_K0 ^ (uint64) plan->seed,
+	return (uint8) (mlc_siphash(row, sizeof(double) * width, MLC_CONTENT_K0 ^ (uint64) plan->seed,
 								MLC_CONTENT_K2) % (uint64) plan->folds);
 }
 
@@ -304,7 +300,7 @@ read_chunk(MLParticipant *pt, int chunk)
 				folds_cap = Max(1024, folds_cap * 2);
 				folds = folds ? repalloc_huge(folds, folds_cap) : palloc_extended(folds_cap, MCXT_ALLOC_HUGE);
 			}
-			folds[n[0]] = row_fold(plan, chunk, seen);
+			folds[n[0]] = row_fold(plan, row, width);
 		}
 		n[s]++;
 	}

@@ -137,7 +137,7 @@ ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 			break;
 		case MLC_ALG_KMEANS:
 			n = Max(n, MLC_KMEANS_PARTIAL_DOUBLES((int) hp->k, p, (int) hp->n_init) + (Size) hp->n_init + 1);
-			n = Max(n, 1 + (Size) ML_SAMPLE_PER_CHUNK * p);
+			n = Max(n, 1 + (Size) ML_SAMPLE_PER_CHUNK * (p + 1));
 			break;
 		case MLC_ALG_NAIVE_BAYES:
 			n = Max(n, MLC_NB_PARTIAL_DOUBLES(K, p));
@@ -386,7 +386,11 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 			break;
 		case PASS_SAMPLE:
 			{
-				/* rows whose content hash falls under the rate: layout-independent */
+				/*
+				 * Rows whose content hash falls under the rate, each with its
+				 * hash: the leader orders the sample by hash, so it depends
+				 * on the rows only, not on chunks or engines.
+				 */
 				double		rate = prm[0];
 				uint64		seed = (uint64) prm[1];
 				double	   *x = palloc(sizeof(double) * p);
@@ -396,11 +400,18 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 				for (i = 0; i < tr.n && kept < ML_SAMPLE_PER_CHUNK; i++)
 				{
 					uint64		h;
+					double		u;
 
 					block_row(&tr, i, x);
 					h = mlc_siphash(x, sizeof(double) * p, seed, MLC_CONTENT_K1);
-					if ((double) (h >> 11) * (1.0 / 9007199254740992.0) < rate)
-						memcpy(partial + 1 + kept++ * p, x, sizeof(double) * p);
+					u = (double) (h >> 11) * (1.0 / 9007199254740992.0);
+					if (u < rate)
+					{
+						double	   *slot = partial + 1 + kept++ * (p + 1);
+
+						slot[0] = u;
+						memcpy(slot + 1, x, sizeof(double) * p);
+					}
 				}
 				partial[0] = (double) kept;
 			}
@@ -903,6 +914,22 @@ fit_softmax(MLFit *fit)
 	ml_json_key_number(buf, "function_evaluations", evals, true);
 }
 
+/* Sample records are (hash, row): order by hash, then by the values. */
+static int	sample_width;
+
+static int
+cmp_sample(const void *a, const void *b)
+{
+	const double *x = a,
+			   *y = b;
+	int			j;
+
+	for (j = 0; j < sample_width; j++)
+		if (x[j] != y[j])
+			return x[j] < y[j] ? -1 : 1;
+	return 0;
+}
+
 static void
 fit_kmeans(MLFit *fit)
 {
@@ -947,17 +974,25 @@ fit_kmeans(MLFit *fit)
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("k is %d, but only %lld training rows were sampled", k, (long long) ns),
 				 errhint("Use a k no larger than the number of training rows.")));
-	sample = palloc_extended(sizeof(double) * ns * p, MCXT_ALLOC_HUGE);
-	i = 0;
-	for (c = 0; c < nchunks; c++)
 	{
-		double	   *part = chunk_partial(fit, partials, c);
-		int64		n = (int64) part[0],
-					q;
+		/* gather (hash, row) records and order them by hash, then values */
+		double	   *recs = palloc_extended(sizeof(double) * ns * (p + 1), MCXT_ALLOC_HUGE);
 
-		for (q = 0; q < n; q++, i++)
+		i = 0;
+		for (c = 0; c < nchunks; c++)
+		{
+			double	   *part = chunk_partial(fit, partials, c);
+			int64		n = (int64) part[0];
+
+			memcpy(recs + i * (p + 1), part + 1, sizeof(double) * n * (p + 1));
+			i += n;
+		}
+		sample_width = p + 1;
+		qsort(recs, ns, sizeof(double) * (p + 1), cmp_sample);
+		sample = palloc_extended(sizeof(double) * ns * p, MCXT_ALLOC_HUGE);
+		for (i = 0; i < ns; i++)
 			for (j = 0; j < p; j++)
-				sample[j * ns + i] = part[1 + q * p + j];
+				sample[j * ns + i] = recs[i * (p + 1) + 1 + j];
 	}
 	/* scikit-learn's tolerance: tol times the mean feature variance */
 	var_mean = palloc0(sizeof(double));
