@@ -43,6 +43,7 @@ typedef struct MLPlan
 	mlc_encoder *enc;
 	int			p;				/* expanded features: sum of widths */
 	int			folds;			/* cross-validation folds of train rows, 0: none */
+	bool		use_aggregates; /* run passes as SQL aggregates, not parallel workers */
 	int32		seed;			/* fold assignment */
 } MLPlan;
 

@@ -159,6 +159,7 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 		}
 	}
 	*train_rows = jb_get(root, "train_rows", &v) ? (int64) jb_number(&v) : 0;
+	plan->use_aggregates = jb_get(root, "engine", &v) && strcmp(jb_string(&v), "aggregate") == 0;
 
 	if (!jb_get(root, "inputs", &v))
 		elog(ERROR, "malformed training plan: no inputs");
@@ -566,6 +567,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	ml_json_key_number(&buf, "rows_test", (double) fit.n_valid, true);
 	ml_json_key_number(&buf, "rows_skipped", (double) fit.n_skipped, true);
 	ml_json_key_number(&buf, "chunks", nchunks, true);
+	appendStringInfo(&buf, ", \"engine\": \"%s\"", plan.use_aggregates ? "aggregate" : "parallel");
 	appendStringInfoChar(&buf, '}');
 	values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 	values[5] = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("[%s]", fit.history.data)));

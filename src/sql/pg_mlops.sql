@@ -628,10 +628,15 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use "mean" (the default), "median", "zero" or "error".';
     END IF;
-    numeric_hyperparams := hyperparams - 'impute';
+    IF coalesce(hyperparams->>'engine', 'parallel') NOT IN ('parallel', 'aggregate') THEN
+        RAISE EXCEPTION 'unknown "engine" value "%"', hyperparams->>'engine'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use "parallel" (parallel workers over a local table, the default) or "aggregate" (SQL aggregates, for foreign and distributed tables).';
+    END IF;
+    numeric_hyperparams := hyperparams - 'impute' - 'engine';
     max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
     max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
-    plan := jsonb_build_object('train_rows', snap.train_count);
+    plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'));
 
     -- The target.
     IF task IN ('clustering', 'decomposition') THEN
@@ -932,7 +937,7 @@ BEGIN
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
                            extension_version, parent_id, history, search)
     VALUES (model_name, new_version, fit.task, algorithm, snap.id, target, features,
-            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute),
+            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine'),
             seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'), fit.workers, secs,
             (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)
     RETURNING models.id INTO new_id;
