@@ -63,3 +63,15 @@ class Checks:
     def finish(self):
         print(f"{self.total - self.failed} of {self.total} checks passed")
         raise SystemExit(1 if self.failed else 0)
+
+
+def load_typed(table, columns, data, db=DB):
+    """Create table(columns), each "name type", and copy the rows of data into it; None is NULL."""
+    psql(f"CREATE TABLE {table} ({', '.join(columns)})", db)
+    buf = io.StringIO()
+    csv.writer(buf).writerows(data)
+    proc = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-c",
+                           f"\\copy {table} FROM STDIN CSV"], input=buf.getvalue(), text=True,
+                          capture_output=True)
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr)
