@@ -15,7 +15,7 @@ SELECT jsonb_object_keys(doc) AS key FROM docs WHERE ref = 'sensor@1' ORDER BY 1
 SELECT split_part(txt, E'\n', 2) AS first_key, split_part(txt, E'\n', 3) AS second_key FROM docs WHERE ref = 'sensor@1';
 SELECT ref, doc->>'format' AS format, doc->'format_version' AS format_version, doc->>'name' AS name, doc->'version' AS version,
        doc->>'task' AS task, doc->>'algorithm' AS algorithm, doc->>'target' AS target, doc->'features' AS features,
-       doc->'hyperparameters' AS hyperparameters, doc->'seed' AS seed
+       doc->'hyperparameters'->'alpha' AS alpha, doc->'seed' AS seed
 FROM docs ORDER BY ref;
 SELECT d.ref, d.doc->>'model_hash' = m.model_hash AS model_hash,
        decode(d.doc->>'model_base64', 'base64') = m.model AS model_bytes,
@@ -34,13 +34,13 @@ ORDER BY d.ref;
 SELECT d.ref, count(*) AS coefficients,
        count(*) FILTER (WHERE float8send(e.coefficient) = float8send(
            CASE WHEN e.o = 1 THEN (d.doc->>'intercept')::float8 ELSE (d.doc->'coefficients'->>(e.o::int - 2))::float8 END)) AS identical
-FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, o)
+FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
 GROUP BY d.ref ORDER BY d.ref;
 -- Also when the caller prints fewer digits.
 SET extra_float_digits = -3;
 SELECT count(*) FILTER (WHERE float8send(e.coefficient) = float8send((doc->'coefficients'->>(e.o::int - 2))::float8)) AS identical
 FROM (SELECT ml.export_model('sensor@1')::jsonb AS doc) x,
-     ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, o) WHERE e.o > 1;
+     ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o) WHERE e.o > 1;
 RESET extra_float_digits;
 -- References resolve as everywhere: 'sensor' is the latest version, until one is promoted.
 SELECT ml.export_model('sensor')::jsonb->'version' AS latest;
@@ -91,11 +91,63 @@ SELECT position('double odd_model_1_predict(const double *x)' IN c) > 0 AS sanit
        position('*\/ x' IN c) > 0 AS comment_safe
 FROM ml.export_model('odd.model-1', 'c') c;
 
+-- The model document: the codec's view of the bytes (what export reads).
+SELECT d->'format' AS format, d->>'algorithm' AS algorithm, d->>'task' AS task, d->'features' AS features,
+       jsonb_array_length(d->'inputs') AS inputs, d->'inputs'->0->>'kind' AS kind, d->'inputs'->0->'width' AS width,
+       (d->'inputs'->0->>'impute')::float8 = (SELECT (profile #>> '{temp,train_mean}')::float8 FROM ml.snapshots WHERE name = 'sensors_v1') AS impute_is_mean,
+       d #> '{arrays,coef,rows}' AS rows, d #> '{arrays,coef,cols}' AS cols,
+       (SELECT count(*) FROM ml.explain('sensor@2') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
+        WHERE float8send(e.coefficient) = float8send((d #>> ARRAY['arrays', 'coef', 'data', (e.o - 1)::text])::float8)) AS exact
+FROM ml.models m, ml._model_document(m.model) d WHERE m.name = 'sensor' AND m.version = 2;
+SELECT regress.err($$SELECT ml._model_document('\x50474d4c0200')$$);
+
+-- lasso and elastic_net export too, booleans as 0 and 1, NULLs imputed as
+-- in ml.predict; categories, time columns and other algorithms do not.
+CREATE TABLE exp_mixed AS
+SELECT i AS id, (i % 13)::float8 AS a, (i % 3 = 0) AS flag,
+       CASE WHEN i % 17 = 0 THEN NULL ELSE (i % 5)::float8 END AS b,
+       CASE i % 3 WHEN 0 THEN 'x' WHEN 1 THEN 'y' ELSE 'z' END AS city, now()::date - (i % 30) AS day,
+       3 * (i % 13) - 2 * (i % 3 = 0)::int + coalesce(i % 5, 0) + sin(i) AS y
+FROM generate_series(1, 600) i;
+SELECT name FROM ml.snapshot('exp_mixed', name => 'exp_mixed_v1');
+SELECT version FROM ml.train_model('exp_mixed_lasso', 'snapshot:exp_mixed_v1', 'y', 'lasso', '{"alpha": 0.01}', '{a,flag,b}');
+SELECT version FROM ml.train_model('exp_mixed_enet', 'snapshot:exp_mixed_v1', 'y', 'elastic_net', '{"alpha": 0.01, "l1_ratio": 0.5}', '{a,flag,b}');
+SELECT version FROM ml.train_model('exp_mixed_city', 'snapshot:exp_mixed_v1', 'y', 'ridge', '{}', '{a,city}');
+SELECT version FROM ml.train_model('exp_mixed_day', 'snapshot:exp_mixed_v1', 'y', 'linear_regression', '{}', '{a,day}');
+SELECT version FROM ml.train_model('exp_mixed_km', 'snapshot:exp_mixed_v1', NULL, 'kmeans', '{"k": 2}', '{a,b}');
+CREATE TABLE exp_mixed_docs AS SELECT r AS ref, ml.export_model(r)::jsonb AS doc FROM unnest('{exp_mixed_lasso,exp_mixed_enet}'::text[]) r;
+SELECT ref, doc->>'algorithm' AS algorithm, doc->'features' AS features,
+       array(SELECT i->>'kind' FROM jsonb_array_elements(doc->'inputs') i) AS kinds,
+       cardinality(array(SELECT jsonb_array_elements(doc->'coefficients'))) AS coefficients
+FROM exp_mixed_docs ORDER BY ref;
+SELECT name, version, algorithm FROM ml.import_model('exp_mixed_lasso_copy', (SELECT doc FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso'));
+SELECT name, version, algorithm FROM ml.import_model('exp_mixed_enet_copy', (SELECT doc FROM exp_mixed_docs WHERE ref = 'exp_mixed_enet'));
+SELECT count(*) AS rows, count(*) FILTER (WHERE x.b IS NULL) AS null_b,
+       count(*) FILTER (WHERE float8send(ml.predict('exp_mixed_lasso', x)) = float8send(ml.predict('exp_mixed_lasso_copy', x))) AS identical_lasso,
+       count(*) FILTER (WHERE float8send(ml.predict('exp_mixed_enet', x)) = float8send(ml.predict('exp_mixed_enet_copy', x))) AS identical_enet
+FROM exp_mixed x;
+-- The C scorer carries the imputed values, PMML as missingValueReplacement.
+SELECT position('const double exp_mixed_lasso_impute[3] = {' IN c) > 0 AS impute_array,
+       float8send((regexp_match(c, '(\S+?),? /\* b if NULL:'))[1]::float8)
+           = float8send((SELECT (doc->'inputs'->2->>'impute')::float8 FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso')) AS impute_exact
+FROM ml.export_model('exp_mixed_lasso', 'c') c;
+SELECT (xpath('//p:MiningField[@name="b"]/@missingValueReplacement', x, ns))[1]::text::float8
+           = (SELECT (doc->'inputs'->2->>'impute')::float8 FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso') AS pmml_impute,
+       (xpath('count(//p:NumericPredictor)', x, ns))[1]::text AS predictors
+FROM (SELECT ml.export_model('exp_mixed_lasso', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+SELECT regress.err($$SELECT ml.export_model('exp_mixed_city')$$);
+SELECT regress.err($$SELECT ml.export_model('exp_mixed_day', 'c')$$);
+SELECT regress.err($$SELECT ml.export_model('exp_mixed_km', 'pmml')$$);
+-- Bytes of a model with a text column under a valid document: refused too.
+SELECT regress.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc, '{model_base64}', to_jsonb(encode(m.model, 'base64'))),
+                                                                  '{model_hash}', to_jsonb(m.model_hash))
+                                                  FROM exp_mixed_docs, ml.models m WHERE ref = 'exp_mixed_lasso' AND m.name = 'exp_mixed_city'))$$);
+
 -- Import: a new name gets version 1 on the local snapshot of the same content;
 -- its predictions are the original's, bit for bit, on every row.
 SELECT name, version, algorithm, features, stage, model_hash = (SELECT model_hash FROM ml.models WHERE name = 'sensor' AND version = 1) AS same_hash
 FROM ml.import_model('sensor_copy', (SELECT doc FROM docs WHERE ref = 'sensor@1'));
-SELECT name, version, algorithm, hyperparams FROM ml.import_model('sensor_copy', (SELECT doc FROM docs WHERE ref = 'sensor@2'));
+SELECT name, version, algorithm, hyperparams->'alpha' AS alpha FROM ml.import_model('sensor_copy', (SELECT doc FROM docs WHERE ref = 'sensor@2'));
 SELECT reference, snapshot, workers FROM ml.registry WHERE name = 'sensor_copy' ORDER BY version;
 SELECT count(*) AS rows,
        count(*) FILTER (WHERE float8send(ml.predict('sensor@1', s)) = float8send(ml.predict('sensor_copy@1', s))) AS identical_v1,
@@ -108,7 +160,7 @@ SELECT e.action, e.details->>'model' AS model, e.details->>'source_model' AS sou
        e.details ? 'exported_at' AND e.details ? 'trained_by' AS provenance
 FROM ml.model_events e JOIN ml.models m ON m.id = e.model_id
 JOIN ml.models src ON src.name || '@' || src.version = e.details->>'source_model'
-WHERE e.action = 'import' ORDER BY e.id;
+WHERE e.action = 'import' AND e.details->>'model' LIKE 'sensor\_copy@%' ORDER BY e.id;
 SELECT source_name, relation, target_name FROM ml.lineage WHERE target_name LIKE 'sensor\_copy@%' ORDER BY target_name;
 -- The import of an import exports the same coefficients and bytes.
 SELECT (ml.export_model('sensor_copy@1')::jsonb - '{name,version,trained_at,exported_at}'::text[])
@@ -126,7 +178,8 @@ SELECT doc, b, set_byte(b, octet_length(b) - 8, get_byte(b, octet_length(b) - 8)
 FROM (SELECT doc, decode(doc->>'model_base64', 'base64') AS b FROM docs WHERE ref = 'sensor@1') x;
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format}', '"onnx"'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', '[1, 2]')$$);
-SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format_version}', '2'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format_version}', '1'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{format_version}', '3'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT doc FROM docs WHERE ref = 'sensor@1') - 'model_hash')$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{seed}', '"42"'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{algorithm}', '"random_forest"'))$$);
@@ -135,14 +188,22 @@ SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{model_base64}', '"not base64!"'))$$);
 -- One bit of the last coefficient changed: the hash no longer matches.
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(doc, '{model_base64}', to_jsonb(encode(flipped, 'base64'))) FROM tampered))$$);
--- ... with the hash recomputed: the bytes no longer match the document's coefficients.
+-- ... with the hash recomputed: the codec's CRC-32C finds it.
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc, '{model_base64}', to_jsonb(encode(flipped, 'base64'))),
                                                                     '{model_hash}', to_jsonb(encode(sha256(flipped), 'hex'))) FROM tampered))$$);
--- ... and the coefficients edited to match: the codec's CRC still finds it.
+-- ... and the coefficients edited to match: still the CRC.
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(jsonb_set(jsonb_set(doc,
         '{model_base64}', to_jsonb(encode(flipped, 'base64'))), '{model_hash}', to_jsonb(encode(sha256(flipped), 'hex'))),
         '{coefficients,2}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))),
         '{summary,coefficients,3,coefficient}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))) FROM tampered))$$);
+-- Valid bytes of another model: the document's fields must describe them.
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(a.doc, '{model_base64}', b.doc->'model_base64'), '{model_hash}', b.doc->'model_hash')
+                                                  FROM docs a, docs b WHERE a.ref = 'sensor@1' AND b.ref = 'sensor@2'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(jsonb_set(a.doc, '{model_base64}', b.doc->'model_base64'), '{model_hash}', b.doc->'model_hash'),
+                                                                   '{algorithm}', '"ridge"')
+                                                  FROM docs a, docs b WHERE a.ref = 'sensor@1' AND b.ref = 'sensor@2'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{inputs,1,impute}', '12.5'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT doc FROM docs WHERE ref = 'sensor@1') - 'inputs')$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{intercept}', '1.5'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{summary,coefficients,1,coefficient}', '2.5'))$$);
 -- The training snapshot must be here.

@@ -5,7 +5,10 @@
 -- ml.export_model writes a registered model as a JSON document (complete,
 -- re-importable), a standalone C99 scorer or PMML 4.4; ml.import_model
 -- registers a JSON document as a new version.  The coefficients always come
--- from the encoded model bytes (what ml.predict uses), decoded here in SQL.
+-- from the encoded model bytes (what ml.predict uses), decoded by the core's
+-- codec (ml._model_document).  Linear models over numeric and boolean
+-- columns export; the others (categories, time columns, other algorithms)
+-- are refused with feature_not_supported.
 ----------------------------------------------------------------------------
 
 -- A float8 as a C99 hexadecimal floating literal, exact by construction:
@@ -44,82 +47,84 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
           FROM generate_series(0, 7) i) p
 $$;
 
--- Unsigned little-endian 32-bit integer at byte offset off (0-based).
-CREATE FUNCTION ml._uint32_le(b bytea, off integer) RETURNS bigint
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT get_byte(b, off)::bigint | (get_byte(b, off + 1)::bigint << 8)
-           | (get_byte(b, off + 2)::bigint << 16) | (get_byte(b, off + 3)::bigint << 24)
+-- The whole encoded model as JSON (see src/pg/document.c): algorithm, task,
+-- inputs (encoders), expanded features, classes and every parameter array
+-- {"rows", "cols", "data"}.  Raises data_corrupted for bytes the codec
+-- refuses (header, CRC-32C, lengths, validation).
+CREATE FUNCTION ml._model_document(model bytea) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_model_document' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+-- The linear family export writes: models whose prediction is intercept +
+-- sum of coef[j] * x[j] over the input columns themselves.
+CREATE FUNCTION ml._exportable_algorithms() RETURNS text[]
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT '{linear_regression,ridge,lasso,elastic_net}'::text[]
 $$;
 
--- Decode an encoded linear model (see src/core/mlcore.h): header, feature
--- names, intercept, coefficients.  Every length is checked against the
--- buffer; problem is NULL for well-formed bytes, else says what is wrong
--- (the CRC is not checked here: ml.predict checks it when it loads a model).
+-- An encoded linear model through ml._model_document.  problem is NULL for
+-- bytes that decode, else says why not; unsupported is NULL for a model of
+-- the linear family whose inputs are all numeric or boolean columns (one
+-- feature each, the column itself), else says why it cannot be exported.
+-- impute: per feature, what ml.predict uses for a NULL (NULL: an error).
+-- The coefficients are the encoded bits: "coef" is the last array of the
+-- payload, so they are read from the tail of the bytes (keeping the sign of
+-- a zero, which JSON numbers lose) and checked against the document.
 CREATE FUNCTION ml._decode_linear(model bytea, OUT algorithm text, OUT features text[],
-                                  OUT intercept float8, OUT coefficients float8[], OUT problem text)
+                                  OUT intercept float8, OUT coefficients float8[], OUT problem text,
+                                  OUT unsupported text, OUT impute float8[], OUT document jsonb)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 #variable_conflict use_variable
 DECLARE
+    doc jsonb;
+    coef jsonb;
+    bad jsonb;
+    p integer;
     len integer := octet_length(model);
-    p bigint;
-    n bigint;
-    pos bigint;
-    alg integer;
-    j integer;
+    tail float8[];
 BEGIN
     features := '{}';
     coefficients := '{}';
-    IF len < 20 OR substring(model FROM 1 FOR 4) <> '\x50474d4c'::bytea THEN
-        problem := 'not an encoded pg_mlops model (no "PGML" header)';
+    BEGIN
+        doc := ml._model_document(model);
+    EXCEPTION WHEN data_corrupted THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        problem := rtrim(coalesce(nullif(problem, ''), SQLERRM), '.');
+        RETURN;
+    END;
+    document := doc;
+    algorithm := doc->>'algorithm';
+    features := ARRAY(SELECT f FROM jsonb_array_elements_text(doc->'features') WITH ORDINALITY x(f, o) ORDER BY o);
+    IF algorithm <> ALL (ml._exportable_algorithms()) THEN
+        unsupported := format('A %s model is not a linear regression.', algorithm);
         RETURN;
     END IF;
-    IF (get_byte(model, 4) | (get_byte(model, 5) << 8)) <> 1 THEN
-        problem := format('model format version %s, not 1', get_byte(model, 4) | (get_byte(model, 5) << 8));
+    SELECT i INTO bad FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o)
+    WHERE i->>'kind' NOT IN ('number', 'bool') OR (i->'width')::int <> 1 ORDER BY o LIMIT 1;
+    IF bad IS NOT NULL THEN
+        unsupported := format('Column "%s" is %s.', bad->>'column',
+                              CASE bad->>'kind'
+                                  WHEN 'category' THEN format('a text column, one-hot encoded into %s features', bad->'width')
+                                  WHEN 'time' THEN 'a date or time column, encoded as seconds since 1970'
+                                  ELSE format('encoded as %s into %s features', bad->>'kind', bad->'width') END);
         RETURN;
     END IF;
-    alg := get_byte(model, 6) | (get_byte(model, 7) << 8);
-    algorithm := CASE alg WHEN 1 THEN 'linear_regression' WHEN 2 THEN 'ridge' END;
-    IF algorithm IS NULL THEN
-        problem := format('unknown algorithm id %s', alg);
+    impute := ARRAY(SELECT (i->>'impute')::float8 FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o) ORDER BY o);
+    p := cardinality(features);
+    coef := doc #> '{arrays,coef}';
+    IF coef IS NULL OR (coef->'rows')::int <> 1 OR (coef->'cols')::int <> p + 1 THEN
+        problem := format('no 1 x %s coefficient array', p + 1);
         RETURN;
     END IF;
-    IF ml._uint32_le(model, 8) <> len - 16 THEN
-        problem := format('payload length %s, but %s bytes follow the header', ml._uint32_le(model, 8), len - 16);
-        RETURN;
-    END IF;
-    p := ml._uint32_le(model, 16);
-    pos := 20;
-    -- Each feature takes at least 4 + 8 bytes, the intercept 8.
-    IF p < 1 OR p * 12 + 8 > len - pos THEN
-        problem := format('%s features cannot fit in %s bytes', p, len);
-        RETURN;
-    END IF;
-    FOR j IN 1 .. p LOOP
-        IF pos + 4 > len THEN
-            problem := 'truncated feature names';
-            RETURN;
+    intercept := (coef #>> '{data,0}')::float8;
+    coefficients := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(coef->'data') WITH ORDINALITY x(c, o)
+                          WHERE o > 1 ORDER BY o);
+    IF (SELECT count(*) FROM jsonb_object_keys(doc->'arrays')) = 1 THEN
+        tail := ARRAY(SELECT ml._float8_le(model, len - 8 * (p + 1) + 8 * k) FROM generate_series(0, p) k ORDER BY k);
+        IF tail = intercept || coefficients THEN
+            intercept := tail[1];
+            coefficients := tail[2:];
         END IF;
-        n := ml._uint32_le(model, pos::integer);
-        pos := pos + 4;
-        IF n > len - pos THEN
-            problem := format('feature name %s runs past the end', j);
-            RETURN;
-        END IF;
-        BEGIN
-            features := features || convert_from(substring(model FROM pos::integer + 1 FOR n::integer), 'UTF8');
-        EXCEPTION WHEN character_not_in_repertoire OR untranslatable_character THEN
-            problem := format('feature name %s is not valid UTF-8', j);
-            RETURN;
-        END;
-        pos := pos + n;
-    END LOOP;
-    IF pos + 8 * (p + 1) <> len THEN
-        problem := format('%s bytes of coefficients expected after the names, %s found', 8 * (p + 1), len - pos);
-        RETURN;
     END IF;
-    intercept := ml._float8_le(model, pos::integer);
-    SELECT array_agg(ml._float8_le(model, (pos + 8 * k)::integer) ORDER BY k) INTO coefficients
-    FROM generate_series(1, p) k;
 END $$;
 
 -- Text for a C comment: no comment terminator, no control characters.
@@ -189,10 +194,11 @@ BEGIN
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
     PERFORM ml._require_model_privilege(m.name, 'use', 'export');
     label := m.name || '@' || m.version;
-    IF m.algorithm NOT IN ('linear_regression', 'ridge') THEN
+    IF m.algorithm <> ALL (ml._exportable_algorithms()) THEN
         RAISE EXCEPTION 'cannot export % model %', m.algorithm, label
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = 'Export supports linear_regression and ridge models.';
+                  DETAIL = format('A %s model is not a linear regression.', m.algorithm),
+                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export; score this model in the database with ml.predict.';
     END IF;
     IF encode(sha256(m.model), 'hex') <> m.model_hash THEN
         RAISE EXCEPTION 'model bytes of % do not match its registered hash', label
@@ -202,6 +208,11 @@ BEGIN
     IF d.problem IS NOT NULL THEN
         RAISE EXCEPTION 'model bytes of % are corrupted', label
             USING ERRCODE = 'data_corrupted', DETAIL = d.problem || '.';
+    END IF;
+    IF d.unsupported IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot export % model %', m.algorithm, label
+            USING ERRCODE = 'feature_not_supported', DETAIL = d.unsupported,
+                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export; score this model in the database with ml.predict.';
     END IF;
     IF d.features <> m.features OR d.algorithm <> m.algorithm THEN
         RAISE EXCEPTION 'model bytes of % do not match its registry row', label
@@ -224,29 +235,30 @@ BEGIN
         INTO out
         FROM (VALUES
             (1, 'format', to_json('pg_mlops-model'::text)),
-            (2, 'format_version', to_json(1)),
+            (2, 'format_version', to_json(2)),
             (3, 'name', to_json(m.name)),
             (4, 'version', to_json(m.version)),
             (5, 'task', to_json(m.task)),
             (6, 'algorithm', to_json(m.algorithm)),
             (7, 'target', to_json(m.target)),
             (8, 'features', to_json(d.features)),
-            (9, 'hyperparameters', to_json(m.hyperparams)),
-            (10, 'seed', to_json(m.seed)),
-            (11, 'intercept', to_json(d.intercept)),
-            (12, 'coefficients', to_json(d.coefficients)),
-            (13, 'metrics', to_json(m.metrics)),
-            (14, 'summary', to_json(m.summary)),
-            (15, 'model_hash', to_json(m.model_hash)),
-            (16, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
-            (17, 'snapshot', to_json(jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
+            (9, 'inputs', to_json(d.document->'inputs')),
+            (10, 'hyperparameters', to_json(m.hyperparams)),
+            (11, 'seed', to_json(m.seed)),
+            (12, 'intercept', to_json(d.intercept)),
+            (13, 'coefficients', to_json(d.coefficients)),
+            (14, 'metrics', to_json(m.metrics)),
+            (15, 'summary', to_json(m.summary)),
+            (16, 'model_hash', to_json(m.model_hash)),
+            (17, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
+            (18, 'snapshot', to_json(jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
                                                         'rows', snap.row_count))),
-            (18, 'trained_by', to_json(m.trained_by)),
-            (19, 'trained_at', to_json(m.trained_at)),
-            (20, 'trained_with', to_json(m.extension_version)),
-            (21, 'exported_by', to_json(current_user::text)),
-            (22, 'exported_at', to_json(now())),
-            (23, 'extension_version', to_json(ext))) AS f(o, k, v);
+            (19, 'trained_by', to_json(m.trained_by)),
+            (20, 'trained_at', to_json(m.trained_at)),
+            (21, 'trained_with', to_json(m.extension_version)),
+            (22, 'exported_by', to_json(current_user::text)),
+            (23, 'exported_at', to_json(now())),
+            (24, 'extension_version', to_json(ext))) AS f(o, k, v);
         RETURN out;
     END IF;
 
@@ -271,6 +283,10 @@ BEGIN
             ' * Coefficients are hexadecimal floating literals: the exact bits.',
             ' * Standalone C99: no header, no library.',
             ' *',
+            format(' * A missing value (NULL) has no double: pass %s_impute[j] for it,', ident),
+            ' * the value ml.predict substitutes (the train split''s mean or median, or',
+            ' * 0; 0 with a comment where the model was trained with "impute": "error").',
+            ' *',
             ' * Feature order:'],
             E'\n') || E'\n'
             || (SELECT string_agg(format(' *   x[%s]  %s', j - 1, ml._c_comment(d.features[j])), E'\n' ORDER BY j)
@@ -279,6 +295,12 @@ BEGIN
             || format(E'#define %s_N_FEATURES %s\n\n', upper(ident), p)
             || format(E'const char *const %s_features[%s] = {\n', ident, p)
             || (SELECT string_agg('    ' || ml._c_string(d.features[j]), E',\n' ORDER BY j) FROM generate_series(1, p) j)
+            || E'\n};\n\n'
+            || format(E'const double %s_impute[%s] = {\n', ident, p)
+            || (SELECT string_agg(format('    %s%s /* %s if NULL: %s */', coalesce(ml._float8_hex(d.impute[j]), '0x0p+0'),
+                                         CASE WHEN j < p THEN ',' ELSE '' END, ml._c_comment(d.features[j]),
+                                         coalesce(d.impute[j]::text, 'none, NULL is an error')), E'\n' ORDER BY j)
+                FROM generate_series(1, p) j)
             || E'\n};\n\n'
             || format(E'static const double %s_intercept = %s; /* %s */\n\n', ident, ml._float8_hex(d.intercept), d.intercept)
             || format(E'static const double %s_coef[%s] = {\n', ident, p)
@@ -313,8 +335,10 @@ BEGIN
         || format(E'  <RegressionModel modelName="%s" functionName="regression" algorithmName="%s">\n',
                   ml._xml_escape(label), m.algorithm)
         || E'    <MiningSchema>\n'
-        || (SELECT string_agg(format('      <MiningField name="%s" usageType="active"/>', ml._xml_escape(f)), E'\n' ORDER BY o)
-            FROM unnest(d.features) WITH ORDINALITY u(f, o))
+        || (SELECT string_agg(format('      <MiningField name="%s" usageType="active" %s/>', ml._xml_escape(f),
+                                     CASE WHEN v IS NULL THEN 'missingValueTreatment="returnInvalid"'
+                                          ELSE format('missingValueReplacement="%s"', v) END), E'\n' ORDER BY o)
+            FROM unnest(d.features, d.impute) WITH ORDINALITY u(f, v, o))
         || format(E'\n      <MiningField name="%s" usageType="target"/>\n', ml._xml_escape(m.target))
         || E'    </MiningSchema>\n'
         || format(E'    <RegressionTable intercept="%s">\n', d.intercept)
@@ -387,10 +411,13 @@ BEGIN
                                 ELSE format('Its "format" field is %s, not "pg_mlops-model".', coalesce((doc->'format')::text, 'missing')) END,
                   HINT = 'Import a document written by ml.export_model(model, ''json'').';
     END IF;
-    IF ml._import_field(doc, 'format_version', 'number') <> '1' THEN
+    IF ml._import_field(doc, 'format_version', 'number') <> '2' THEN
         RAISE EXCEPTION 'unsupported format_version %', doc->'format_version'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'This version of pg_mlops reads format_version 1.';
+                  DETAIL = CASE WHEN doc->'format_version' = '1'
+                                THEN 'Documents of format_version 1 hold model format 1 bytes, which this version of pg_mlops no longer reads.'
+                                ELSE format('Documents of format_version %s are not known here.', doc->'format_version') END,
+                  HINT = 'This version of pg_mlops reads format_version 2; export the model with it (retrain a model of format_version 1 first).';
     END IF;
     source_label := (ml._import_field(doc, 'name', 'string') #>> '{}') || '@'
                     || (ml._import_field(doc, 'version', 'number') #>> '{}');
@@ -399,9 +426,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Models of task regression can be imported.';
     END IF;
     algorithm := ml._import_field(doc, 'algorithm', 'string') #>> '{}';
-    IF algorithm NOT IN ('linear_regression', 'ridge') THEN
+    IF algorithm <> ALL (ml._exportable_algorithms()) THEN
         RAISE EXCEPTION 'unknown algorithm "%"', algorithm
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Algorithms are linear_regression and ridge.';
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Algorithms are ' || array_to_string(ml._exportable_algorithms(), ', ') || '.';
     END IF;
     target := ml._import_field(doc, 'target', 'string') #>> '{}';
     PERFORM ml._import_field(doc, 'features', 'array');
@@ -418,6 +446,7 @@ BEGIN
     IF target = ANY (features) THEN
         RAISE EXCEPTION 'target "%" is also a feature', target USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    PERFORM ml._import_field(doc, 'inputs', 'array');
     PERFORM ml._import_field(doc, 'hyperparameters', 'object');
     PERFORM ml._import_field(doc, 'seed', 'number');
     intercept := (ml._import_field(doc, 'intercept', 'number') #>> '{}')::float8;
@@ -454,6 +483,11 @@ BEGIN
     IF d.problem IS NOT NULL THEN
         RAISE EXCEPTION 'model bytes are malformed' USING ERRCODE = 'invalid_parameter_value', DETAIL = d.problem || '.';
     END IF;
+    IF d.unsupported IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot import a % model of these columns', d.algorithm
+            USING ERRCODE = 'feature_not_supported', DETAIL = d.unsupported,
+                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export and import.';
+    END IF;
     IF d.algorithm <> algorithm THEN
         RAISE EXCEPTION 'model bytes encode a % model, the document says %', d.algorithm, algorithm
             USING ERRCODE = 'invalid_parameter_value';
@@ -462,13 +496,25 @@ BEGIN
         RAISE EXCEPTION 'model bytes encode features %, the document lists %', d.features, features
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The document's numbers must be the encoded ones, bit for bit (as float8).
-    IF float8send(d.intercept) <> float8send(intercept) THEN
+    IF d.document->'inputs' <> doc->'inputs' THEN
+        SELECT format('Input %s of the model bytes is %s; the document has %s.', o, i, coalesce((doc->'inputs'->(o::int - 1))::text, 'nothing'))
+        INTO problem
+        FROM jsonb_array_elements(d.document->'inputs') WITH ORDINALITY x(i, o)
+        WHERE i IS DISTINCT FROM doc->'inputs'->(o::int - 1) ORDER BY o LIMIT 1;
+        RAISE EXCEPTION 'the inputs in the document do not match the model bytes'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = coalesce(problem, format('The document has %s inputs, the model bytes %s.',
+                                                    jsonb_array_length(doc->'inputs'), jsonb_array_length(d.document->'inputs')));
+    END IF;
+    -- The document's numbers must be the encoded ones: the same float8 (a
+    -- JSON number keeps every bit but the sign of a zero; the bytes, which
+    -- are what predicts, keep that too).
+    IF d.intercept <> intercept THEN
         RAISE EXCEPTION 'intercept % in the document differs from the model bytes (%)', intercept, d.intercept
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     FOR j IN 1 .. cardinality(features) LOOP
-        IF float8send(d.coefficients[j]) <> float8send(coefs[j]) THEN
+        IF d.coefficients[j] <> coefs[j] THEN
             RAISE EXCEPTION 'coefficient of feature "%" in the document differs from the model bytes', features[j]
                 USING ERRCODE = 'invalid_parameter_value',
                       DETAIL = format('The document says %s, the model bytes %s.', coefs[j], d.coefficients[j]);
@@ -484,7 +530,7 @@ BEGIN
                              CASE WHEN o = 1 THEN intercept ELSE coefs[o - 1] END AS v) w
         WHERE jsonb_typeof(c) <> 'object' OR c->>'feature' IS DISTINCT FROM f
            OR jsonb_typeof(c->'coefficient') IS DISTINCT FROM 'number'
-           OR float8send((c->>'coefficient')::float8) IS DISTINCT FROM float8send(v)
+           OR (c->>'coefficient')::float8 IS DISTINCT FROM v
         ORDER BY o LIMIT 1;
         IF problem IS NULL AND jsonb_array_length(doc #> '{summary,coefficients}') <> cardinality(features) + 1 THEN
             problem := format('The summary.coefficients has %s entries, not %s', jsonb_array_length(doc #> '{summary,coefficients}'),

@@ -1,5 +1,7 @@
-"""ml.export_model: the C export, compiled with gcc, scores bit for bit like ml.predict;
-the PMML export parses and has the model's structure and exact values."""
+"""ml.export_model: the C export, compiled with gcc, scores bit for bit like ml.predict
+(linear_regression, ridge, lasso; a row of NULLs through the exported impute values);
+the PMML export parses and has the model's structure and exact values; models
+outside the linear family, or with a text column, are refused with 0A000."""
 import os
 import re
 import shutil
@@ -36,12 +38,13 @@ SELECT i AS id,
 FROM generate_series(1, {N_ROWS}) i""")
 psql("SET ml.progress = off; SELECT ml.train_model('edge.scorer-1', 'exp_data', 'y', features => '{f1,f2,f3,f4,f5}')")
 psql("SET ml.progress = off; SELECT ml.train_model('edge.scorer-1', 'exp_data', 'y', 'ridge', '{\"alpha\": 0.5}', '{f1,f2,f3,f4,f5}')")
+psql("SET ml.progress = off; SELECT ml.train_model('edge.scorer-1', 'exp_data', 'y', 'lasso', '{\"alpha\": 0.01}', '{f1,f2,f3,f4,f5}')")
 
 gcc = shutil.which("gcc")
 checks.true("gcc is available", gcc is not None)
 tmp = tempfile.mkdtemp(prefix="pg_mlops_export_")
 try:
-    for version in (1, 2):
+    for version in (1, 2, 3):
         ref = f"edge.scorer-1@{version}"
         src = rows(f"SELECT ml.export_model('{ref}', 'c')")[0][0]
         checks.true(f"{ref}: C export defines edge_scorer_1_predict",
@@ -57,6 +60,7 @@ try:
 #include <stdlib.h>
 double edge_scorer_1_predict(const double *x);
 extern const char *const edge_scorer_1_features[];
+extern const double edge_scorer_1_impute[];
 int main(void)
 {
     char buf[4096];
@@ -64,6 +68,12 @@ int main(void)
     while (fgets(buf, sizeof buf, stdin)) {
         char *p = buf, *end;
         int j;
+        if (buf[0] == 'N') {    /* a row of NULLs: the imputed values */
+            for (j = 0; j < EDGE_SCORER_1_N_FEATURES; j++)
+                x[j] = edge_scorer_1_impute[j];
+            printf("%a\\n", edge_scorer_1_predict(x));
+            continue;
+        }
         for (j = 0; j < EDGE_SCORER_1_N_FEATURES; j++) {
             x[j] = strtod(p, &end);
             if (end == p) return 2;
@@ -108,6 +118,14 @@ int main(void)
                     f"{same} of {len(got)} identical" + ("" if first_diff is None else
                                                          f"; row {data[first_diff][0]}: C {got[first_diff].hex()}"
                                                          f" ml.predict {want[first_diff].hex()}"))
+        # A row of NULLs: ml.predict imputes, the C caller passes <name>_impute.
+        null_pred = rows(f"""SELECT encode(float8send(ml.predict('{ref}', t)), 'hex')
+                             FROM (SELECT {', '.join(f'NULL::float8 AS {c}' for c in FEATURES)}) t""")[0][0]
+        run_null = subprocess.run([exe], input="N\n", capture_output=True, text=True)
+        checks.true(f"{ref}: a row of NULLs scores bit-identically through {ref.split('@')[0]}_impute",
+                    run_null.returncode == 0 and run_null.stdout.split()
+                    and struct.pack(">d", float.fromhex(run_null.stdout.split()[0])) == struct.pack(">d", bits(null_pred)),
+                    f"C {run_null.stdout.strip()} ml.predict {bits(null_pred).hex()}")
         # The inputs include values near zero and negative ones.
         checks.true(f"{ref}: inputs cover negatives and tiny magnitudes",
                     any(bits(r[3]) < 0 and abs(bits(r[3])) < 1e-290 for r in data)
@@ -140,6 +158,13 @@ int main(void)
         checks.true(f"{ref}: MiningSchema: active features and the target",
                     [(m.get("name"), m.get("usageType")) for m in mining]
                     == [(f, "active") for f in FEATURES] + [("y", "target")])
+        impute = rows(f"""SELECT i->>'impute' FROM ml.models m, ml._model_document(m.model) d,
+                                 jsonb_array_elements(d->'inputs') WITH ORDINALITY x(i, o)
+                          WHERE m.id = ml._resolve_model('{ref}') ORDER BY o""")
+        checks.true(f"{ref}: MiningFields carry the imputed values exactly (missingValueReplacement)",
+                    len(impute) == len(FEATURES)
+                    and all(float(m.get("missingValueReplacement")) == float(i[0]) for m, i in zip(mining, impute)),
+                    str([m.get("missingValueReplacement") for m in mining]))
         table = model.find("p:RegressionTable", ns)
         preds = table.findall("p:NumericPredictor", ns)
         explain = rows(f"SELECT feature, encode(float8send(coefficient), 'hex') FROM ml.explain('{ref}')")
@@ -147,6 +172,21 @@ int main(void)
             p.get("name") == e[0] and float(p.get("coefficient")) == bits(e[1]) and p.get("exponent") == "1"
             for p, e in zip(preds, explain[1:]))
         checks.true(f"{ref}: RegressionTable intercept and NumericPredictors equal ml.explain exactly", exact)
+    # The JSON document re-imports to the same bytes (lasso included).
+    psql("SET ml.progress = off; SELECT ml.import_model('edge_copy', ml.export_model('edge.scorer-1@3')::jsonb)")
+    same = rows("""SELECT a.model = b.model FROM ml.models a, ml.models b
+                   WHERE a.name = 'edge.scorer-1' AND a.version = 3 AND b.name = 'edge_copy' AND b.version = 1""")
+    checks.true("lasso JSON export re-imports byte-identically", same == [["t"]], str(same))
+
+    # Outside the linear family, or with a text column: a clear 0A000.
+    psql("""CREATE TABLE exp_text AS SELECT i AS id, (i % 7)::float8 AS f1, (ARRAY['a', 'b', 'c'])[i % 3 + 1] AS city,
+                   (i % 7) * 2.0 + (i % 3) AS y FROM generate_series(1, 300) i""")
+    psql("SET ml.progress = off; SELECT ml.train_model('edge_text', 'exp_text', 'y', 'ridge', '{}', '{f1,city}')")
+    psql("SET ml.progress = off; SELECT ml.train_model('edge_km', 'exp_text', NULL, 'kmeans', '{\"k\": 2}', '{f1}')")
+    for ref, fmt in (("edge_text", "c"), ("edge_km", "json"), ("edge_km", "pmml")):
+        out, err = psql(f"SELECT ml.export_model('{ref}', '{fmt}')", check=False)
+        checks.true(f"{ref} ({fmt}): export refused with a clear error",
+                    "cannot export" in err and "Only linear models" in err, err.strip())
 finally:
     shutil.rmtree(tmp, ignore_errors=True)
 checks.finish()
