@@ -169,6 +169,13 @@ task_of(mlc_algorithm alg)
 	}
 }
 
+static int
+is_tree(const mlc_model *m)
+{
+	return m->algorithm == MLC_ALG_GRADIENT_BOOSTING || m->algorithm == MLC_ALG_RANDOM_FOREST ||
+		m->algorithm == MLC_ALG_DECISION_TREE;
+}
+
 /* MLC_EINVAL with "invalid model: " and the formatted reason. */
 static mlc_status invalid(mlc_error *err, const char *fmt,...)
 			__attribute__((format(printf, 2, 3)));
@@ -331,7 +338,22 @@ validate_params(const mlc_model *m, mlc_error *err)
 			}
 			return MLC_OK;
 		default:
-			return MLC_OK;		/* trees: tree.h defines their arrays */
+			{
+				/* trees: tree.h defines and checks their arrays */
+				mlc_forest	f;
+				mlc_status	st = mlc_forest_from_model(m, &f, err);
+
+				if (st != MLC_OK)
+					return invalid(err, "%s", err ? err->msg : "bad tree arrays");
+				if ((m->task == MLC_TASK_CLASSIFICATION) != (f.objective == MLC_OBJ_LOGISTIC ||
+															  f.objective == MLC_OBJ_SOFTMAX ||
+															  (f.objective == MLC_OBJ_AVERAGE && f.n_outputs > 1)))
+					return invalid(err, "tree objective %d does not fit the task", f.objective);
+				if (m->task == MLC_TASK_CLASSIFICATION &&
+					(f.objective == MLC_OBJ_LOGISTIC ? 2 : f.n_outputs) != m->n_classes)
+					return invalid(err, "trees give %d outputs for %d classes", f.n_outputs, m->n_classes);
+				return MLC_OK;
+			}
 	}
 }
 
@@ -580,6 +602,14 @@ mlc_model_predict(const mlc_model *m, const double *x)
 	if (m == NULL || x == NULL)
 		return NAN;
 	d = m->n_features;
+	if (is_tree(m))
+	{
+		mlc_forest	f;
+
+		if (mlc_forest_from_model(m, &f, NULL) != MLC_OK)
+			return NAN;
+		return mlc_trees_predict(&f, x, NULL);
+	}
 	switch (m->algorithm)
 	{
 		case MLC_ALG_LINEAR:
@@ -638,6 +668,15 @@ mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba)
 
 	if (m == NULL || x == NULL || proba == NULL)
 		return -1;
+	if (is_tree(m))
+	{
+		mlc_forest	f;
+
+		if (m->task != MLC_TASK_CLASSIFICATION || mlc_forest_from_model(m, &f, NULL) != MLC_OK)
+			return -1;
+		mlc_trees_predict(&f, x, proba);
+		return 0;
+	}
 	best = class_scores(m, x, proba);
 	if (best < 0)
 		return -1;

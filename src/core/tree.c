@@ -643,6 +643,45 @@ route_binned(const mlc_tree_builder *b, const uint8_t *bins, size_t n, size_t i)
 	return node;
 }
 
+int
+mlc_tree_builder_routing(const mlc_tree_builder *b, int32_t *table)
+{
+	int			i;
+
+	if (b == NULL || table == NULL || b->failed)
+		return -1;
+	for (i = 0; i < b->n_nodes; i++)
+	{
+		const tnode *t = &b->nodes[i];
+		int32_t    *row = table + (size_t) i * MLC_ROUTE_WIDTH;
+		int			split = t->state == NODE_SPLIT;
+
+		row[0] = split ? t->feature : -1;
+		row[1] = split ? t->bin : 0;
+		row[2] = split ? t->default_left : 0;
+		row[3] = split ? t->left : -1;
+		row[4] = split ? t->right : -1;
+		row[5] = b->begun && !b->done ? t->slot : -1;
+	}
+	return b->n_nodes;
+}
+
+int32_t
+mlc_tree_route(const int32_t *table, const uint8_t *bins, size_t n, size_t i)
+{
+	int32_t		node = 0;
+
+	while (table[(size_t) node * MLC_ROUTE_WIDTH] >= 0)
+	{
+		const int32_t *t = table + (size_t) node * MLC_ROUTE_WIDTH;
+		uint8_t		v = bins[(size_t) t[0] * n + i];
+		int			go_left = v == MLC_BIN_MISSING ? t[2] : v <= t[1];
+
+		node = go_left ? t[3] : t[4];
+	}
+	return node;
+}
+
 mlc_status
 mlc_tree_builder_assign(const mlc_tree_builder *b, int64_t n, const uint8_t *bins,
 						int32_t *slot, mlc_error *err)

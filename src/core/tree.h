@@ -223,6 +223,21 @@ mlc_status	mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist
 
 /* Nodes so far (the final count once begin_level returned 0). */
 int			mlc_tree_builder_n_nodes(const mlc_tree_builder *b);
+/*
+ * The builder's routing table, for participants in other processes that
+ * hold no builder: MLC_ROUTE_WIDTH int32 per node (n_nodes of them):
+ * split feature (-1: not split), bin (bin <= bin goes left), default_left,
+ * left child, right child, and the histogram slot of the level in progress
+ * (-1: none requested; always -1 once the tree is done).  Returns n_nodes,
+ * or -1 for a failed builder or NULL arguments.  mlc_tree_route walks it
+ * for row i of column-major bins (n rows) to the row's current node, the
+ * same node mlc_tree_builder_assign reaches; table[node * MLC_ROUTE_WIDTH
+ * + 5] is then its slot.
+ */
+#define MLC_ROUTE_WIDTH 6
+int			mlc_tree_builder_routing(const mlc_tree_builder *b, int32_t *table);
+int32_t		mlc_tree_route(const int32_t *table, const uint8_t *bins, size_t n, size_t i);
+
 
 /*
  * Write the finished tree in breadth-first order (children after parents,

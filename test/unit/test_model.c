@@ -43,7 +43,7 @@ add_array(mlc_model *m, const char *name, int rows, int cols, const double *data
 	mlc_array  *a;
 	size_t		n = (size_t) rows * (size_t) cols;
 
-	assert_true(m->n_arrays < 8);	/* test_model_build makes room for 8 */
+	assert_true(m->n_arrays < 16);	/* test_model_build makes room for 16 */
 	a = &m->arrays[m->n_arrays++];
 	memset(a, 0, sizeof(*a));
 	strcpy(a->name, name);
@@ -101,7 +101,6 @@ test_model_build(mlc_algorithm alg, mlc_model *m)
 	static const double theta[2 * D] = {35, 0, 0, 0, 0.2, 55, 0, 0, 0, 0.9};
 	static const double var[2 * D] = {80, 0, 0, 0, 0.16, 150, 0, 0, 0, 0.09};
 	static const double flp[2 * D] = {0, -0.5, -1.5, -3.0, 0, 0, -1.0, -0.7, -2.0, 0};
-	static const double nodes[6] = {0, 1, 2, 3.5, -4, 5};
 	mlc_encoder *e;
 	int			j;
 
@@ -129,7 +128,7 @@ test_model_build(mlc_algorithm alg, mlc_model *m)
 	e[2].impute = NAN;
 	m->n_features = D;
 	m->feature_names = dup_list(D, fnames);
-	m->arrays = mlc_alloc0(sizeof(mlc_array) * 8);
+	m->arrays = mlc_alloc0(sizeof(mlc_array) * 16);
 	assert_non_null(m->arrays);
 
 	switch (alg)
@@ -169,12 +168,59 @@ test_model_build(mlc_algorithm alg, mlc_model *m)
 			add_array(m, "var", 2, D, var);
 			add_array(m, "feature_log_prob", 2, D, flp);
 			break;
-		default:				/* trees: any finite arrays for now */
+		default:
+			/*
+			 * One stump on feature 0 (x < 0.5 left, missing left): a
+			 * regression tree, or for the forest a classifier averaging
+			 * class fractions.
+			 */
 			m->task = alg == MLC_ALG_RANDOM_FOREST ? MLC_TASK_CLASSIFICATION : MLC_TASK_REGRESSION;
 			if (m->task == MLC_TASK_CLASSIFICATION)
+			{
+				static const double info[3] = {4, 2, 2},
+							base[2] = {0, 0},
+							out[1] = {-1},
+							value[6] = {0, 0, 0.8, 0.2, 0.1, 0.9};
+
 				set_classes(m, 2, yn, NULL);
-			add_array(m, "nodes", 2, 3, nodes);
-			add_array(m, "empty", 0, 4, nodes);
+				add_array(m, "tree_info", 1, 3, info);
+				add_array(m, "base_score", 1, 2, base);
+				add_array(m, "tree_output", 1, 1, out);
+				add_array(m, "node_value", 3, 2, value);
+			}
+			else
+			{
+				static const double info[3] = {1, 1, 1},
+							base[1] = {0.25},
+							out[1] = {0},
+							value[3] = {0, -1, 1};
+
+				add_array(m, "tree_info", 1, 3, info);
+				add_array(m, "base_score", 1, 1, base);
+				add_array(m, "tree_output", 1, 1, out);
+				add_array(m, "node_value", 3, 1, value);
+			}
+			{
+				static const double nodes[1] = {3},
+							scale[1] = {1},
+							feature[3] = {0, -1, -1},
+							threshold[3] = {0.5, 0, 0},
+							left[3] = {1, -1, -1},
+							right[3] = {2, -1, -1},
+							dleft[3] = {1, 0, 0},
+							cover[3] = {10, 4, 6},
+							gain[3] = {3, 0, 0};
+
+				add_array(m, "tree_nodes", 1, 1, nodes);
+				add_array(m, "tree_scale", 1, 1, scale);
+				add_array(m, "node_feature", 3, 1, feature);
+				add_array(m, "node_threshold", 3, 1, threshold);
+				add_array(m, "node_left", 3, 1, left);
+				add_array(m, "node_right", 3, 1, right);
+				add_array(m, "node_default_left", 3, 1, dleft);
+				add_array(m, "node_cover", 3, 1, cover);
+				add_array(m, "node_gain", 3, 1, gain);
+			}
 			break;
 	}
 	for (j = 0; j < m->n_arrays; j++)
@@ -490,11 +536,11 @@ test_validate(void **state)
 	expect_invalid(&m, "name");
 	mlc_model_free(&m);
 
-	/* trees: any finite arrays, but finite */
+	/* trees: tree.h's arrays, checked by it */
 	test_model_build(MLC_ALG_DECISION_TREE, &m);
-	m.arrays[0].data[5] = NAN;
+	m.arrays[3].data[1] = NAN;
 	expect_invalid(&m, "non-finite");
-	m.arrays[0].data[5] = 1;
+	m.arrays[3].data[1] = -1;
 	m.task = MLC_TASK_CLUSTERING;
 	expect_invalid(&m, "task");
 	mlc_model_free(&m);
@@ -798,15 +844,29 @@ test_naive_bayes(void **state)
 }
 
 static void
-test_trees_placeholder(void **state)
+test_trees(void **state)
 {
 	mlc_model	m;
 	double		p[2];
+	double		x[D];
 
-	/* tree arrays are defined by tree.h later; until then no scores */
+	/* the stump: x0 < 0.5 goes left */
+	memcpy(x, xs[0], sizeof(x));
+	x[0] = 0.25;
+	test_model_build(MLC_ALG_DECISION_TREE, &m);
+	assert_true(mlc_model_predict(&m, x) == 0.25 - 1);
+	x[0] = 0.75;
+	assert_true(mlc_model_predict(&m, x) == 0.25 + 1);
+	x[0] = NAN;					/* missing: default left */
+	assert_true(mlc_model_predict(&m, x) == 0.25 - 1);
+	assert_int_equal(mlc_model_predict_proba(&m, x, p), -1);
+	mlc_model_free(&m);
+
 	test_model_build(MLC_ALG_RANDOM_FOREST, &m);
-	assert_true(isnan(mlc_model_predict(&m, xs[0])));
-	assert_int_equal(mlc_model_predict_proba(&m, xs[0], p), -1);
+	x[0] = 0.75;
+	assert_int_equal(mlc_model_predict_proba(&m, x, p), 0);
+	assert_true(p[0] == 0.1 && p[1] == 0.9);
+	assert_true(mlc_model_predict(&m, x) == 1);
 	mlc_model_free(&m);
 }
 
@@ -825,7 +885,7 @@ run_model_tests(void)
 		cmocka_unit_test(test_kmeans),
 		cmocka_unit_test(test_pca),
 		cmocka_unit_test(test_naive_bayes),
-		cmocka_unit_test(test_trees_placeholder),
+		cmocka_unit_test(test_trees),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
