@@ -68,6 +68,40 @@ static const mlc_hparam_spec naive_bayes_specs[] = {
 	MAX_CATEGORIES_SPEC,
 };
 
+/* Trees: XGBoost's names and defaults for boosting (max_bins at most 255). */
+static const mlc_hparam_spec gradient_boosting_specs[] = {
+	{"n_trees", 100, 1, 10000, 1},
+	{"max_depth", 6, 1, 20, 1},
+	{"learning_rate", 0.3, 1e-12, 1, 0},
+	{"min_child_weight", 1, 0, 1e300, 0},
+	{"lambda", 1, 0, 1e300, 0},
+	{"gamma", 0, 0, 1e300, 0},
+	{"subsample", 1, 1e-12, 1, 0},
+	{"colsample", 1, 1e-12, 1, 0},
+	{"max_bins", 255, 2, 255, 1},
+	{"early_stopping_rounds", 0, 0, 10000, 1},
+	{"seed", 0, 0, 2147483647, 1},
+	MAX_CLASSES_SPEC,
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec random_forest_specs[] = {
+	{"n_trees", 100, 1, 10000, 1},
+	{"max_depth", 12, 1, 20, 1},
+	{"min_samples_leaf", 1, 1, 1e9, 1},
+	{"colsample", 1, 1e-12, 1, 0},
+	{"max_bins", 255, 2, 255, 1},
+	{"seed", 0, 0, 2147483647, 1},
+	MAX_CLASSES_SPEC,
+	MAX_CATEGORIES_SPEC,
+};
+static const mlc_hparam_spec decision_tree_specs[] = {
+	{"max_depth", 8, 1, 20, 1},
+	{"min_samples_leaf", 1, 1, 1e9, 1},
+	{"max_bins", 255, 2, 255, 1},
+	MAX_CLASSES_SPEC,
+	MAX_CATEGORIES_SPEC,
+};
+
 #define SPECS(a) a, (int) (sizeof(a) / sizeof(a[0]))
 
 static const struct
@@ -86,6 +120,9 @@ static const struct
 	{MLC_ALG_KMEANS, "kmeans", SPECS(kmeans_specs)},
 	{MLC_ALG_PCA, "pca", SPECS(pca_specs)},
 	{MLC_ALG_NAIVE_BAYES, "naive_bayes", SPECS(naive_bayes_specs)},
+	{MLC_ALG_GRADIENT_BOOSTING, "gradient_boosting", SPECS(gradient_boosting_specs)},
+	{MLC_ALG_RANDOM_FOREST, "random_forest", SPECS(random_forest_specs)},
+	{MLC_ALG_DECISION_TREE, "decision_tree", SPECS(decision_tree_specs)},
 };
 
 #define N_ALGORITHMS ((int) (sizeof(algorithms) / sizeof(algorithms[0])))
@@ -623,7 +660,7 @@ mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
 	mlc_hparams work;
 	const mlc_hparam_spec *specs;
 	char		key[HP_KEY_MAX];
-	unsigned char seen[8];		/* one flag per spec (there are fewer than 8) */
+	unsigned char seen[32];		/* one flag per spec (there are fewer than 32) */
 	double		value = 0.0;
 	mlc_status	st;
 	int			nspecs,

@@ -218,7 +218,8 @@ state_set_types(DriftState *st, FunctionCallInfo fcinfo, MemoryContext cxt)
 		d->type = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 3 + f));
 		if (f >= st->model->n_inputs || strcmp(st->model->inputs[f].column, d->name) != 0)
 			elog(ERROR, "drift spec feature \"%s\" is not input %d of the model", d->name, f + 1);
-		ml_reader_init(&st->readers[f], &st->model->inputs[f], d->type, offset, st->label, cxt);
+		ml_reader_init(&st->readers[f], &st->model->inputs[f], d->type, offset, st->label,
+					   ml_model_missing_as_nan(st->model), cxt);
 		offset += st->model->inputs[f].width;
 		getTypeOutputInfo(d->type, &func, &varlena);
 		fmgr_info_cxt(func, &d->out, cxt);
@@ -292,7 +293,7 @@ ml_drift_accum(PG_FUNCTION_ARGS)
 
 		/* the prediction sees the row as ml.predict does: NULLs imputed */
 		if (PG_ARGISNULL(3 + f) && isnan(st->model->inputs[f].impute) &&
-			st->model->inputs[f].kind != MLC_ENC_CATEGORY)
+			st->model->inputs[f].kind != MLC_ENC_CATEGORY && !st->readers[f].missing_as_nan)
 			complete = false;
 		else if (!ml_reader_encode(&st->readers[f], value, PG_ARGISNULL(3 + f), st->xenc, st->label))
 			complete = false;

@@ -53,9 +53,16 @@ kind_name(mlc_encoder_kind kind)
 	return "unknown";
 }
 
+bool
+ml_model_missing_as_nan(const mlc_model *m)
+{
+	return m->algorithm == MLC_ALG_GRADIENT_BOOSTING || m->algorithm == MLC_ALG_RANDOM_FOREST ||
+		m->algorithm == MLC_ALG_DECISION_TREE;
+}
+
 void
 ml_reader_init(MLInputReader *r, const mlc_encoder *enc, Oid typid, int offset,
-			   const char *model_label, MemoryContext mcxt)
+			   const char *model_label, bool missing_as_nan, MemoryContext mcxt)
 {
 	Oid			base = getBaseType(typid);
 	bool		ok;
@@ -64,6 +71,8 @@ ml_reader_init(MLInputReader *r, const mlc_encoder *enc, Oid typid, int offset,
 	r->enc = enc;
 	r->typid = base;
 	r->offset = offset;
+	/* only an input without an imputed value has missing values */
+	r->missing_as_nan = missing_as_nan && isnan(enc->impute);
 	switch (enc->kind)
 	{
 		case MLC_ENC_NUMBER:
@@ -147,6 +156,11 @@ ml_reader_encode(MLInputReader *r, Datum d, bool isnull, double *x, const char *
 		double		v = isnull ? 0.0 : ml_datum_to_double(d, r->typid);
 		mlc_error	err;
 
+		if (r->missing_as_nan && (isnull || !isfinite(v)))
+		{
+			*out = NAN;			/* trees send missing values their default way */
+			return true;
+		}
 		if (!isnull && !isfinite(v))
 			return false;
 		if (isnull && isnan(enc->impute))
@@ -196,7 +210,7 @@ ml_label_init(MLLabel *l, Oid typid, int n_classes, char **classes,
 		MLInputReader *r = &l->reader;
 		static const mlc_encoder category = {.kind = MLC_ENC_CATEGORY};
 
-		ml_reader_init(r, &category, base, 0, "the training", mcxt);
+		ml_reader_init(r, &category, base, 0, "the training", false, mcxt);
 	}
 }
 

@@ -15,13 +15,16 @@ typedef struct MLInputReader
 	Oid			typid;			/* base type of the column read */
 	int			offset;			/* first expanded feature */
 	bool		text_like;		/* category read from the varlena bytes */
+	bool		missing_as_nan; /* NULL and non-finite numbers become NaN (trees) */
 	FmgrInfo	out;			/* otherwise through the output function */
 } MLInputReader;
 
 extern mlc_encoder_kind ml_encoder_kind_for_type(Oid typid);
 /* Errors when a column of type typid cannot feed enc. */
 extern void ml_reader_init(MLInputReader *r, const mlc_encoder *enc, Oid typid, int offset,
-						   const char *model_label, MemoryContext mcxt);
+						   const char *model_label, bool missing_as_nan, MemoryContext mcxt);
+/* Whether a model reads missing numbers as NaN (trees with "impute": "missing"). */
+extern bool ml_model_missing_as_nan(const mlc_model *m);
 /*
  * Writes the column's features into x + r->offset; false when the value is
  * a non-finite number (the row cannot be used).  A NULL is imputed, or an

@@ -50,6 +50,8 @@
 
 #define ML_GENERATION_DONE (-1)
 
+MemoryContext ml_chunk_state_cxt = NULL;
+
 typedef struct MLShared
 {
 	/* set by the leader before launch, then read-only */
@@ -107,6 +109,7 @@ typedef struct MLParticipant
 
 struct MLEngine
 {
+	MLAggEngine *agg;			/* the aggregate engine runs the passes, or NULL */
 	ParallelContext *pcxt;
 	MLParticipant part;
 	int			workers;
@@ -154,11 +157,16 @@ keep_alloc(MLParticipant *pt, Size size)
 	return (double *) p;
 }
 
-/* Encode one row into row[0 .. p] (y first); false when it cannot be used. */
-static bool
-encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
+/*
+ * Encode one row (its attributes as values/isnull, by attribute number - 1)
+ * into row[0 .. p] (y first); false when it cannot be used.  Shared by the
+ * parallel engine's reader and the aggregate engine's transition function,
+ * so both see exactly the same rows.
+ */
+bool
+ml_encode_row(const MLPlan *plan, MLInputReader *readers, MLLabel *label,
+			  const Datum *values, const bool *isnull, double *row)
 {
-	MLPlan	   *plan = pt->plan;
 	int			a = plan->target_attnum - 1;
 	int			i;
 
@@ -168,9 +176,9 @@ encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
 			row[0] = 0.0;
 			break;
 		case ML_TARGET_NUMBER:
-			if (slot->tts_isnull[a])
+			if (isnull[a])
 				return false;
-			row[0] = ml_datum_to_double(slot->tts_values[a], plan->target_typid);
+			row[0] = ml_datum_to_double(values[a], plan->target_typid);
 			if (!isfinite(row[0]))
 				return false;
 			break;
@@ -178,9 +186,9 @@ encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
 			{
 				int			id;
 
-				if (slot->tts_isnull[a])
+				if (isnull[a])
 					return false;
-				id = ml_label_class(&pt->label, slot->tts_values[a]);
+				id = ml_label_class(label, values[a]);
 				if (id < 0)
 					return false;
 				row[0] = id;
@@ -191,11 +199,16 @@ encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
 	{
 		int			att = plan->attnums[i] - 1;
 
-		if (!ml_reader_encode(&pt->readers[i], slot->tts_values[att], slot->tts_isnull[att],
-							  row + 1, "training"))
+		if (!ml_reader_encode(&readers[i], values[att], isnull[att], row + 1, "training"))
 			return false;
 	}
 	return true;
+}
+
+static inline bool
+encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
+{
+	return ml_encode_row(pt->plan, pt->readers, &pt->label, slot->tts_values, slot->tts_isnull, row);
 }
 
 /*
@@ -203,8 +216,8 @@ encode_row(MLParticipant *pt, TupleTableSlot *slot, double *row)
  * the seed, so folds do not depend on where rows sit in the table (or on
  * which engine reads them).
  */
-static uint8
-row_fold(const MLPlan *plan, const double *row, int width)
+uint8
+ml_row_fold(const MLPlan *plan, const double *row, int width)
 {
 	return (uint8) (mlc_siphash(row, sizeof(double) * width, MLC_CONTENT_K0 ^ (uint64) plan->seed,
 								MLC_CONTENT_K2) % (uint64) plan->folds);
@@ -282,8 +295,8 @@ read_chunk(MLParticipant *pt, int chunk)
 				probe += row[j + 1] * 0.0;
 			}
 			usable = !anynull && probe == 0.0;
-			/* NULLs are imputed (or refused) by the general path */
-			if (anynull)
+			/* NULLs and non-finite values: imputed, missing or refused by the general path */
+			if (!usable)
 				usable = encode_row(pt, slot, row);
 		}
 		else
@@ -300,7 +313,7 @@ read_chunk(MLParticipant *pt, int chunk)
 				folds_cap = Max(1024, folds_cap * 2);
 				folds = folds ? repalloc_huge(folds, folds_cap) : palloc_extended(folds_cap, MCXT_ALLOC_HUGE);
 			}
-			folds[n[0]] = row_fold(plan, row, width);
+			folds[n[0]] = ml_row_fold(plan, row, width);
 		}
 		n[s]++;
 	}
@@ -315,6 +328,7 @@ read_chunk(MLParticipant *pt, int chunk)
 
 		memcpy(kept, c, sizeof(MLChunk));
 		c = kept;
+		c->kept = true;
 		pt->kept[chunk] = c;
 		pt->kept_bytes += bytes;
 		pt->owners[chunk] = pt->me;
@@ -396,8 +410,8 @@ get_string(const char **pos)
 	return (char *) get_bytes(pos, &len);
 }
 
-static void
-plan_serialize(const MLPlan *plan, StringInfo buf)
+void
+ml_plan_serialize(const MLPlan *plan, StringInfo buf)
 {
 	int			i,
 				k;
@@ -419,8 +433,8 @@ plan_serialize(const MLPlan *plan, StringInfo buf)
 }
 
 /* The plan's pointers point into the blob, which outlives the participant. */
-static MLPlan *
-plan_deserialize(const char *pos)
+MLPlan *
+ml_plan_deserialize(const char *pos)
 {
 	MLPlan	   *plan = palloc(sizeof(MLPlan));
 	Size		len;
@@ -458,6 +472,7 @@ process_chunk(MLParticipant *pt, int chunk, int pass_kind)
 
 	if (c == NULL)
 		c = read_chunk(pt, chunk);
+	ml_chunk_state_cxt = pt->keep_cxt;
 	old = MemoryContextSwitchTo(pt->chunk_cxt);
 	ml_chunk_partial(sh->algorithm, pass_kind, sh->p, c, pt->params,
 					 pt->partials + (Size) chunk * sh->partial_doubles);
@@ -525,7 +540,7 @@ participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 
 	pt->shared = shm_toc_lookup(toc, ML_KEY_SHARED, noerror);
 	blob = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
-	pt->plan = plan = plan_deserialize(blob->data);
+	pt->plan = plan = ml_plan_deserialize(blob->data);
 	pt->owners = shm_toc_lookup(toc, ML_KEY_OWNERS, noerror);
 	pt->params = shm_toc_lookup(toc, ML_KEY_PARAMS, noerror);
 	pt->partials = shm_toc_lookup(toc, ML_KEY_PARTIALS, noerror);
@@ -536,7 +551,7 @@ participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 	for (i = 0, offset = 0; i < plan->n_inputs; i++)
 	{
 		ml_reader_init(&pt->readers[i], &plan->enc[i], plan->typids[i], offset, "training",
-					   CurrentMemoryContext);
+					   plan->missing_as_nan, CurrentMemoryContext);
 		offset += plan->enc[i].width;
 		pt->fast_float8 &= plan->enc[i].kind == MLC_ENC_NUMBER &&
 			getBaseType(plan->typids[i]) == FLOAT8OID;
@@ -616,8 +631,21 @@ ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
 	int		   *owners;
 	int			i;
 
+	/*
+	 * Sources this engine cannot scan block by block (foreign, partitioned,
+	 * distributed tables and views over them) train through aggregates.
+	 * The plan records the path, so the model says which one trained it.
+	 */
+	if (!plan->use_aggregates && ml_relation_needs_aggregates(rel))
+		((MLPlan *) plan)->use_aggregates = true;
+	if (plan->use_aggregates)
+	{
+		e->agg = ml_agg_engine_begin(rel, plan, split_attnum, algorithm, partial_doubles, param_doubles);
+		return e;
+	}
+
 	initStringInfo(&planbuf);
-	plan_serialize(plan, &planbuf);
+	ml_plan_serialize(plan, &planbuf);
 	cols_bytes = offsetof(MLPlanBlob, data) + planbuf.len;
 
 	/* Fixed chunking, a function of the relation size and partial size only. */
@@ -685,26 +713,36 @@ ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
 double *
 ml_engine_params(MLEngine *e)
 {
+	if (e->agg)
+		return ml_agg_engine_params(e->agg);
 	return e->part.params;
 }
 
 int
 ml_engine_nchunks(MLEngine *e)
 {
+	if (e->agg)
+		return 1;
 	return e->part.shared->nchunks;
 }
 
 int
 ml_engine_workers(MLEngine *e)
 {
+	if (e->agg)
+		return 0;
 	return e->workers;
 }
 
 double *
 ml_engine_run_pass(MLEngine *e, int pass_kind)
 {
-	MLShared   *sh = e->part.shared;
+	MLShared   *sh;
 	int			generation;
+
+	if (e->agg)
+		return ml_agg_engine_run_pass(e->agg, pass_kind);
+	sh = e->part.shared;
 
 	SpinLockAcquire(&sh->mutex);
 	sh->pass_kind = pass_kind;
@@ -736,7 +774,14 @@ ml_engine_run_pass(MLEngine *e, int pass_kind)
 void
 ml_engine_end(MLEngine *e)
 {
-	MLShared   *sh = e->part.shared;
+	MLShared   *sh;
+
+	if (e->agg)
+	{
+		ml_agg_engine_end(e->agg);
+		return;
+	}
+	sh = e->part.shared;
 
 	SpinLockAcquire(&sh->mutex);
 	sh->generation = ML_GENERATION_DONE;

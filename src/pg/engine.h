@@ -15,6 +15,9 @@
 #include "storage/shm_toc.h"
 #include "utils/rel.h"
 
+#include "lib/stringinfo.h"
+
+#include "encode.h"
 #include "mlcore.h"
 
 /*
@@ -44,6 +47,7 @@ typedef struct MLPlan
 	int			p;				/* expanded features: sum of widths */
 	int			folds;			/* cross-validation folds of train rows, 0: none */
 	bool		use_aggregates; /* run passes as SQL aggregates, not parallel workers */
+	bool		missing_as_nan; /* NULL and non-finite inputs read as NaN (trees) */
 	int32		seed;			/* fold assignment */
 } MLPlan;
 
@@ -59,7 +63,15 @@ typedef struct MLChunk
 	double	   *Xte;			/* n_test x p, column-major */
 	double	   *yte;
 	uint8	   *fold;			/* n_train fold ids, when the plan has folds */
+	bool		kept;			/* rows stay in memory between passes */
+	void	   *state;			/* an algorithm's per-chunk state (kept chunks only) */
 } MLChunk;
+
+/*
+ * Memory for MLChunk.state: lives as long as the participant's kept rows.
+ * Valid inside ml_chunk_partial.
+ */
+extern MemoryContext ml_chunk_state_cxt;
 
 typedef struct MLEngine MLEngine;
 
@@ -78,6 +90,34 @@ extern void ml_engine_end(MLEngine *e);
  */
 extern void ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *chunk,
 							 const double *params, double *partial);
+
+/*
+ * Shared by both engines: a row's encoding (y first, then the p features;
+ * values/isnull indexed by attribute number - 1), a train row's
+ * cross-validation fold, and the plan as bytes (pointers of the
+ * deserialized plan point into the bytes).
+ */
+extern bool ml_encode_row(const MLPlan *plan, MLInputReader *readers, MLLabel *label,
+						  const Datum *values, const bool *isnull, double *row);
+extern uint8 ml_row_fold(const MLPlan *plan, const double *row, int width);
+extern void ml_plan_serialize(const MLPlan *plan, StringInfo buf);
+extern MLPlan *ml_plan_deserialize(const char *pos);
+
+/*
+ * The aggregate engine (aggengine.c): each pass is one SQL aggregate query
+ * over the relation, so PostgreSQL's parallel aggregation, postgres_fdw
+ * and Citus can compute it where the rows are.  The passes' partials come
+ * back combined, as a single chunk.
+ */
+typedef struct MLAggEngine MLAggEngine;
+
+/* Whether the parallel engine cannot scan rel block by block. */
+extern bool ml_relation_needs_aggregates(Relation rel);
+extern MLAggEngine *ml_agg_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
+										int algorithm, int partial_doubles, int param_doubles);
+extern double *ml_agg_engine_params(MLAggEngine *a);
+extern double *ml_agg_engine_run_pass(MLAggEngine *a, int pass_kind);
+extern void ml_agg_engine_end(MLAggEngine *a);
 
 extern PGDLLEXPORT void ml_engine_worker_main(dsm_segment *seg, shm_toc *toc);
 

@@ -82,8 +82,10 @@ json_key_array(StringInfo buf, const char *key, const double *v, int n, bool com
 /* ---------- tasks and sizes ---------- */
 
 mlc_task
-ml_algorithm_task(mlc_algorithm alg)
+ml_algorithm_task(mlc_algorithm alg, int K)
 {
+	if (ml_is_tree(alg))
+		return K > 0 ? MLC_TASK_CLASSIFICATION : MLC_TASK_REGRESSION;
 	switch (alg)
 	{
 		case MLC_ALG_LOGISTIC:
@@ -117,7 +119,7 @@ eval_doubles(mlc_task task, int K)
 int
 ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 {
-	Size		n = 2 * eval_doubles(ml_algorithm_task(alg), K);
+	Size		n = 2 * eval_doubles(ml_algorithm_task(alg, K), K);
 
 	switch (alg)
 	{
@@ -140,7 +142,13 @@ ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 			n = Max(n, 1 + (Size) ML_SAMPLE_PER_CHUNK * (p + 1));
 			break;
 		case MLC_ALG_NAIVE_BAYES:
-			n = Max(n, MLC_NB_PARTIAL_DOUBLES(K, p));
+			n = Max(n, MLC_NB_PARTIAL_DOUBLES(K, p) + 1);
+			break;
+		case MLC_ALG_GRADIENT_BOOSTING:
+		case MLC_ALG_RANDOM_FOREST:
+		case MLC_ALG_DECISION_TREE:
+			n = Max(n, (Size) ml_tree_partial_doubles(alg, hp, p, K));
+			n = Max(n, 1 + (Size) ML_SAMPLE_PER_CHUNK * (p + 1));
 			break;
 		default:
 			elog(ERROR, "algorithm %d has no passes", (int) alg);
@@ -163,6 +171,8 @@ ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 		n = Max(n, PARAM_FIRST + 2 + (Size) hp->n_init * hp->k * p);
 	if (alg == MLC_ALG_SOFTMAX)
 		n = Max(n, PARAM_FIRST + 1 + (Size) K * (p + 1));
+	if (ml_is_tree(alg))
+		n = Max(n, (Size) ml_tree_param_doubles(alg, hp, p, K));
 	return (int) n;
 }
 
@@ -434,6 +444,13 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 			break;
 		case PASS_NB:
 			check_core(mlc_nb_chunk(&tr, (int) prm[0], partial, &err), &err);
+			partial[MLC_NB_PARTIAL_DOUBLES((int) prm[0], p)] = (double) va.n;
+			break;
+		case PASS_TREE_INIT:
+		case PASS_TREE_GRAD:
+		case PASS_TREE_HIST:
+		case PASS_TREE_UPDATE:
+			ml_tree_partial(pass_kind, c, &tr, &va, holdout, prm, partial);
 			break;
 		default:
 			elog(ERROR, "unknown pass %d for algorithm %d", pass_kind, algorithm);
@@ -723,6 +740,25 @@ fit_pca(MLFit *fit)
 	json_key_array(&fit->summary, "explained_variance", ev, m, false);
 	json_key_array(&fit->summary, "explained_variance_ratio", ratio, m, true);
 	json_key_array(&fit->summary, "mean", mean, p, true);
+	{
+		int			c;
+
+		appendStringInfoString(&fit->summary, ", \"components\": [");
+		for (c = 0; c < m; c++)
+		{
+			int			j;
+
+			appendStringInfoString(&fit->summary, c ? ", [" : "[");
+			for (j = 0; j < p; j++)
+			{
+				if (j)
+					appendStringInfoString(&fit->summary, ", ");
+				ml_json_number(&fit->summary, components[(Size) c * p + j]);
+			}
+			appendStringInfoChar(&fit->summary, ']');
+		}
+		appendStringInfoChar(&fit->summary, ']');
+	}
 }
 
 static void
@@ -1165,8 +1201,12 @@ fit_naive_bayes(MLFit *fit)
 			group[f++] = plan->enc[i].kind == MLC_ENC_CATEGORY ? i : -1;
 	ml_engine_params(fit->engine)[PARAM_FIRST] = K;
 	partials = run_pass(fit, PASS_NB);
+	fit->n_valid = 0;
 	for (c = 0; c < nchunks; c++)
+	{
 		mlc_nb_combine(K, p, acc, chunk_partial(fit, partials, c));
+		fit->n_valid += (int64) chunk_partial(fit, partials, c)[NB];
+	}
 	fit->n_train = 0;
 	for (c = 0; c < K; c++)
 		fit->n_train += (int64) acc[c * (1 + 2 * p)];
@@ -1225,6 +1265,11 @@ ml_fit_run(MLFit *fit)
 			break;
 		case MLC_ALG_NAIVE_BAYES:
 			fit_naive_bayes(fit);
+			break;
+		case MLC_ALG_GRADIENT_BOOSTING:
+		case MLC_ALG_RANDOM_FOREST:
+		case MLC_ALG_DECISION_TREE:
+			ml_fit_trees(fit);
 			break;
 		default:
 			elog(ERROR, "algorithm %d cannot be trained here", (int) fit->alg);

@@ -18,7 +18,11 @@ enum
 	PASS_SOFTMAX,				/* loss and gradient at W */
 	PASS_SAMPLE,				/* kmeans: a seeded sample of rows */
 	PASS_KMEANS,				/* per-centroid sums of every run */
-	PASS_NB						/* per-class moments */
+	PASS_NB,					/* per-class moments */
+	PASS_TREE_INIT,				/* trees (fit_tree.c): bin the rows */
+	PASS_TREE_GRAD,
+	PASS_TREE_HIST,
+	PASS_TREE_UPDATE
 };
 
 /*
@@ -49,7 +53,7 @@ typedef struct MLFit
 	int64		n_valid;
 	int64		n_skipped;
 	int			n_arrays;
-	mlc_array	arrays[4];
+	mlc_array	arrays[16];
 	StringInfoData summary;		/* JSON members, no braces */
 	StringInfoData history;		/* JSON array elements, no brackets */
 	int			iterations;
@@ -60,7 +64,16 @@ typedef struct MLFit
 /* Doubles a chunk partial needs for every pass the algorithm runs. */
 extern int	ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
 extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
-extern mlc_task ml_algorithm_task(mlc_algorithm alg);
+/* What a model predicts: fixed by the algorithm, for trees by the target (K classes, 0 = a number). */
+extern mlc_task ml_algorithm_task(mlc_algorithm alg, int K);
+
+/* fit_tree.c */
+extern bool ml_is_tree(mlc_algorithm alg);
+extern int	ml_tree_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+extern int	ml_tree_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+extern void ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_block *va,
+							int holdout, const double *prm, double *partial);
+extern void ml_fit_trees(MLFit *fit);
 
 /* Fit on the engine's rows; fills the results. */
 extern void ml_fit_run(MLFit *fit);

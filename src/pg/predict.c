@@ -279,7 +279,8 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 		}
 		/* an error here releases desc with the resource owner */
 		ml_reader_init(&site->readers[f], &m->inputs[f],
-					   TupleDescAttr(desc, site->input_att[f])->atttypid, offset, entry->label, mcxt);
+					   TupleDescAttr(desc, site->input_att[f])->atttypid, offset, entry->label,
+					   ml_model_missing_as_nan(m), mcxt);
 		offset += m->inputs[f].width;
 	}
 	if (site->row_desc)

@@ -160,6 +160,8 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 	}
 	*train_rows = jb_get(root, "train_rows", &v) ? (int64) jb_number(&v) : 0;
 	plan->use_aggregates = jb_get(root, "engine", &v) && strcmp(jb_string(&v), "aggregate") == 0;
+	plan->missing_as_nan = jb_get(root, "missing_as_nan", &v) && v.type == jbvBool && v.val.boolean;
+	plan->seed = jb_get(root, "seed", &v) ? (int32) jb_number(&v) : 0;
 
 	if (!jb_get(root, "inputs", &v))
 		elog(ERROR, "malformed training plan: no inputs");
@@ -297,7 +299,7 @@ build_model(const MLPlan *plan, mlc_algorithm alg, char **names, const MLFit *fi
 {
 	memset(m, 0, sizeof(*m));
 	m->algorithm = alg;
-	m->task = ml_algorithm_task(alg);
+	m->task = ml_algorithm_task(alg, plan->n_classes);
 	m->n_inputs = plan->n_inputs;
 	m->inputs = plan->enc;
 	m->n_features = plan->p;
@@ -418,7 +420,6 @@ ml_fit(PG_FUNCTION_ARGS)
 			trials[t].scores = palloc(sizeof(double) * folds);
 		}
 		plan.folds = folds;
-		plan.seed = (int32) hp.seed;
 	}
 	partial_doubles = ml_fit_partial_doubles(alg, &hp, plan.p, plan.n_classes);
 	param_doubles = ml_fit_param_doubles(alg, &hp, plan.p, plan.n_classes);
@@ -474,7 +475,7 @@ ml_fit(PG_FUNCTION_ARGS)
 				best = t;
 			ml_progress_notice("trial %d of %d: %s mean %s %.6g (sd %.3g) over %d folds, %.3f s",
 							   t + 1, ntrials, trials[t].params_json,
-							   ml_search_score_name(ml_algorithm_task(alg)),
+							   ml_search_score_name(ml_algorithm_task(alg, plan.n_classes)),
 							   trials[t].mean, trials[t].sd, folds, ml_elapsed_seconds(t0));
 		}
 		if (best < 0)
@@ -612,12 +613,15 @@ ml_algorithm_task_sql(PG_FUNCTION_ARGS)
 	mlc_algorithm alg = mlc_algorithm_from_name(name);
 	static const char *const tasks[] = {NULL, "regression", "classification", "clustering", "decomposition"};
 
+	if (alg != 0 && ml_is_tree(alg))
+		PG_RETURN_TEXT_P(cstring_to_text("tree"));	/* regression or classification by the target */
+
 	if (alg == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown algorithm \"%s\"", name),
 				 errhint("Available algorithms: %s.", mlc_algorithm_names())));
-	PG_RETURN_TEXT_P(cstring_to_text(tasks[ml_algorithm_task(alg)]));
+	PG_RETURN_TEXT_P(cstring_to_text(tasks[ml_algorithm_task(alg, 0)]));
 }
 
 /*

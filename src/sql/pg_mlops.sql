@@ -622,8 +622,14 @@ DECLARE
     cats text[];
     reference_coding boolean;
 BEGIN
-    impute := coalesce(hyperparams->>'impute', 'mean');
-    IF impute NOT IN ('mean', 'median', 'zero', 'error') THEN
+    -- Trees send missing values their learned default way; other models impute.
+    impute := coalesce(hyperparams->>'impute', CASE WHEN task = 'tree' THEN 'missing' ELSE 'mean' END);
+    IF task = 'tree' AND impute NOT IN ('missing', 'mean', 'median', 'zero') THEN
+        RAISE EXCEPTION 'unknown "impute" value "%" for %', impute, algorithm
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Trees take "missing" (the default: NULLs follow a learned direction), "mean", "median" or "zero".';
+    END IF;
+    IF task <> 'tree' AND impute NOT IN ('mean', 'median', 'zero', 'error') THEN
         RAISE EXCEPTION 'unknown "impute" value "%"', impute
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use "mean" (the default), "median", "zero" or "error".';
@@ -636,7 +642,8 @@ BEGIN
     numeric_hyperparams := hyperparams - 'impute' - 'engine';
     max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
     max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
-    plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'));
+    plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'),
+                               'missing_as_nan', impute = 'missing', 'seed', snap.seed);
 
     -- The target.
     IF task IN ('clustering', 'decomposition') THEN
@@ -651,6 +658,10 @@ BEGIN
             RAISE EXCEPTION 'target must not be NULL for %', algorithm USING ERRCODE = 'null_value_not_allowed';
         END IF;
         ttype := types->>target;
+        IF task = 'tree' THEN
+            -- a numeric target is a regression, a boolean or text one a classification
+            task := CASE WHEN ml._is_number_type(ttype) THEN 'regression' ELSE 'classification' END;
+        END IF;
         IF task = 'regression' THEN
             IF NOT ml._is_number_type(ttype) THEN
                 RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
@@ -713,8 +724,8 @@ BEGIN
         -- snapshot profile recorded for numbers.
         IF impute = 'error' THEN
             v := NULL;
-        ELSIF impute = 'zero' THEN
-            v := 0;
+        ELSIF impute IN ('zero', 'missing') THEN
+            v := CASE impute WHEN 'zero' THEN 0 END;
         ELSIF kind = 'number' AND snap.profile -> f ? ('train_' || impute) THEN
             v := coalesce((snap.profile -> f ->> ('train_' || impute))::float8, 0);
         ELSE
@@ -776,12 +787,12 @@ BEGIN
         RAISE EXCEPTION '"n_iter" must be positive, got %', n_iter USING ERRCODE = 'invalid_parameter_value';
     END IF;
     WITH RECURSIVE keys AS (
-        SELECT k, row_number() OVER (ORDER BY k) AS i FROM jsonb_object_keys(params) k
+        SELECT key_name, row_number() OVER (ORDER BY key_name) AS i FROM jsonb_object_keys(params) key_name
     ), combos AS (
         SELECT 0::bigint AS i, '{}'::jsonb AS c
         UNION ALL
-        SELECT keys.i, combos.c || jsonb_build_object(keys.k, v)
-        FROM combos JOIN keys ON keys.i = combos.i + 1, jsonb_array_elements(params->keys.k) v
+        SELECT keys.i, combos.c || jsonb_build_object(keys.key_name, v)
+        FROM combos JOIN keys ON keys.i = combos.i + 1, jsonb_array_elements(params->keys.key_name) v
     ), full_combos AS (
         SELECT c, row_number() OVER () AS o FROM combos WHERE i = (SELECT count(*) FROM keys)
     )
@@ -1144,7 +1155,7 @@ BEGIN
     IF m.summary->'coefficients' IS NULL THEN
         RAISE EXCEPTION 'model %@% (%) has no coefficients to explain', m.name, m.version, m.algorithm
             USING ERRCODE = 'wrong_object_type',
-                  HINT = 'See ml.describe_model() for its parameters (centroids, components, class statistics).';
+                  HINT = 'Its parameters (centroids, components, class statistics) are in ml.models.summary.';
     END IF;
     RETURN QUERY
     SELECT c->>'feature', (c->>'coefficient')::float8, (c->>'std_error')::float8,
@@ -1264,7 +1275,7 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'model % is a decomposition and has no evaluation metrics', ref
             USING ERRCODE = 'wrong_object_type',
-                  HINT = 'See the explained variance in ml.describe_model().';
+                  HINT = 'Its explained variance is in ml.models.summary.';
     END CASE;
     RETURN result;
 END $$;

@@ -20,7 +20,7 @@ test_algorithm_names(void **state)
 	assert_string_equal(mlc_algorithm_name(MLC_ALG_LINEAR), "linear_regression");
 	assert_string_equal(mlc_algorithm_name(MLC_ALG_RIDGE), "ridge");
 	assert_string_equal(mlc_algorithm_name((mlc_algorithm) 99), "unknown");
-	assert_string_equal(mlc_algorithm_names(), "linear_regression, ridge, lasso, elastic_net, logistic_regression, softmax_regression, kmeans, pca, naive_bayes");
+	assert_string_equal(mlc_algorithm_names(), "linear_regression, ridge, lasso, elastic_net, logistic_regression, softmax_regression, kmeans, pca, naive_bayes, gradient_boosting, random_forest, decision_tree");
 }
 
 static void
@@ -86,7 +86,7 @@ test_unknown_key(void **state)
 	assert_non_null(strstr(err.detail, "max_categories"));
 
 	/* every algorithm's table: defaults inside their own bounds, settable */
-	for (n = 1; n <= 9; n++)
+	for (n = 1; n <= 12; n++)
 	{
 		int			m,
 					i;
