@@ -15,6 +15,7 @@
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "lib/stringinfo.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/memutils.h"
@@ -196,4 +197,156 @@ ml_linreg_solve(PG_FUNCTION_ARGS)
 		out[j + 1] = Float8GetDatum(model.coef[j]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, p1, FLOAT8OID, sizeof(float8),
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/*
+ * ml.column_profile(float8): state float8[6] = {count, nulls, min, max,
+ * mean, M2}; mean and M2 by Welford per row and Chan's merge across
+ * states, so partial states combine in any order to within rounding.
+ * Non-finite values count as NULLs.
+ */
+#define PROFILE_LEN 6
+
+static double *
+profile_values(ArrayType *a)
+{
+	if (ARR_ELEMTYPE(a) != FLOAT8OID || ARR_NDIM(a) != 1 || ARR_HASNULL(a) ||
+		ARR_DIMS(a)[0] != PROFILE_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed column profile state"),
+				 errdetail("A column profile state is a float8[] of %d values without NULLs.", PROFILE_LEN)));
+	{
+		double	   *v = (double *) ARR_DATA_PTR(a);
+
+		if (!(v[0] >= 0) || !(v[1] >= 0) || v[0] != floor(v[0]) || v[1] != floor(v[1]) ||
+			!isfinite(v[4]) || !(v[5] >= 0) || (v[0] > 0 && !(v[2] <= v[3])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("malformed column profile state"),
+					 errdetail("Counts must be non-negative integers, min <= max, M2 >= 0.")));
+		return v;
+	}
+}
+
+static ArrayType *
+profile_new(void)
+{
+	ArrayType  *a = new_stats(1);	/* MLC_STATS_DOUBLES(1) = 4: resized below */
+	int			nbytes = ARR_OVERHEAD_NONULLS(1) + PROFILE_LEN * sizeof(double);
+
+	a = repalloc(a, nbytes);
+	SET_VARSIZE(a, nbytes);
+	ARR_DIMS(a)[0] = PROFILE_LEN;
+	memset(ARR_DATA_PTR(a), 0, PROFILE_LEN * sizeof(double));
+	return a;
+}
+
+PG_FUNCTION_INFO_V1(ml_profile_accum);
+Datum
+ml_profile_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt,
+				old;
+	ArrayType  *state;
+	double	   *v;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "ml._profile_accum called in non-aggregate context");
+	if (PG_ARGISNULL(0))
+	{
+		old = MemoryContextSwitchTo(aggcxt);
+		state = profile_new();
+		MemoryContextSwitchTo(old);
+	}
+	else
+		state = PG_GETARG_ARRAYTYPE_P(0);
+	v = profile_values(state);
+	if (PG_ARGISNULL(1) || !isfinite(PG_GETARG_FLOAT8(1)))
+		v[1] += 1;
+	else
+	{
+		double		x = PG_GETARG_FLOAT8(1);
+		double		d;
+
+		v[0] += 1;
+		if (v[0] == 1)
+			v[2] = v[3] = x;
+		v[2] = Min(v[2], x);
+		v[3] = Max(v[3], x);
+		d = x - v[4];
+		v[4] += d / v[0];
+		v[5] += d * (x - v[4]);
+	}
+	PG_RETURN_ARRAYTYPE_P(state);
+}
+
+PG_FUNCTION_INFO_V1(ml_profile_combine);
+Datum
+ml_profile_combine(PG_FUNCTION_ARGS)
+{
+	ArrayType  *r;
+	double	   *a,
+			   *b,
+			   *o;
+	double		n,
+				d;
+
+	if (PG_ARGISNULL(0) && PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	{
+		ArrayType  *one = PG_GETARG_ARRAYTYPE_P_COPY(PG_ARGISNULL(0) ? 1 : 0);
+
+		(void) profile_values(one);
+		PG_RETURN_ARRAYTYPE_P(one);
+	}
+	a = profile_values(PG_GETARG_ARRAYTYPE_P(0));
+	b = profile_values(PG_GETARG_ARRAYTYPE_P(1));
+	r = profile_new();
+	o = (double *) ARR_DATA_PTR(r);
+	n = a[0] + b[0];
+	o[0] = n;
+	o[1] = a[1] + b[1];
+	if (a[0] == 0 || b[0] == 0)
+	{
+		const double *s = a[0] == 0 ? b : a;
+
+		o[2] = s[2];
+		o[3] = s[3];
+		o[4] = s[4];
+		o[5] = s[5];
+	}
+	else
+	{
+		o[2] = Min(a[2], b[2]);
+		o[3] = Max(a[3], b[3]);
+		d = b[4] - a[4];
+		o[4] = a[4] + d * (b[0] / n);
+		o[5] = a[5] + b[5] + d * d * (a[0] * b[0] / n);
+	}
+	PG_RETURN_ARRAYTYPE_P(r);
+}
+
+PG_FUNCTION_INFO_V1(ml_profile_final);
+Datum
+ml_profile_final(PG_FUNCTION_ARGS)
+{
+	double	   *v;
+	StringInfoData buf;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	v = profile_values(PG_GETARG_ARRAYTYPE_P(0));
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"count\": %.0f, \"nulls\": %.0f", v[0], v[1]);
+	if (v[0] > 0)
+		appendStringInfo(&buf, ", \"min\": %.17g, \"max\": %.17g, \"mean\": %.17g", v[2], v[3], v[4]);
+	else
+		appendStringInfoString(&buf, ", \"min\": null, \"max\": null, \"mean\": null");
+	if (v[0] > 1)
+		appendStringInfo(&buf, ", \"stddev\": %.17g}", sqrt(v[5] / (v[0] - 1)));
+	else
+		appendStringInfoString(&buf, ", \"stddev\": null}");
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

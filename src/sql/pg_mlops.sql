@@ -390,6 +390,7 @@ DECLARE
     rel text;
     cols jsonb;
     col_list text;
+    remote boolean;
     t0 timestamptz := clock_timestamp();
 BEGIN
     PERFORM ml._require_writable('take a snapshot');
@@ -415,9 +416,20 @@ BEGIN
     name := coalesce(name, 'snapshot_' || sid);
     rel := format('ml_data.%I', 'snapshot_' || sid);
 
-    PERFORM ml._notice(format('snapshot %s: copying rows', name));
-    EXECUTE format(E'CREATE TABLE %s AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test\nFROM (%s\n) _ml_src',
-                   rel, seed, test_fraction, query);
+    -- A source whose rows live elsewhere (foreign, partitioned with foreign
+    -- partitions, Citus distributed) is not copied here: the snapshot is a
+    -- view over it with the split column, hashed and profiled by
+    -- aggregates, and trained through the aggregate engine.
+    remote := source !~* '^\s*\(*\s*(select|with|values|table)\M' AND ml._is_remote_source(to_regclass(source));
+    IF remote THEN
+        PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, to_regclass(source)));
+        EXECUTE format('CREATE VIEW %s AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
+                       rel, seed, test_fraction, to_regclass(source));
+    ELSE
+        PERFORM ml._notice(format('snapshot %s: copying rows', name));
+        EXECUTE format(E'CREATE TABLE %s AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test\nFROM (%s\n) _ml_src',
+                       rel, seed, test_fraction, query);
+    END IF;
 
     SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod))
                      ORDER BY a.attnum),
@@ -456,9 +468,15 @@ BEGIN
     snap.created_at := now();
     snap.created_by := current_user;
 
-    EXECUTE format('CREATE TRIGGER snapshot_is_immutable BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
-                   'FOR EACH STATEMENT EXECUTE FUNCTION ml._snapshot_is_immutable()', rel);
-    EXECUTE format('COMMENT ON TABLE %s IS %L', rel, 'pg_mlops snapshot ' || name);
+    IF remote THEN
+        EXECUTE format('CREATE TRIGGER snapshot_is_immutable INSTEAD OF INSERT OR UPDATE OR DELETE ON %s '
+                       'FOR EACH ROW EXECUTE FUNCTION ml._snapshot_is_immutable()', rel);
+    ELSE
+        EXECUTE format('CREATE TRIGGER snapshot_is_immutable BEFORE INSERT OR UPDATE OR DELETE OR TRUNCATE ON %s '
+                       'FOR EACH STATEMENT EXECUTE FUNCTION ml._snapshot_is_immutable()', rel);
+    END IF;
+    EXECUTE format('COMMENT ON %s %s IS %L', CASE WHEN remote THEN 'VIEW' ELSE 'TABLE' END, rel,
+                   'pg_mlops snapshot ' || name || CASE WHEN remote THEN ' (a view: the rows stay in the source)' ELSE '' END);
 
     INSERT INTO ml.snapshots VALUES (snap.*);
     INSERT INTO ml.model_events (action, snapshot_id, details)
