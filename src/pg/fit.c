@@ -132,10 +132,10 @@ ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 			n = Max(n, 2 * (Size) (p + 1));
 			break;
 		case MLC_ALG_LOGISTIC:
-			n = Max(n, MLC_LOGISTIC_PARTIAL_DOUBLES(p) + 2);
+			n = Max(n, MLC_LOGISTIC_PARTIAL_DOUBLES(p) + 2 + p);
 			break;
 		case MLC_ALG_SOFTMAX:
-			n = Max(n, MLC_SOFTMAX_PARTIAL_DOUBLES(p, K) + 2);
+			n = Max(n, MLC_SOFTMAX_PARTIAL_DOUBLES(p, K) + 2 + p);
 			break;
 		case MLC_ALG_KMEANS:
 			n = Max(n, MLC_KMEANS_PARTIAL_DOUBLES((int) hp->k, p, (int) hp->n_init) + (Size) hp->n_init + 1);
@@ -311,6 +311,23 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 	}
 }
 
+/* Column sums of a block, in row order (for the training means). */
+static void
+column_sums(const mlc_block *b, double *sums)
+{
+	int64		i;
+	int			j;
+
+	for (j = 0; j < b->p; j++)
+	{
+		double		sum = 0;
+
+		for (i = 0; i < b->n; i++)
+			sum += b->X[(Size) j * b->n + i];
+		sums[j] = sum;
+	}
+}
+
 /* Validation loss of a linear predictor under the logistic loss. */
 static double
 logistic_loss_sum(const mlc_block *b, const double *beta)
@@ -380,6 +397,7 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 				check_core(mlc_logistic_chunk(&tr, prm, partial, &err), &err);
 				partial[L] = logistic_loss_sum(&va, prm);
 				partial[L + 1] = (double) va.n;
+				column_sums(&tr, partial + L + 2);
 			}
 			break;
 		case PASS_SOFTMAX:
@@ -392,6 +410,7 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 				check_core(mlc_softmax_chunk(&va, K, prm + 1, tmp, &err), &err);
 				partial[S] = tmp[1];
 				partial[S + 1] = (double) va.n;
+				column_sums(&tr, partial + S + 2);
 			}
 			break;
 		case PASS_SAMPLE:
@@ -679,6 +698,8 @@ fit_linear(MLFit *fit)
 	}
 	beta[0] = lm.intercept;
 	memcpy(beta + 1, lm.coef, sizeof(double) * p);
+	/* training means first (ml.explain_predict centers by them); coef last */
+	add_array(fit, "feature_mean", 1, p, means);
 	add_array(fit, "coef", 1, p1, beta);
 
 	if (fit->alg == MLC_ALG_LINEAR || fit->alg == MLC_ALG_RIDGE)
@@ -780,6 +801,7 @@ fit_logistic(MLFit *fit)
 	double	   *beta = palloc0(sizeof(double) * d);
 	double	   *next = palloc0(sizeof(double) * d);
 	double	   *acc = palloc(sizeof(double) * L);
+	double	   *means = palloc0(sizeof(double) * Max(p, 1));
 	mlc_logistic_summary_t s;
 	mlc_error	err;
 	mlc_status	st;
@@ -807,7 +829,13 @@ fit_logistic(MLFit *fit)
 			mlc_logistic_combine(p, acc, part);
 			valid_sum += part[L];
 			valid_n += part[L + 1];
+			if (it == 1)
+				for (j = 0; j < p; j++)
+					means[j] += part[L + 2 + j];
 		}
+		if (it == 1)
+			for (j = 0; j < p; j++)
+				means[j] /= Max(acc[0], 1);
 		fit->n_train = (int64) acc[0];
 		fit->n_valid = (int64) valid_n;
 		if (fit->n_train == 0)
@@ -845,6 +873,7 @@ fit_logistic(MLFit *fit)
 	}
 	/* beta is the point the last partial was computed at: consistent inference */
 	check_core(mlc_logistic_summary(p, acc, fit->hp.alpha, beta, &s, &err), &err);
+	add_array(fit, "feature_mean", 1, p, means);
 	add_array(fit, "coef", 1, d, beta);
 	summary_coefficients(fit, beta, s.std_error, s.z, "z", s.p_value, s.odds_ratio);
 	ml_json_key_number(&fit->summary, "log_likelihood", s.loglik, true);
@@ -869,6 +898,7 @@ fit_softmax(MLFit *fit)
 	double	   *g = palloc(sizeof(double) * nw);
 	double	   *acc = palloc(sizeof(double) * S);
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
+	double	   *means = palloc0(sizeof(double) * Max(p, 1));
 	mlc_lbfgs  *opt = mlc_lbfgs_create((int) nw, 10, fit->hp.tol, (int) fit->hp.max_iter);
 	TimestampTz t0 = GetCurrentTimestamp();
 	int			status = MLC_LBFGS_EVALUATE,
@@ -897,6 +927,20 @@ fit_softmax(MLFit *fit)
 			mlc_softmax_combine(p, K, acc, part);
 			valid_sum += part[S];
 			valid_n += part[S + 1];
+			if (evals == 0)
+			{
+				int			j;
+
+				for (j = 0; j < p; j++)
+					means[j] += part[S + 2 + j];
+			}
+		}
+		if (evals == 0)
+		{
+			int			j;
+
+			for (j = 0; j < p; j++)
+				means[j] /= Max(acc[0], 1);
 		}
 		fit->n_train = (int64) acc[0];
 		fit->n_valid = (int64) valid_n;
@@ -924,6 +968,7 @@ fit_softmax(MLFit *fit)
 	mlc_lbfgs_free(opt);
 	if (!fit->converged)
 		iteration_limit_warning(fit, "softmax regression");
+	add_array(fit, "feature_mean", 1, p, means);
 	add_array(fit, "coef", K, d, W);
 
 	appendStringInfoString(buf, "\"coefficients\": [");

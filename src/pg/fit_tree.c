@@ -183,10 +183,14 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 	partial[1] = va->n;
 	partial[2] = 0;
 	partial[3] = 0;
+	partial[4] = INFINITY;
+	partial[5] = -INFINITY;
 	for (i = 0; i < tr->n; i++)
 	{
 		partial[2] += tr->y[i];
 		partial[3] = Max(partial[3], fabs(tr->y[i]));
+		partial[4] = Min(partial[4], tr->y[i]);
+		partial[5] = Max(partial[5], tr->y[i]);
 	}
 }
 
@@ -646,7 +650,9 @@ ml_fit_trees(MLFit *fit)
 	TreeModel	tm;
 	mlc_tree_params tp;
 	double		sum_y = 0,
-				max_y = 0;
+				max_y = 0,
+				min_y = INFINITY,
+				top_y = -INFINITY;
 	int			c,
 				j,
 				k,
@@ -685,17 +691,19 @@ ml_fit_trees(MLFit *fit)
 		fit->n_valid += (int64) pp[1];
 		sum_y += pp[2];
 		max_y = Max(max_y, pp[3]);
+		min_y = Min(min_y, pp[4]);
+		top_y = Max(top_y, pp[5]);
 	}
 	if (fit->n_train == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
 				 errmsg("no usable training rows"),
 				 errhint("Filter NULL targets in the snapshot query.")));
-	if (K == 0 && boosting)
-	{
-		/* a constant target: nothing to learn */
-		partials = NULL;
-	}
+	if (K == 0 && min_y == top_y)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the target is constant in the training rows: every value is %g", min_y),
+				 errhint("There is nothing to learn; check the target column and the snapshot query.")));
 	if (boosting)
 		base[0] = mlc_tree_base_score(objective, sum_y / fit->n_train);
 	for (k = 1; k < V; k++)

@@ -22,6 +22,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/typcache.h"
+#include "funcapi.h"
 
 #include "encode.h"
 #include "pg_mlops.h"
@@ -500,4 +501,89 @@ ml_classes(PG_FUNCTION_ARGS)
 	for (i = 0; i < m->n_classes; i++)
 		d[i] = CStringGetTextDatum(m->classes[i]);
 	PG_RETURN_ARRAYTYPE_P(construct_array(d, m->n_classes, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * ml.explain_predict(model, features): each encoded feature's contribution
+ * to one prediction and the base value they add to: exact Tree SHAP for
+ * trees (path-dependent, on the raw margin), coefficient x (value - training
+ * mean) for linear models (on the linear predictor).  Classifiers explain
+ * the margin of each class output (log-odds of the second class for binary
+ * boosting and logistic regression).
+ */
+PG_FUNCTION_INFO_V1(ml_explain_predict);
+Datum
+ml_explain_predict(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+	bool		ok;
+	int			d,
+				V,
+				k,
+				j;
+	double	   *phi;
+	const char **class_of;
+	mlc_error	err;
+
+	ok = score_args(fcinfo, &site, &m, &label);
+	InitMaterializedSRF(fcinfo, 0);
+	if (!ok)
+		return (Datum) 0;
+	d = m->n_features;
+	if (ml_model_missing_as_nan(m))
+	{
+		mlc_forest	f;
+
+		if (mlc_forest_from_model(m, &f, &err) != MLC_OK)
+			ml_raise_core_error(&err);
+		V = f.n_outputs;
+		phi = palloc(sizeof(double) * V * (d + 1));
+		if (mlc_tree_shap(&f, site->x, phi, &err) != MLC_OK)
+			ml_raise_core_error(&err);
+	}
+	else
+	{
+		const mlc_array *coef,
+				   *mean;
+
+		V = m->algorithm == MLC_ALG_SOFTMAX ? m->n_classes : 1;
+		coef = mlc_model_array(m, "coef", V, d + 1);
+		mean = mlc_model_array(m, "feature_mean", 1, d);
+		if (coef == NULL || mean == NULL)
+			task_error(label, "has no per-feature contributions",
+					   "ml.explain_predict explains linear models and trees.");
+		phi = palloc(sizeof(double) * V * (d + 1));
+		for (k = 0; k < V; k++)
+		{
+			const double *w = coef->data + (Size) k * (d + 1);
+			double		base = w[0];
+
+			for (j = 0; j < d; j++)
+			{
+				phi[k * (d + 1) + j] = w[j + 1] * (site->x[j] - mean->data[j]);
+				base += w[j + 1] * mean->data[j];
+			}
+			phi[k * (d + 1) + d] = base;
+		}
+	}
+	class_of = palloc0(sizeof(char *) * V);
+	for (k = 0; k < V; k++)
+		if (m->task == MLC_TASK_CLASSIFICATION)
+			class_of[k] = m->classes[V == 1 ? m->n_classes - 1 : k];
+	for (k = 0; k < V; k++)
+		for (j = 0; j <= d; j++)
+		{
+			Datum		values[4];
+			bool		nulls[4] = {class_of[k] == NULL, false, j == d, false};
+
+			values[0] = class_of[k] ? CStringGetTextDatum(class_of[k]) : (Datum) 0;
+			values[1] = CStringGetTextDatum(j < d ? m->feature_names[j] : "(base value)");
+			values[2] = j < d ? Float8GetDatum(site->x[j]) : (Datum) 0;
+			values[3] = Float8GetDatum(phi[k * (d + 1) + j]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	return (Datum) 0;
 }

@@ -1160,18 +1160,19 @@ CREATE FUNCTION ml.classes(model text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_classes' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.classes(text) IS 'a classifier''s labels, in the order of ml.predict_proba()';
 
--- Coefficients per encoded feature, with the source column each comes from.
+-- Per encoded feature: coefficients (linear models) or importance (trees:
+-- total split gain, cover and number of splits), with the source column.
 CREATE FUNCTION ml._explain(mid bigint)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
-               source_column text, class text)
-LANGUAGE plpgsql STABLE AS $$
+               source_column text, class text, gain float8, cover float8, splits float8)
+LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 #variable_conflict use_variable
 DECLARE
     m ml.models;
 BEGIN
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
-    IF m.summary->'coefficients' IS NULL THEN
-        RAISE EXCEPTION 'model %@% (%) has no coefficients to explain', m.name, m.version, m.algorithm
+    IF m.summary->'coefficients' IS NULL AND m.summary->'importance' IS NULL THEN
+        RAISE EXCEPTION 'model %@% (%) has no coefficients or feature importance to explain', m.name, m.version, m.algorithm
             USING ERRCODE = 'wrong_object_type',
                   HINT = 'Its parameters (centroids, components, class statistics) are in ml.models.summary.';
     END IF;
@@ -1182,32 +1183,35 @@ BEGIN
                 ELSE (SELECT f FROM unnest(m.features) f
                       WHERE c->>'feature' = f OR starts_with(c->>'feature', f || '=')
                       ORDER BY length(f) DESC LIMIT 1) END,
-           c->>'class'
-    FROM jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY AS x(c, o)
+           c->>'class', (c->>'gain')::float8, (c->>'cover')::float8, (c->>'splits')::float8
+    FROM jsonb_array_elements(coalesce(m.summary->'coefficients', m.summary->'importance')) WITH ORDINALITY AS x(c, o)
     ORDER BY o;
 END $$;
 CREATE FUNCTION ml.explain(model text)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
-               source_column text, class text)
-LANGUAGE sql STABLE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
+               source_column text, class text, gain float8, cover float8, splits float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
 CREATE FUNCTION ml.explain(model bigint)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
-               source_column text, class text)
-LANGUAGE sql STABLE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
-COMMENT ON FUNCTION ml.explain(text) IS 'coefficients per encoded feature (t for linear regression, z for logistic regression) and the source column of each';
+               source_column text, class text, gain float8, cover float8, splits float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
+COMMENT ON FUNCTION ml.explain(text) IS 'coefficients per encoded feature (t for linear regression, z for logistic regression) or tree feature importance, and the source column of each';
 
--- ml.explain summed per source column: each column's share of the linear
--- predictor's spread on the training data is not known here, so the
--- importance is the largest |coefficient| of its encoded features times its
--- count of features, the same for every family of coefficients.
+CREATE FUNCTION ml.explain_predict(model text, features anyelement)
+RETURNS TABLE (class text, feature text, value float8, contribution float8)
+AS 'MODULE_PATHNAME', 'ml_explain_predict' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
+COMMENT ON FUNCTION ml.explain_predict(text, anyelement) IS 'each encoded feature''s contribution to one prediction (Tree SHAP for trees, coefficient x centered value for linear models) and the base value they add to';
+
+-- ml.explain per source column: a one-hot column's features together.
 CREATE FUNCTION ml.explain_columns(model text)
-RETURNS TABLE (source_column text, features integer, max_abs_coefficient float8, min_p_value float8)
-LANGUAGE sql STABLE AS $$
-    SELECT e.source_column, count(*)::integer, max(abs(e.coefficient)), min(e.p_value)
-    FROM ml.explain(model) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
+RETURNS TABLE (source_column text, features integer, max_abs_coefficient float8, min_p_value float8, gain float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT e.source_column, count(*)::integer, max(abs(e.coefficient)), min(e.p_value), sum(e.gain)
+    FROM ml.explain(model) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o)
     WHERE e.source_column IS NOT NULL
     GROUP BY e.source_column ORDER BY min(o)
 $$;
+COMMENT ON FUNCTION ml.explain_columns(text) IS 'ml.explain summed per source column: the largest coefficient, the smallest p-value, the total tree gain';
 
 -- The training rows of a model's snapshot (split = 'train' or 'test'), as a query.
 CREATE FUNCTION ml._split_query(relation text, split text) RETURNS text
