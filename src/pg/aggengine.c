@@ -134,6 +134,8 @@ malformed(const char *detail)
 			 errhint("Pass only states produced by the pg_mlops aggregates of the same version.")));
 }
 
+static int	pass_rule(int pass);
+
 static inline Size
 state_size(const MLAggState *s)
 {
@@ -165,6 +167,9 @@ agg_check(bytea *b)
 		s->result_len < -1 || (s->has_folds != 0 && s->has_folds != 1) ||
 		(s->filled != 0 && s->filled != 1))
 		malformed("A field of the state is out of range.");
+	if (s->pass < PASS_STATS || s->pass > PASS_NB || pass_rule(s->pass) != s->rule ||
+		s->algorithm < 1 || (s->rule == ML_COMBINE_NB && s->K < 1))
+		malformed("The state names an unknown pass, algorithm or combine rule.");
 	if (s->rule != ML_COMBINE_SAMPLE && s->acc_len != s->partial_len)
 		malformed("The statistics have the wrong length.");
 	if (s->rule == ML_COMBINE_SAMPLE && !s->filled && s->acc_len != 0)
@@ -345,7 +350,14 @@ agg_merge(MLAggState *s, const double *part, int64 len)
 				ml_raise_core_error(&err);
 			break;
 		case ML_COMBINE_NB:
-			mlc_nb_combine(s->K, s->p, acc, part);
+			{
+				/* the class moments merge (Chan); counts after them add */
+				int64		nb = (int64) MLC_NB_PARTIAL_DOUBLES(s->K, s->p);
+
+				mlc_nb_combine(s->K, s->p, acc, part);
+				for (i = nb; i < len; i++)
+					acc[i] += part[i];
+			}
 			break;
 		default:
 			for (i = 0; i < len; i++)
@@ -1097,12 +1109,22 @@ ml_agg_engine_run_pass(MLAggEngine *a, int pass_kind)
 {
 	Oid			argtypes[3] = {BYTEAOID, INT4OID, FLOAT8ARRAYOID};
 	Datum		args[3];
-	int			np = used_params(a, pass_kind);
-	Datum	   *pd = palloc(sizeof(Datum) * np);
+	int			np;
+	Datum	   *pd;
 	int			i,
 				rc;
 	bool		isnull;
 	Datum		result;
+
+	/* Passes with per-chunk state kept between passes (trees) have no combine rule. */
+	if (pass_kind > PASS_NB)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("this algorithm cannot train through the aggregate engine"),
+				 errdetail("Tree algorithms keep per-row state between passes; the aggregate engine keeps none."),
+				 errhint("Copy the rows into a local table (CREATE TABLE ... AS) and train on it.")));
+	np = used_params(a, pass_kind);
+	pd = palloc(sizeof(Datum) * np);
 
 	for (i = 0; i < np; i++)
 		pd[i] = Float8GetDatum(a->params[i]);
