@@ -165,3 +165,9 @@ SELECT ml.predict_proba('slow', p) IS NOT NULL AS usable FROM people p LIMIT 1;
 -- A NULL in a column trained with "impute": "error" is refused at scoring too.
 SELECT version FROM ml.train_model('strict', 'SELECT x1, x2, y FROM people', 'y', 'ridge', '{"impute": "error"}');
 SELECT regress.err($$SELECT ml.predict('strict', s) FROM (SELECT NULL::float8 AS x1, 1::float8 AS x2) s$$);
+
+-- Scoring a classifier writes labels and probabilities; drift checks its accuracy.
+SELECT ml.score('d_soft@1', 'SELECT * FROM people WHERE i <= 1000', 'soft_scores');
+SELECT count(*) AS scored, count(*) FILTER (WHERE predicted_class IN ('high', 'low', 'mid') AND cardinality(probabilities) = 3) AS labeled
+FROM soft_scores;
+SELECT metric FROM ml.check_drift('d_soft@1', 'SELECT * FROM people WHERE i <= 2000') WHERE feature = '_performance' ORDER BY 1;

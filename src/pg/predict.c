@@ -420,6 +420,23 @@ ml_predict(PG_FUNCTION_ARGS)
 	PG_RETURN_FLOAT8(v);
 }
 
+/*
+ * ml._predict_raw(model, features): what drift profiles track for any task:
+ * the regression value, the class id, the cluster id (NaN for pca).
+ */
+PG_FUNCTION_INFO_V1(ml_predict_raw);
+Datum
+ml_predict_raw(PG_FUNCTION_ARGS)
+{
+	PredictSite *site;
+	const mlc_model *m;
+	const char *label;
+
+	if (!score_args(fcinfo, &site, &m, &label))
+		PG_RETURN_NULL();
+	PG_RETURN_FLOAT8(mlc_model_predict(m, site->x));
+}
+
 PG_FUNCTION_INFO_V1(ml_predict_class);
 Datum
 ml_predict_class(PG_FUNCTION_ARGS)

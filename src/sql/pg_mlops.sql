@@ -1147,6 +1147,8 @@ CREATE FUNCTION ml.predict(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict(text, anyelement) IS 'score one row (features matched by column name) or one float8[] (by position)';
 
+CREATE FUNCTION ml._predict_raw(model bigint, features anyelement) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_predict_raw' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict_class(text, anyelement) IS 'the label a classifier predicts for one row';
@@ -1494,7 +1496,7 @@ BEGIN
     END IF;
     b.model_id := mid;
     EXECUTE format('SELECT count(p), avg(p), percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1]) WITHIN GROUP (ORDER BY p)
-                    FROM (SELECT ml.predict(%s::bigint, s) AS p FROM %s s WHERE %s) x',
+                    FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x',
                    mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
         INTO b.rows, b.mean, b.edges;
     IF b.rows = 0 THEN
@@ -1503,7 +1505,7 @@ BEGIN
     END IF;
     EXECUTE format('SELECT array_agg(coalesce(n, 0)::float8 / %s ORDER BY k) FROM generate_series(0, 9) k
                     LEFT JOIN (SELECT width_bucket(p, $1) AS w, count(*) AS n
-                               FROM (SELECT ml.predict(%s::bigint, s) AS p FROM %s s WHERE %s) x
+                               FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x
                                WHERE p IS NOT NULL GROUP BY 1) y ON y.w = k',
                    b.rows, mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
         INTO b.shares USING b.edges[2:10];
@@ -1642,6 +1644,8 @@ RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
+    outputs text;
+    output_cols text;
     mid bigint := ml._resolve_model(model);
     m ml.models;
     query text;
@@ -1682,9 +1686,14 @@ BEGIN
     PERFORM ml._check_source_columns(m, query, source, key);
     spec := ml._drift_spec(mid);
 
-    select_sql := format(E'SELECT %s ml.predict(%s::bigint, _ml_src) AS prediction, %L::text AS model, %L::timestamptz AS scored_at FROM (%s\n) _ml_src',
+    -- Classifiers write the label and the class probabilities, others a number.
+    outputs := CASE WHEN m.task = 'classification'
+                    THEN format('ml.predict_class(%L, _ml_src) AS predicted_class, ml.predict_proba(%L, _ml_src) AS probabilities', label, label)
+                    ELSE format('ml.predict(%s::bigint, _ml_src) AS prediction', mid) END;
+    output_cols := CASE WHEN m.task = 'classification' THEN 'predicted_class, probabilities' ELSE 'prediction' END;
+    select_sql := format(E'SELECT %s %s, %L::text AS model, %L::timestamptz AS scored_at FROM (%s\n) _ml_src',
                          CASE WHEN key IS NULL THEN '' ELSE format('_ml_src.%I, ', key) END,
-                         mid, label, t0, query);
+                         outputs, label, t0, query);
     target := to_regclass("into");
     IF target IS NULL THEN
         -- A new table: CREATE TABLE AS runs the scoring query in parallel.
@@ -1693,8 +1702,10 @@ BEGIN
         target := "into"::regclass;
     ELSE
         SELECT string_agg(format('%s %s', k, v), ', ' ORDER BY o) INTO missing
-        FROM (VALUES (1, 'prediction', 'double precision'), (2, 'model', 'text'),
-                     (3, 'scored_at', 'timestamp with time zone')) AS x(o, k, v)
+        FROM (SELECT * FROM (VALUES (1, 'prediction', 'double precision', false), (1, 'predicted_class', 'text', true),
+                                    (2, 'probabilities', 'double precision[]', true), (3, 'model', 'text', NULL),
+                                    (4, 'scored_at', 'timestamp with time zone', NULL)) AS y(o, k, v, cls)
+              WHERE cls IS NULL OR cls = (m.task = 'classification')) AS x(o, k, v, cls)
         WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target AND a.attname = x.k
                           AND NOT a.attisdropped AND format_type(a.atttypid, a.atttypmod) = x.v);
         IF key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target AND a.attname = key AND NOT a.attisdropped) THEN
@@ -1712,8 +1723,8 @@ BEGIN
         -- Score in parallel into a staging table, then append.
         staging := format('ml_data.%I', 'scoring_' || pg_backend_pid() || '_' || txid_current());
         EXECUTE format('CREATE UNLOGGED TABLE %s AS %s', staging, select_sql);
-        EXECUTE format('INSERT INTO %s (%s prediction, model, scored_at) SELECT * FROM %s', target,
-                       CASE WHEN key IS NULL THEN '' ELSE quote_ident(key) || ',' END, staging);
+        EXECUTE format('INSERT INTO %s (%s %s, model, scored_at) SELECT * FROM %s', target,
+                       CASE WHEN key IS NULL THEN '' ELSE quote_ident(key) || ',' END, output_cols, staging);
         GET DIAGNOSTICS n = ROW_COUNT;
         EXECUTE format('DROP TABLE %s', staging);
     END IF;
@@ -1758,6 +1769,7 @@ RETURNS TABLE (feature text, metric text, value float8, reference float8, thresh
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
+    ev jsonb;
     mid bigint := ml._resolve_model(model);
     m ml.models;
     spec jsonb;
@@ -1849,7 +1861,18 @@ BEGIN
         ml._status(v, ml._setting('ml.drift_psi_warn'), ml._setting('ml.drift_psi_alert')));
 
     -- Performance, when the source carries the target.
-    IF query IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) x WHERE x->>'name' = m.target) THEN
+    IF m.task = 'classification' AND query IS NOT NULL
+       AND EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) x WHERE x->>'name' = m.target) THEN
+        ev := ml.evaluate(m.name || '@' || m.version, query);
+        test := m.metrics->'test';
+        IF (ev->>'rows')::bigint > 0 AND test IS NOT NULL AND jsonb_typeof(test) = 'object' THEN
+            out := out || ml._drift_row('_performance', 'accuracy', (ev->>'accuracy')::float8, (test->>'accuracy')::float8, ml._setting('ml.drift_performance_warn'),
+               ml._status(((test->>'accuracy')::float8 - (ev->>'accuracy')::float8) / nullif((test->>'accuracy')::float8, 0), ml._setting('ml.drift_performance_warn'), ml._setting('ml.drift_performance_alert')))
+                       || ml._drift_row('_performance', 'log_loss', (ev->>'log_loss')::float8, (test->>'log_loss')::float8, ml._setting('ml.drift_performance_warn'),
+               ml._status((ev->>'log_loss')::float8 / nullif((test->>'log_loss')::float8, 0) - 1, ml._setting('ml.drift_performance_warn'), ml._setting('ml.drift_performance_alert')))
+                       || ml._drift_row('_performance', 'rows', (ev->>'rows')::float8, NULL, NULL, 'ok');
+        END IF;
+    ELSIF m.task = 'regression' AND query IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) x WHERE x->>'name' = m.target) THEN
         EXECUTE format(E'SELECT count(*) AS n, sqrt(avg((p - y) ^ 2)) AS rmse, avg(abs(p - y)) AS mae,
                                 1 - sum((p - y) ^ 2) / nullif(sum((y - ybar) ^ 2), 0) AS r2
                          FROM (SELECT p, y, avg(y) OVER () AS ybar
