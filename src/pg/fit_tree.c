@@ -664,6 +664,12 @@ ml_fit_trees(MLFit *fit)
 	StringInfo	buf = &fit->summary;
 
 	memset(&tm, 0, sizeof(tm));
+	if (plan->use_aggregates)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s cannot train through SQL aggregates", mlc_algorithm_name(alg)),
+				 errdetail("Trees keep per-row state (bins, scores, gradients) between passes, which only the parallel engine holds."),
+				 errhint("Train on a local table (take a snapshot of the remote source into one) with \"engine\": \"parallel\".")));
 	if (boosting && K > 2 && (Size) K * fit->hp.n_trees > 100000)
 		ereport(ERROR, (errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 						errmsg("%d classes x %d rounds is more than 100000 trees", K, (int) fit->hp.n_trees)));
