@@ -34,13 +34,13 @@ ORDER BY d.ref;
 SELECT d.ref, count(*) AS coefficients,
        count(*) FILTER (WHERE float8send(e.coefficient) = float8send(
            CASE WHEN e.o = 1 THEN (d.doc->>'intercept')::float8 ELSE (d.doc->'coefficients'->>(e.o::int - 2))::float8 END)) AS identical
-FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
+FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o)
 GROUP BY d.ref ORDER BY d.ref;
 -- Also when the caller prints fewer digits.
 SET extra_float_digits = -3;
 SELECT count(*) FILTER (WHERE float8send(e.coefficient) = float8send((doc->'coefficients'->>(e.o::int - 2))::float8)) AS identical
 FROM (SELECT ml.export_model('sensor@1')::jsonb AS doc) x,
-     ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o) WHERE e.o > 1;
+     ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o) WHERE e.o > 1;
 RESET extra_float_digits;
 -- References resolve as everywhere: 'sensor' is the latest version, until one is promoted.
 SELECT ml.export_model('sensor')::jsonb->'version' AS latest;
@@ -96,7 +96,7 @@ SELECT d->'format' AS format, d->>'algorithm' AS algorithm, d->>'task' AS task, 
        jsonb_array_length(d->'inputs') AS inputs, d->'inputs'->0->>'kind' AS kind, d->'inputs'->0->'width' AS width,
        (d->'inputs'->0->>'impute')::float8 = (SELECT (profile #>> '{temp,train_mean}')::float8 FROM ml.snapshots WHERE name = 'sensors_v1') AS impute_is_mean,
        d #> '{arrays,coef,rows}' AS rows, d #> '{arrays,coef,cols}' AS cols,
-       (SELECT count(*) FROM ml.explain('sensor@2') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, o)
+       (SELECT count(*) FROM ml.explain('sensor@2') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o)
         WHERE float8send(e.coefficient) = float8send((d #>> ARRAY['arrays', 'coef', 'data', (e.o - 1)::text])::float8)) AS exact
 FROM ml.models m, ml._model_document(m.model) d WHERE m.name = 'sensor' AND m.version = 2;
 SELECT regress.err($$SELECT ml._model_document('\x50474d4c0200')$$);

@@ -509,6 +509,10 @@ typedef struct mlc_model
 	mlc_array  *arrays;
 } mlc_model;
 
+/* The task an algorithm's models have; 0 for trees (regression or
+ * classification by the target). */
+mlc_task	mlc_algorithm_task(mlc_algorithm alg);
+
 /* The array called name with exactly rows x cols entries, or NULL. */
 const mlc_array *mlc_model_array(const mlc_model *m, const char *name, int rows, int cols);
 /*

@@ -146,8 +146,8 @@ mlc_model_array(const mlc_model *m, const char *name, int rows, int cols)
 
 /* ---------- validation ---------- */
 
-static mlc_task
-task_of(mlc_algorithm alg)
+mlc_task
+mlc_algorithm_task(mlc_algorithm alg)
 {
 	switch (alg)
 	{
@@ -370,7 +370,7 @@ mlc_model_validate(const mlc_model *m, mlc_error *err)
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid model: NULL");
 	if (m->algorithm < MLC_ALG_LINEAR || m->algorithm > MLC_ALG_DECISION_TREE)
 		return invalid(err, "unknown algorithm id %d", (int) m->algorithm);
-	want = task_of(m->algorithm);
+	want = mlc_algorithm_task(m->algorithm);
 	if (want != 0 ? m->task != want
 		: (m->task != MLC_TASK_REGRESSION && m->task != MLC_TASK_CLASSIFICATION))
 		return invalid(err, "task %d does not fit algorithm %s",

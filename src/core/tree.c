@@ -433,16 +433,6 @@ struct mlc_tree_builder
 	int64_t    *tmp;
 };
 
-static uint64_t
-splitmix64(uint64_t *s)
-{
-	uint64_t	z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-	return z ^ (z >> 31);
-}
-
 void
 mlc_tree_builder_free(mlc_tree_builder *b)
 {
@@ -721,7 +711,7 @@ feature_mask(mlc_tree_builder *b, int node)
 	/* partial Fisher-Yates; the modulo bias is irrelevant for F << 2^64 */
 	for (j = 0; j < m; j++)
 	{
-		int			r = j + (int) (splitmix64(&s) % (uint64_t) (F - j));
+		int			r = j + (int) (mlc_rng_next(&s) % (uint64_t) (F - j));
 		int			t = b->perm[j];
 
 		b->perm[j] = b->perm[r];

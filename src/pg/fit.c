@@ -86,19 +86,7 @@ ml_algorithm_task(mlc_algorithm alg, int K)
 {
 	if (ml_is_tree(alg))
 		return K > 0 ? MLC_TASK_CLASSIFICATION : MLC_TASK_REGRESSION;
-	switch (alg)
-	{
-		case MLC_ALG_LOGISTIC:
-		case MLC_ALG_SOFTMAX:
-		case MLC_ALG_NAIVE_BAYES:
-			return MLC_TASK_CLASSIFICATION;
-		case MLC_ALG_KMEANS:
-			return MLC_TASK_CLUSTERING;
-		case MLC_ALG_PCA:
-			return MLC_TASK_DECOMPOSITION;
-		default:
-			return MLC_TASK_REGRESSION;
-	}
+	return mlc_algorithm_task(alg);
 }
 
 /* Doubles of one row set's metrics in a PASS_EVAL partial. */
@@ -478,34 +466,35 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 
 /* ---------- leader side ---------- */
 
-static double *
-run_pass(MLFit *fit, int pass_kind)
+double *
+ml_fit_pass(MLFit *fit, int pass_kind)
 {
 	ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
 	return ml_engine_run_pass(fit->engine, pass_kind);
 }
 
-static double *
-chunk_partial(MLFit *fit, double *partials, int c)
+double *
+ml_fit_partial(MLFit *fit, double *partials, int c)
 {
 	return partials + (Size) c * fit->partial_doubles;
 }
 
-static void
-add_array(MLFit *fit, const char *name, int rows, int cols, double *data)
+void
+ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data)
 {
 	mlc_array  *a = &fit->arrays[fit->n_arrays++];
 
-	Assert(fit->n_arrays <= lengthof(fit->arrays));
+	if (fit->n_arrays > lengthof(fit->arrays))
+		elog(ERROR, "too many model arrays");
 	strlcpy(a->name, name, sizeof(a->name));
 	a->rows = rows;
 	a->cols = cols;
 	a->data = data;
 }
 
-static void
-history_row(MLFit *fit, int iteration, double train_loss, double valid_loss, double step,
-			TimestampTz t0)
+void
+ml_fit_history(MLFit *fit, int iteration, double train_loss, double valid_loss, double step,
+			   TimestampTz t0)
 {
 	StringInfo	h = &fit->history;
 
@@ -536,14 +525,14 @@ stats_pass(MLFit *fit)
 {
 	int			nchunks = ml_engine_nchunks(fit->engine);
 	int			p1 = fit->plan->p + 1;
-	double	   *partials = run_pass(fit, PASS_STATS);
+	double	   *partials = ml_fit_pass(fit, PASS_STATS);
 	mlc_error	err;
 	int			c;
 
 	fit->n_train = fit->n_valid = fit->n_skipped = 0;
 	for (c = 0; c < nchunks; c++)
 	{
-		const double *part = chunk_partial(fit, partials, c);
+		const double *part = ml_fit_partial(fit, partials, c);
 
 		fit->n_train += (int64) part[STATS_N_TRAIN];
 		fit->n_valid += (int64) part[STATS_N_VALID];
@@ -635,7 +624,7 @@ cd_history(int iteration, double objective, double max_change, void *arg)
 	MLFit	   *fit = arg;
 
 	if (iteration <= 1000 || iteration % 100 == 0)
-		history_row(fit, iteration, objective, NAN, max_change, GetCurrentTimestamp());
+		ml_fit_history(fit, iteration, objective, NAN, max_change, GetCurrentTimestamp());
 }
 
 /* linear_regression, ridge, lasso, elastic_net */
@@ -676,9 +665,9 @@ fit_linear(MLFit *fit)
 			int			c;
 
 			publish_linear(fit, &lm);
-			partials = run_pass(fit, PASS_REFINE);
+			partials = ml_fit_pass(fit, PASS_REFINE);
 			for (c = 0; c < ml_engine_nchunks(fit->engine); c++)
-				mlc_linear_refine_combine(p, acc, chunk_partial(fit, partials, c));
+				mlc_linear_refine_combine(p, acc, ml_fit_partial(fit, partials, c));
 			check_core(mlc_linear_refine_apply(p, R, means, fit->n_train, fit->hp.alpha, acc, &lm,
 											   &summary, &refined, &err), &err);
 		}
@@ -699,8 +688,8 @@ fit_linear(MLFit *fit)
 	beta[0] = lm.intercept;
 	memcpy(beta + 1, lm.coef, sizeof(double) * p);
 	/* training means first (ml.explain_predict centers by them); coef last */
-	add_array(fit, "feature_mean", 1, p, means);
-	add_array(fit, "coef", 1, p1, beta);
+	ml_fit_add_array(fit, "feature_mean", 1, p, means);
+	ml_fit_add_array(fit, "coef", 1, p1, beta);
 
 	if (fit->alg == MLC_ALG_LINEAR || fit->alg == MLC_ALG_RIDGE)
 	{
@@ -753,9 +742,9 @@ fit_pca(MLFit *fit)
 	ratio = palloc(sizeof(double) * m);
 	memcpy(mean, stats + 1, sizeof(double) * p);
 	check_core(mlc_pca_from_r(p, stats + 1 + p1, p1, fit->n_train, m, components, ev, ratio, &err), &err);
-	add_array(fit, "mean", 1, p, mean);
-	add_array(fit, "components", m, p, components);
-	add_array(fit, "explained_variance", 1, m, ev);
+	ml_fit_add_array(fit, "mean", 1, p, mean);
+	ml_fit_add_array(fit, "components", m, p, components);
+	ml_fit_add_array(fit, "explained_variance", 1, m, ev);
 	fit->iterations = 1;
 	fit->converged = true;
 	json_key_array(&fit->summary, "explained_variance", ev, m, false);
@@ -820,11 +809,11 @@ fit_logistic(MLFit *fit)
 					j;
 
 		memcpy(ml_engine_params(fit->engine) + PARAM_FIRST, beta, sizeof(double) * d);
-		partials = run_pass(fit, PASS_LOGISTIC);
+		partials = ml_fit_pass(fit, PASS_LOGISTIC);
 		memset(acc, 0, sizeof(double) * L);
 		for (c = 0; c < nchunks; c++)
 		{
-			double	   *part = chunk_partial(fit, partials, c);
+			double	   *part = ml_fit_partial(fit, partials, c);
 
 			mlc_logistic_combine(p, acc, part);
 			valid_sum += part[L];
@@ -856,7 +845,7 @@ fit_logistic(MLFit *fit)
 		check_core(st, &err);
 		fit->iterations = it;
 		fit->objective = -acc[1] / acc[0];
-		history_row(fit, it, -acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN, max_step, t0);
+		ml_fit_history(fit, it, -acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN, max_step, t0);
 		for (j = 0; j < d; j++)
 			scale = Max(scale, fabs(beta[j]));
 		if (max_step <= fit->hp.tol * (1 + scale))
@@ -873,8 +862,8 @@ fit_logistic(MLFit *fit)
 	}
 	/* beta is the point the last partial was computed at: consistent inference */
 	check_core(mlc_logistic_summary(p, acc, fit->hp.alpha, beta, &s, &err), &err);
-	add_array(fit, "feature_mean", 1, p, means);
-	add_array(fit, "coef", 1, d, beta);
+	ml_fit_add_array(fit, "feature_mean", 1, p, means);
+	ml_fit_add_array(fit, "coef", 1, d, beta);
 	summary_coefficients(fit, beta, s.std_error, s.z, "z", s.p_value, s.odds_ratio);
 	ml_json_key_number(&fit->summary, "log_likelihood", s.loglik, true);
 	ml_json_key_number(&fit->summary, "null_log_likelihood", s.null_loglik, true);
@@ -918,11 +907,11 @@ fit_softmax(MLFit *fit)
 
 		params[0] = K;
 		memcpy(params + 1, W, sizeof(double) * nw);
-		partials = run_pass(fit, PASS_SOFTMAX);
+		partials = ml_fit_pass(fit, PASS_SOFTMAX);
 		memset(acc, 0, sizeof(double) * S);
 		for (c = 0; c < nchunks; c++)
 		{
-			double	   *part = chunk_partial(fit, partials, c);
+			double	   *part = ml_fit_partial(fit, partials, c);
 
 			mlc_softmax_combine(p, K, acc, part);
 			valid_sum += part[S];
@@ -952,7 +941,7 @@ fit_softmax(MLFit *fit)
 		if (mlc_lbfgs_iterations(opt) != last_iter)
 		{
 			last_iter = mlc_lbfgs_iterations(opt);
-			history_row(fit, last_iter, acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN,
+			ml_fit_history(fit, last_iter, acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN,
 						mlc_lbfgs_gradient_norm(opt), t0);
 		}
 	}
@@ -968,8 +957,8 @@ fit_softmax(MLFit *fit)
 	mlc_lbfgs_free(opt);
 	if (!fit->converged)
 		iteration_limit_warning(fit, "softmax regression");
-	add_array(fit, "feature_mean", 1, p, means);
-	add_array(fit, "coef", K, d, W);
+	ml_fit_add_array(fit, "feature_mean", 1, p, means);
+	ml_fit_add_array(fit, "coef", K, d, W);
 
 	appendStringInfoString(buf, "\"coefficients\": [");
 	for (c = 0; c < K; c++)
@@ -1047,9 +1036,9 @@ fit_kmeans(MLFit *fit)
 	/* 1. a seeded sample of the training rows for k-means++ */
 	params[0] = fit->train_rows_hint > 0 ? Min(1.0, (double) ML_SAMPLE_ROWS / fit->train_rows_hint) : 1.0;
 	params[1] = fit->hp.seed;
-	partials = run_pass(fit, PASS_SAMPLE);
+	partials = ml_fit_pass(fit, PASS_SAMPLE);
 	for (c = 0; c < nchunks; c++)
-		ns += (int64) chunk_partial(fit, partials, c)[0];
+		ns += (int64) ml_fit_partial(fit, partials, c)[0];
 	if (ns < k)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_EXCEPTION),
@@ -1062,7 +1051,7 @@ fit_kmeans(MLFit *fit)
 		i = 0;
 		for (c = 0; c < nchunks; c++)
 		{
-			double	   *part = chunk_partial(fit, partials, c);
+			double	   *part = ml_fit_partial(fit, partials, c);
 			int64		n = (int64) part[0];
 
 			memcpy(recs + i * (p + 1), part + 1, sizeof(double) * n * (p + 1));
@@ -1107,11 +1096,11 @@ fit_kmeans(MLFit *fit)
 		params[0] = k;
 		params[1] = runs;
 		memcpy(params + 2, centroids, sizeof(double) * runs * k * p);
-		partials = run_pass(fit, PASS_KMEANS);
+		partials = ml_fit_pass(fit, PASS_KMEANS);
 		memset(acc, 0, sizeof(double) * (KM + runs + 1));
 		for (c = 0; c < nchunks; c++)
 		{
-			double	   *part = chunk_partial(fit, partials, c);
+			double	   *part = ml_fit_partial(fit, partials, c);
 
 			mlc_kmeans_combine(k, p, runs, acc, part);
 			for (r = 0; r <= runs; r++)
@@ -1127,7 +1116,7 @@ fit_kmeans(MLFit *fit)
 			if (acc[r * run_doubles + k + k * p] < acc[best * run_doubles + k + k * p])
 				best = r;
 		best_inertia = acc[best * run_doubles + k + k * p];
-		history_row(fit, it, best_inertia / fit->n_train,
+		ml_fit_history(fit, it, best_inertia / fit->n_train,
 					valid_n > 0 ? acc[KM + best] / valid_n : NAN, it > 1 ? shift[best] : NAN, t0);
 		fit->iterations = it;
 		fit->objective = best_inertia;
@@ -1154,7 +1143,7 @@ fit_kmeans(MLFit *fit)
 		fit->iterations = (int) fit->hp.max_iter;
 		iteration_limit_warning(fit, "k-means");
 	}
-	add_array(fit, "centroids", k, p, centroids + (Size) best * k * p);
+	ml_fit_add_array(fit, "centroids", k, p, centroids + (Size) best * k * p);
 
 	/* sampled silhouette of the best run */
 	nsil = (int) Min((int64) fit->hp.silhouette_sample, ns);
@@ -1245,12 +1234,12 @@ fit_naive_bayes(MLFit *fit)
 		for (j = 0; j < plan->enc[i].width; j++)
 			group[f++] = plan->enc[i].kind == MLC_ENC_CATEGORY ? i : -1;
 	ml_engine_params(fit->engine)[PARAM_FIRST] = K;
-	partials = run_pass(fit, PASS_NB);
+	partials = ml_fit_pass(fit, PASS_NB);
 	fit->n_valid = 0;
 	for (c = 0; c < nchunks; c++)
 	{
-		mlc_nb_combine(K, p, acc, chunk_partial(fit, partials, c));
-		fit->n_valid += (int64) chunk_partial(fit, partials, c)[NB];
+		mlc_nb_combine(K, p, acc, ml_fit_partial(fit, partials, c));
+		fit->n_valid += (int64) ml_fit_partial(fit, partials, c)[NB];
 	}
 	fit->n_train = 0;
 	for (c = 0; c < K; c++)
@@ -1266,10 +1255,10 @@ fit_naive_bayes(MLFit *fit)
 				 errdetail("%s", err.msg),
 				 errhint("Every class of the snapshot must appear in its train split; use a larger test_fraction seed or more data.")));
 	check_core(st, &err);
-	add_array(fit, "class_log_prior", 1, K, prior);
-	add_array(fit, "theta", K, p, theta);
-	add_array(fit, "var", K, p, var);
-	add_array(fit, "feature_log_prob", K, p, flp);
+	ml_fit_add_array(fit, "class_log_prior", 1, K, prior);
+	ml_fit_add_array(fit, "theta", K, p, theta);
+	ml_fit_add_array(fit, "var", K, p, var);
+	ml_fit_add_array(fit, "feature_log_prob", K, p, flp);
 	fit->iterations = 1;
 	fit->converged = true;
 	{
@@ -1439,10 +1428,10 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 				 errmsg("the encoded model is too large to evaluate in parallel: %zu bytes", enc_len)));
 	params[0] = (double) enc_len;
 	memcpy(params + 1, enc, enc_len);
-	partials = run_pass(fit, PASS_EVAL);
+	partials = ml_fit_pass(fit, PASS_EVAL);
 	for (c = 0; c < nchunks; c++)
 	{
-		const double *part = chunk_partial(fit, partials, c);
+		const double *part = ml_fit_partial(fit, partials, c);
 
 		if (model->task == MLC_TASK_REGRESSION)
 		{

@@ -5,6 +5,7 @@
 #define ML_FIT_H
 
 #include "postgres.h"
+#include "datatype/timestamp.h"
 #include "lib/stringinfo.h"
 
 #include "engine.h"
@@ -87,6 +88,13 @@ extern void ml_fit_run(MLFit *fit);
 extern double ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc_len,
 							  StringInfo buf, const char *train_name, const char *valid_name);
 extern const char *ml_search_score_name(mlc_task task);
+
+/* The steps every algorithm takes (fit.c). */
+extern double *ml_fit_pass(MLFit *fit, int pass_kind);	/* params[PARAM_HOLDOUT] set */
+extern double *ml_fit_partial(MLFit *fit, double *partials, int chunk);
+extern void ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data);
+extern void ml_fit_history(MLFit *fit, int iteration, double train_loss, double valid_loss,
+						   double step, TimestampTz t0);
 
 /* JSON helpers shared with train.c */
 extern void ml_json_number(StringInfo buf, double v);

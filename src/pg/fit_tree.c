@@ -416,19 +416,6 @@ typedef struct TreeModel
 	int			n_trees;
 } TreeModel;
 
-static double *
-run(MLFit *fit, int pass_kind)
-{
-	ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
-	return ml_engine_run_pass(fit->engine, pass_kind);
-}
-
-static double *
-part(MLFit *fit, double *partials, int c)
-{
-	return partials + (Size) c * fit->partial_doubles;
-}
-
 /* Quantile bin edges of every feature from a seeded sample of training rows. */
 static void
 bin_edges(MLFit *fit, double *edges, int *n_edges)
@@ -446,9 +433,9 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 
 	params[0] = fit->train_rows_hint > 0 ? Min(1.0, (double) ML_TREE_SAMPLE_ROWS / fit->train_rows_hint) : 1.0;
 	params[1] = fit->hp.seed;
-	partials = run(fit, PASS_SAMPLE);
+	partials = ml_fit_pass(fit, PASS_SAMPLE);
 	for (c = 0; c < nchunks; c++)
-		ns += (int64) part(fit, partials, c)[0];
+		ns += (int64) ml_fit_partial(fit, partials, c)[0];
 	col = palloc_extended(sizeof(double) * Max(ns, 1), MCXT_ALLOC_HUGE);
 	for (j = 0; j < F; j++)
 	{
@@ -456,7 +443,7 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 
 		for (c = 0; c < nchunks; c++)
 		{
-			double	   *pp = part(fit, partials, c);
+			double	   *pp = ml_fit_partial(fit, partials, c);
 
 			for (i = 0; i < (int64) pp[0]; i++)
 				col[q++] = pp[1 + i * (F + 1) + 1 + j];
@@ -468,20 +455,6 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 	}
 }
 
-static void
-history(MLFit *fit, int round, double train, double valid, TimestampTz t0)
-{
-	StringInfo	h = &fit->history;
-
-	if (h->len > 0)
-		appendStringInfoString(h, ", ");
-	appendStringInfo(h, "{\"iteration\": %d", round);
-	ml_json_key_number(h, "train_loss", train, true);
-	ml_json_key_number(h, "valid_loss", valid, true);
-	ml_json_key_number(h, "step", NAN, true);
-	ml_json_key_number(h, "elapsed_s", ml_elapsed_seconds(t0), true);
-	appendStringInfoChar(h, '}');
-}
 
 /* Grow one tree; appends it to the model; returns its routing table and leaf values. */
 static mlc_tree_builder *
@@ -530,9 +503,9 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 			params[10] = n_nodes;
 			for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
 				params[11 + i] = table[i];
-			partials = run(fit, PASS_TREE_HIST);
+			partials = ml_fit_pass(fit, PASS_TREE_HIST);
 			for (c = 0; c < nchunks; c++)
-				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) part(fit, partials, c));
+				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
 		}
 		check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
 		pfree(hist);
@@ -609,21 +582,9 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column)
 	for (i = 0; i < N * MLC_ROUTE_WIDTH; i++)
 		params[2 + i] = table[i];
 	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, params + 2 + N * MLC_ROUTE_WIDTH, cv, gn, &err), &err);
-	run(fit, PASS_TREE_UPDATE);
+	ml_fit_pass(fit, PASS_TREE_UPDATE);
 }
 
-static void
-add_model_array(MLFit *fit, const char *name, int rows, int cols, double *data)
-{
-	mlc_array  *a = &fit->arrays[fit->n_arrays++];
-
-	if (fit->n_arrays > lengthof(fit->arrays))
-		elog(ERROR, "too many model arrays");
-	strlcpy(a->name, name, sizeof(a->name));
-	a->rows = rows;
-	a->cols = cols;
-	a->data = data;
-}
 
 void
 ml_fit_trees(MLFit *fit)
@@ -687,11 +648,11 @@ ml_fit_trees(MLFit *fit)
 		params[2 + j] = n_edges[j];
 	memcpy(params + 2 + F, edges, sizeof(double) * F * MAX_EDGES);
 	params[2 + F + (Size) F * MAX_EDGES] = boosting ? 0 : 1;
-	partials = run(fit, PASS_TREE_INIT);
+	partials = ml_fit_pass(fit, PASS_TREE_INIT);
 	fit->n_train = fit->n_valid = 0;
 	for (c = 0; c < nchunks; c++)
 	{
-		double	   *pp = part(fit, partials, c);
+		double	   *pp = ml_fit_partial(fit, partials, c);
 
 		fit->n_train += (int64) pp[0];
 		fit->n_valid += (int64) pp[1];
@@ -756,10 +717,10 @@ ml_fit_trees(MLFit *fit)
 			params[0] = objective;
 			params[1] = V;
 			memcpy(params + 2, base, sizeof(double) * V);
-			partials = run(fit, PASS_TREE_GRAD);
+			partials = ml_fit_pass(fit, PASS_TREE_GRAD);
 			for (c = 0; c < nchunks; c++)
 			{
-				double	   *pp = part(fit, partials, c);
+				double	   *pp = ml_fit_partial(fit, partials, c);
 
 				for (k = 0; k < V; k++)
 				{
@@ -778,7 +739,7 @@ ml_fit_trees(MLFit *fit)
 				train = sqrt(train);
 				valid = sqrt(valid);
 			}
-			history(fit, round, train, valid, t0);
+			ml_fit_history(fit, round, train, valid, NAN, t0);
 			fit->objective = train;
 			if (nv > 0 && valid < best_loss)
 			{
@@ -835,7 +796,7 @@ ml_fit_trees(MLFit *fit)
 			append_tree(&tm, b, V, -1, 1.0 / n_trees, imp_gain, imp_cover, imp_count, F);
 			mlc_tree_builder_free(b);
 			if (t % 10 == 9 || t == n_trees - 1)
-				history(fit, t + 1, NAN, NAN, t0);
+				ml_fit_history(fit, t + 1, NAN, NAN, NAN, t0);
 		}
 		fit->iterations = n_trees;
 		fit->converged = true;
@@ -860,19 +821,19 @@ ml_fit_trees(MLFit *fit)
 		info[0] = objective;
 		info[1] = V;
 		info[2] = W;
-		add_model_array(fit, "tree_info", 1, 3, info);
-		add_model_array(fit, "base_score", 1, V, base);
-		add_model_array(fit, "tree_nodes", 1, tm.n_trees, tm.nodes.v);
-		add_model_array(fit, "tree_output", 1, tm.n_trees, tm.output.v);
-		add_model_array(fit, "tree_scale", 1, tm.n_trees, tm.scale.v);
-		add_model_array(fit, "node_feature", tm.feature.n, 1, tm.feature.v);
-		add_model_array(fit, "node_threshold", tm.threshold.n, 1, tm.threshold.v);
-		add_model_array(fit, "node_left", tm.left.n, 1, tm.left.v);
-		add_model_array(fit, "node_right", tm.right.n, 1, tm.right.v);
-		add_model_array(fit, "node_default_left", tm.default_left.n, 1, tm.default_left.v);
-		add_model_array(fit, "node_value", tm.feature.n, W, tm.value.v);
-		add_model_array(fit, "node_cover", tm.cover.n, 1, tm.cover.v);
-		add_model_array(fit, "node_gain", tm.gain.n, 1, tm.gain.v);
+		ml_fit_add_array(fit, "tree_info", 1, 3, info);
+		ml_fit_add_array(fit, "base_score", 1, V, base);
+		ml_fit_add_array(fit, "tree_nodes", 1, tm.n_trees, tm.nodes.v);
+		ml_fit_add_array(fit, "tree_output", 1, tm.n_trees, tm.output.v);
+		ml_fit_add_array(fit, "tree_scale", 1, tm.n_trees, tm.scale.v);
+		ml_fit_add_array(fit, "node_feature", tm.feature.n, 1, tm.feature.v);
+		ml_fit_add_array(fit, "node_threshold", tm.threshold.n, 1, tm.threshold.v);
+		ml_fit_add_array(fit, "node_left", tm.left.n, 1, tm.left.v);
+		ml_fit_add_array(fit, "node_right", tm.right.n, 1, tm.right.v);
+		ml_fit_add_array(fit, "node_default_left", tm.default_left.n, 1, tm.default_left.v);
+		ml_fit_add_array(fit, "node_value", tm.feature.n, W, tm.value.v);
+		ml_fit_add_array(fit, "node_cover", tm.cover.n, 1, tm.cover.v);
+		ml_fit_add_array(fit, "node_gain", tm.gain.n, 1, tm.gain.v);
 	}
 
 	/* summary: sizes and per-feature importance */

@@ -962,6 +962,9 @@ BEGIN
     SELECT m.id INTO parent FROM ml.models m WHERE m.name = model_name AND m.deleted_at IS NULL
     ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
     metrics := fit.metrics;
+    IF fit.task = 'clustering' AND jsonb_typeof(metrics->'train') = 'object' THEN
+        metrics := jsonb_set(metrics, '{train,silhouette}', coalesce(fit.summary->'silhouette', 'null'));
+    END IF;
     INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, workers, train_seconds,
                            extension_version, parent_id, history, search)
