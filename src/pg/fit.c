@@ -1010,12 +1010,19 @@ fit_kmeans(MLFit *fit)
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
 	Size		run_doubles = (Size) k + (Size) k * p + 1;
+	enum
+	{
+		RUN_MOVING = 0, RUN_FINISHING = 1, RUN_DONE = 2
+	};
 	double	   *partials;
 	double	   *acc = palloc(sizeof(double) * (KM + runs + 1));
 	double	   *centroids = palloc(sizeof(double) * runs * k * p);
-	double	   *saved = palloc(sizeof(double) * runs * k * p);
 	double	   *shift = palloc(sizeof(double) * runs);
-	bool	   *done = palloc0(sizeof(bool) * runs);
+	double	   *inertia = palloc(sizeof(double) * runs);
+	double	   *valid_inertia = palloc(sizeof(double) * runs);
+	double	   *sizes = palloc0(sizeof(double) * runs * k);
+	int		   *state = palloc0(sizeof(int) * runs);
+	int		   *listed = palloc(sizeof(int) * runs);
 	double	   *sample,
 			   *var_mean;
 	int64		ns = 0,
@@ -1028,7 +1035,6 @@ fit_kmeans(MLFit *fit)
 				best = 0;
 	mlc_error	err;
 	TimestampTz t0 = GetCurrentTimestamp();
-	bool		all_done = false;
 	int		   *labels;
 	int			nsil;
 	double		silhouette;
@@ -1086,63 +1092,86 @@ fit_kmeans(MLFit *fit)
 									   centroids + (Size) r * k * p, &err), &err);
 	}
 
-	/* 2. Lloyd iterations of every run together; each pass scores the current centroids */
-	fit->converged = false;
+	/*
+	 * 2. Lloyd iterations of the runs together: each pass assigns the rows
+	 * for every run still moving, plus once more for each run that just
+	 * converged (to score its final centroids), so a run costs its own
+	 * iterations only.
+	 */
+	fit->converged = true;
 	for (it = 1;; it++)
 	{
+		int			nl = 0,
+					q,
+					r_best = -1;
 		double		valid_n,
-					best_inertia;
+					pass_best = INFINITY;
 
+		for (r = 0; r < runs; r++)
+			if (state[r] != RUN_DONE)
+			{
+				memcpy(params + 2 + (Size) nl * k * p, centroids + (Size) r * k * p, sizeof(double) * k * p);
+				listed[nl++] = r;
+			}
+		if (nl == 0)
+			break;
 		params[0] = k;
-		params[1] = runs;
-		memcpy(params + 2, centroids, sizeof(double) * runs * k * p);
+		params[1] = nl;
 		partials = ml_fit_pass(fit, PASS_KMEANS);
-		memset(acc, 0, sizeof(double) * (KM + runs + 1));
+		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, nl);
+		memset(acc, 0, sizeof(double) * (KM + nl + 1));
 		for (c = 0; c < nchunks; c++)
 		{
 			double	   *part = ml_fit_partial(fit, partials, c);
 
-			mlc_kmeans_combine(k, p, runs, acc, part);
-			for (r = 0; r <= runs; r++)
-				acc[KM + r] += part[KM + r];
+			mlc_kmeans_combine(k, p, nl, acc, part);
+			for (q = 0; q <= nl; q++)
+				acc[KM + q] += part[KM + q];
 		}
-		valid_n = acc[KM + runs];
+		valid_n = acc[KM + nl];
+		fit->n_valid = (int64) valid_n;
+		for (q = 0; q < nl; q++)
+		{
+			double	   *run_acc = acc + (Size) q * run_doubles;
+
+			r = listed[q];
+			inertia[r] = run_acc[k + k * p];
+			valid_inertia[r] = valid_n > 0 ? acc[KM + q] / valid_n : NAN;
+			memcpy(sizes + (Size) r * k, run_acc, sizeof(double) * k);
+			if (inertia[r] < pass_best)
+			{
+				pass_best = inertia[r];
+				r_best = r;
+			}
+			shift[r] = 0;
+			if (state[r] == RUN_FINISHING)
+			{
+				state[r] = RUN_DONE;
+				continue;
+			}
+			check_core(mlc_kmeans_update(k, p, 1, run_acc, centroids + (Size) r * k * p, &shift[r], &err), &err);
+			if (shift[r] <= tol_abs)
+				state[r] = RUN_FINISHING;
+			else if (it >= (int) fit->hp.max_iter)
+			{
+				state[r] = RUN_FINISHING;
+				fit->converged = false;
+			}
+		}
 		fit->n_train = 0;
 		for (c = 0; c < k; c++)
-			fit->n_train += (int64) acc[c];
-		fit->n_valid = (int64) valid_n;
-		best = 0;
-		for (r = 1; r < runs; r++)
-			if (acc[r * run_doubles + k + k * p] < acc[best * run_doubles + k + k * p])
-				best = r;
-		best_inertia = acc[best * run_doubles + k + k * p];
-		ml_fit_history(fit, it, best_inertia / fit->n_train,
-					valid_n > 0 ? acc[KM + best] / valid_n : NAN, it > 1 ? shift[best] : NAN, t0);
+			fit->n_train += (int64) sizes[(Size) listed[0] * k + c];
+		/* the pass's best run: its loss per row and how far its centroids moved */
+		ml_fit_history(fit, it, pass_best / Max(fit->n_train, 1), valid_inertia[r_best], shift[r_best], t0);
 		fit->iterations = it;
-		fit->objective = best_inertia;
-		if (all_done || it > (int) fit->hp.max_iter)
-			break;
-		memcpy(saved, centroids, sizeof(double) * runs * k * p);
-		check_core(mlc_kmeans_update(k, p, runs, acc, centroids, shift, &err), &err);
-		all_done = true;
-		for (r = 0; r < runs; r++)
-		{
-			if (done[r])		/* a converged run stays put */
-			{
-				memcpy(centroids + (Size) r * k * p, saved + (Size) r * k * p, sizeof(double) * k * p);
-				shift[r] = 0;
-			}
-			else if (shift[r] <= tol_abs)
-				done[r] = true;
-			all_done &= done[r];
-		}
 	}
-	fit->converged = all_done;
+	best = 0;
+	for (r = 1; r < runs; r++)
+		if (inertia[r] < inertia[best])
+			best = r;
+	fit->objective = inertia[best];
 	if (!fit->converged)
-	{
-		fit->iterations = (int) fit->hp.max_iter;
 		iteration_limit_warning(fit, "k-means");
-	}
 	ml_fit_add_array(fit, "centroids", k, p, centroids + (Size) best * k * p);
 
 	/* sampled silhouette of the best run */
@@ -1182,10 +1211,10 @@ fit_kmeans(MLFit *fit)
 	}
 	{
 		StringInfo	buf = &fit->summary;
-		double	   *sizes = acc + best * run_doubles;
+		const double *best_sizes = sizes + (Size) best * k;
 
 		ml_json_key_number(buf, "inertia", fit->objective, false);
-		json_key_array(buf, "cluster_sizes", sizes, k, true);
+		json_key_array(buf, "cluster_sizes", best_sizes, k, true);
 		ml_json_key_number(buf, "best_run", best, true);
 		ml_json_key_number(buf, "silhouette", silhouette, true);
 		ml_json_key_number(buf, "silhouette_rows", nsil, true);
