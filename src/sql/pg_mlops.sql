@@ -838,6 +838,23 @@ GRANT SELECT, INSERT ON ml.trials TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.trials_id_seq TO PUBLIC;
 COMMENT ON TABLE ml.trials IS 'every trial of a hyperparameter search, with its cross-validated scores; the chosen one was refit as the model';
 
+-- Exact ROC AUC of scored rows (ties count one half), as a parallel aggregate.
+CREATE FUNCTION ml._auc_trans(internal, float8, boolean) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_trans' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION ml._auc_combine(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_combine' LANGUAGE C PARALLEL SAFE;
+CREATE FUNCTION ml._auc_serialize(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'ml_auc_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._auc_deserialize(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE FUNCTION ml._auc_final(internal) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_auc_final' LANGUAGE C PARALLEL SAFE;
+CREATE AGGREGATE ml._auc_agg(score float8, positive boolean) (
+    SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
+    SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
+    FINALFUNC = ml._auc_final, PARALLEL = SAFE
+);
+
 -- ROC AUC of a binary classifier on a query's rows: the probability that a
 -- positive row scores above a negative one, ties counting one half.
 CREATE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
@@ -846,17 +863,8 @@ DECLARE
     auc float8;
 BEGIN
     EXECUTE format($q$
-        WITH scored AS (
-            SELECT (s.%1$I)::text = %4$L AS pos, (ml.predict_proba(%2$L, s))[2] AS score
-            FROM (%3$s) s WHERE s.%1$I IS NOT NULL
-        ), g AS (
-            SELECT score, count(*) FILTER (WHERE pos) AS np, count(*) FILTER (WHERE NOT pos) AS nn
-            FROM scored WHERE score IS NOT NULL GROUP BY score
-        ), c AS (
-            SELECT np, nn, coalesce(sum(nn) OVER (ORDER BY score ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS below
-            FROM g
-        )
-        SELECT sum(np * (below + nn / 2.0))::float8 / nullif(sum(np)::float8 * sum(nn)::float8, 0) FROM c $q$,
+        SELECT ml._auc_agg((ml.predict_proba(%2$L, s))[2], (s.%1$I)::text = %4$L)
+        FROM (%3$s) s WHERE s.%1$I IS NOT NULL $q$,
         target, model, query, positive)
     INTO auc;
     RETURN auc;
