@@ -65,8 +65,10 @@ if "ml-score" in done:
     checks.true("scores written", rows("SELECT count(*) FROM homes_scores", db=DB)[0][0] == "4000")
     r = rows(f"""SELECT count(*) FROM ml.scoring_runs
                  WHERE output = 'homes_scores' AND rows = 4000 AND scored_by = 'postgres'
-                   AND started_at >= '{done['ml-score'][2]}'::timestamptz
+                   AND started_at >= '{done['ml-score'][2]}'::timestamptz - interval '5 seconds'
                    AND finished_at <= '{done['ml-score'][3]}'::timestamptz""", db=DB)
+    # pg_cron records start_time when its launcher sees the job start, which on a
+    # loaded machine can come a little after the job's own first statement.
     checks.true("scoring run recorded within the cron run's start and end", r[0][0] == "1", f"({r[0][0]} runs)")
 if "ml-drift" in done:
     r = rows("SELECT status FROM ml.drift_checks WHERE feature = 'area' AND metric = 'psi'", db=DB)
