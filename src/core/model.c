@@ -606,7 +606,7 @@ mlc_model_predict(const mlc_model *m, const double *x)
 	{
 		mlc_forest	f;
 
-		if (mlc_forest_from_model(m, &f, NULL) != MLC_OK)
+		if (mlc_forest_view(m, &f, NULL) != MLC_OK)
 			return NAN;
 		return mlc_trees_predict(&f, x, NULL);
 	}
@@ -672,7 +672,7 @@ mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba)
 	{
 		mlc_forest	f;
 
-		if (m->task != MLC_TASK_CLASSIFICATION || mlc_forest_from_model(m, &f, NULL) != MLC_OK)
+		if (m->task != MLC_TASK_CLASSIFICATION || mlc_forest_view(m, &f, NULL) != MLC_OK)
 			return -1;
 		mlc_trees_predict(&f, x, proba);
 		return 0;

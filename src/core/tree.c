@@ -1214,7 +1214,7 @@ mlc_forest_validate(mlc_forest *f, mlc_error *err)
 }
 
 mlc_status
-mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
+mlc_forest_view(const mlc_model *m, mlc_forest *f, mlc_error *err)
 {
 	const mlc_array *info,
 			   *a;
@@ -1290,7 +1290,15 @@ mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
 		GET(f->gain, "node_gain", N, 1);
 	}
 #undef GET
-	return mlc_forest_validate(f, err);
+	return MLC_OK;
+}
+
+mlc_status
+mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
+{
+	mlc_status	st = mlc_forest_view(m, f, err);
+
+	return st != MLC_OK ? st : mlc_forest_validate(f, err);
 }
 
 static int

@@ -366,6 +366,12 @@ typedef struct mlc_forest
 mlc_status	mlc_forest_validate(mlc_forest *f, mlc_error *err);
 /* Fill a view from a model's arrays (mlc_model_array) and validate it. */
 mlc_status	mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err);
+/*
+ * The same arrays with their shapes checked but not the trees themselves
+ * (O(trees), not O(nodes)): for scoring a model that was validated when it
+ * was encoded or decoded.  max_depth is left 0.
+ */
+mlc_status	mlc_forest_view(const mlc_model *m, mlc_forest *f, mlc_error *err);
 
 /*
  * Scoring and Tree SHAP trust the view: call them only on a view that

@@ -457,6 +457,7 @@ ml_chunk_partial(int algorithm, int pass_kind, int p, const MLChunk *c,
 		case PASS_TREE_GRAD:
 		case PASS_TREE_HIST:
 		case PASS_TREE_UPDATE:
+		case PASS_TREE_EVAL:
 			ml_tree_partial(pass_kind, c, &tr, &va, holdout, prm, partial);
 			break;
 		default:
@@ -1451,13 +1452,18 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 		appendStringInfo(buf, "\"%s\": null, \"%s\": null", train_name, valid_name);
 		return NAN;
 	}
-	if (enc_len > room)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the encoded model is too large to evaluate in parallel: %zu bytes", enc_len)));
-	params[0] = (double) enc_len;
-	memcpy(params + 1, enc, enc_len);
-	partials = ml_fit_pass(fit, PASS_EVAL);
+	if (ml_is_tree(fit->alg))
+		partials = ml_tree_evaluate(fit);	/* from the scores the chunks hold */
+	else
+	{
+		if (enc_len > room)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the encoded model is too large to evaluate in parallel: %zu bytes", enc_len)));
+		params[0] = (double) enc_len;
+		memcpy(params + 1, enc, enc_len);
+		partials = ml_fit_pass(fit, PASS_EVAL);
+	}
 	for (c = 0; c < nchunks; c++)
 	{
 		const double *part = ml_fit_partial(fit, partials, c);

@@ -23,7 +23,8 @@ enum
 	PASS_TREE_INIT,				/* trees (fit_tree.c): bin the rows */
 	PASS_TREE_GRAD,
 	PASS_TREE_HIST,
-	PASS_TREE_UPDATE
+	PASS_TREE_UPDATE,
+	PASS_TREE_EVAL
 };
 
 /*
@@ -75,6 +76,7 @@ extern int	ml_tree_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p
 extern void ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_block *va,
 							int holdout, const double *prm, double *partial);
 extern void ml_fit_trees(MLFit *fit);
+extern double *ml_tree_evaluate(MLFit *fit);
 
 /* Fit on the engine's rows; fills the results. */
 extern void ml_fit_run(MLFit *fit);

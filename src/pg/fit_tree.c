@@ -324,27 +324,114 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 								 (int64_t *) partial, &err), &err);
 }
 
-/* PASS_TREE_UPDATE: raw[column] += the finished tree's leaf value, both row sets. */
+/*
+ * PASS_TREE_UPDATE: add a finished tree's leaf values times its scale to
+ * the raw scores of both row sets: to one output (boosting) or to all V
+ * (forests, whose leaves hold V values).
+ */
 static void
-tree_update(TreeChunk *t, int F, const double *prm)
+tree_update(TreeChunk *t, const double *prm)
 {
+	int			V = (int) prm[4];
 	int			column = (int) prm[0];
-	int			n_nodes = (int) prm[1];
-	const double *table_d = prm + 2;
+	int			W = (int) prm[1];
+	double		scale = prm[2];
+	int			n_nodes = (int) prm[3];
+	const double *table_d = prm + 5;
 	const double *value = table_d + (Size) n_nodes * MLC_ROUTE_WIDTH;
 	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
 	int64		i;
-	int			s;
+	int			s,
+				k;
 
 	for (i = 0; i < (int64) n_nodes * MLC_ROUTE_WIDTH; i++)
 		table[i] = (int32) table_d[i];
 	for (s = 0; s < 2; s++)
 	{
 		int64		n = t->n[s];
-		double	   *raw = t->raw[s] + (Size) column * n;
 
 		for (i = 0; i < n; i++)
-			raw[i] += value[mlc_tree_route(table, t->bins[s], (size_t) n, (size_t) i)];
+		{
+			const double *leaf = value + (Size) mlc_tree_route(table, t->bins[s], (size_t) n, (size_t) i) * W;
+
+			if (column >= 0)
+				t->raw[s][(Size) column * n + i] += leaf[0] * scale;
+			else
+				for (k = 0; k < V; k++)
+					t->raw[s][(Size) k * n + i] += leaf[k] * scale;
+		}
+	}
+}
+
+/*
+ * PASS_TREE_EVAL: metrics of both row sets from the raw scores the chunks
+ * hold, as PASS_EVAL lays them out (the trees are not scored again).
+ */
+static void
+tree_eval(TreeChunk *t, const double *prm, double *partial)
+{
+	int			objective = (int) prm[0];
+	int			V = (int) prm[1];
+	int			K = (int) prm[2];
+	const double *base = prm + 3;
+	int			E = K > 0 ? 2 + K * K : (int) (sizeof(mlc_reg_metrics) / sizeof(double));
+	double	   *proba = palloc(sizeof(double) * Max(K, 1));
+	int			s,
+				k;
+	int64		i;
+
+	memset(partial, 0, sizeof(double) * 2 * E);
+	for (s = 0; s < 2; s++)
+	{
+		int64		n = t->n[s];
+		double	   *out = partial + s * E;
+
+		for (i = 0; i < n; i++)
+		{
+			if (K == 0)
+			{
+				mlc_reg_metrics_add((mlc_reg_metrics *) out, t->y[s][i], base[0] + t->raw[s][i]);
+				continue;
+			}
+			if (objective == MLC_OBJ_LOGISTIC)
+			{
+				double		p = 1 / (1 + exp(-(base[0] + t->raw[s][i])));
+
+				proba[0] = 1 - p;
+				proba[1] = p;
+			}
+			else
+			{
+				double		mx = -INFINITY,
+							z = 0;
+
+				for (k = 0; k < V; k++)
+					proba[k] = base[k] + t->raw[s][(Size) k * n + i];
+				if (objective == MLC_OBJ_SOFTMAX)
+				{
+					for (k = 0; k < V; k++)
+						mx = Max(mx, proba[k]);
+					for (k = 0; k < V; k++)
+					{
+						proba[k] = exp(proba[k] - mx);
+						z += proba[k];
+					}
+					for (k = 0; k < V; k++)
+						proba[k] /= z;
+				}
+			}
+			{
+				int			cls = (int) t->y[s][i],
+							pred = 0;
+
+				for (k = 1; k < K; k++)
+					if (proba[k] > proba[pred])
+						pred = k;
+				out[0] += 1;
+				out[1] += mlc_log_loss_term(K, proba, cls);
+				out[2 + cls * K + pred] += 1;
+			}
+		}
 	}
 }
 
@@ -370,8 +457,11 @@ ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_
 			tree_hist(t, tr->p, prm, partial);
 			break;
 		case PASS_TREE_UPDATE:
-			tree_update(t, tr->p, prm);
+			tree_update(t, prm);
 			partial[0] = 0;
+			break;
+		case PASS_TREE_EVAL:
+			tree_eval(t, prm, partial);
 			break;
 		default:
 			elog(ERROR, "unknown tree pass %d", pass_kind);
@@ -559,9 +649,12 @@ append_tree(TreeModel *tm, mlc_tree_builder *b, int W, double output, double sca
 	}
 }
 
-/* Publish a finished tree so every chunk adds its leaf values to raw[column]. */
+/*
+ * Publish a finished tree so every chunk adds its leaf values (times scale)
+ * to raw[column], or to all V outputs when column is -1.
+ */
 static void
-update_raw(MLFit *fit, mlc_tree_builder *b, int column)
+update_raw(MLFit *fit, mlc_tree_builder *b, int column, int W, int V, double scale)
 {
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	int			N = mlc_tree_builder_n_nodes(b);
@@ -573,18 +666,50 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column)
 			   *dl = palloc(sizeof(double) * N),
 			   *cv = palloc(sizeof(double) * N),
 			   *gn = palloc(sizeof(double) * N);
+	double	   *values = params + 5 + (Size) N * MLC_ROUTE_WIDTH;
 	mlc_error	err;
 	int			i;
 
 	mlc_tree_builder_routing(b, table);
 	params[0] = column;
-	params[1] = N;
+	params[1] = W;
+	params[2] = scale;
+	params[3] = N;
+	params[4] = V;
 	for (i = 0; i < N * MLC_ROUTE_WIDTH; i++)
-		params[2 + i] = table[i];
-	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, params + 2 + N * MLC_ROUTE_WIDTH, cv, gn, &err), &err);
+		params[5 + i] = table[i];
+	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, values, cv, gn, &err), &err);
 	ml_fit_pass(fit, PASS_TREE_UPDATE);
 }
 
+/* Metrics of both row sets from the chunks' raw scores (layout of PASS_EVAL). */
+double *
+ml_tree_evaluate(MLFit *fit)
+{
+	const MLPlan *plan = fit->plan;
+	mlc_algorithm alg = fit->alg;
+	int			K = plan->n_classes;
+	int			V = tree_outputs(alg, K);
+	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
+	const mlc_array *info = NULL,
+			   *base = NULL;
+	int			i;
+
+	for (i = 0; i < fit->n_arrays; i++)
+	{
+		if (strcmp(fit->arrays[i].name, "tree_info") == 0)
+			info = &fit->arrays[i];
+		if (strcmp(fit->arrays[i].name, "base_score") == 0)
+			base = &fit->arrays[i];
+	}
+	if (info == NULL || base == NULL)
+		elog(ERROR, "tree model without tree_info or base_score");
+	params[0] = info->data[0];
+	params[1] = V;
+	params[2] = K;
+	memcpy(params + 3, base->data, sizeof(double) * V);
+	return ml_fit_pass(fit, PASS_TREE_EVAL);
+}
 
 void
 ml_fit_trees(MLFit *fit)
@@ -761,7 +886,7 @@ ml_fit_trees(MLFit *fit)
 				b = grow_tree(fit, &tp, edge_ptrs, n_edges, round, k, 1,
 							  fit->hp.subsample < 1 ? 1 : 0, fit->hp.subsample);
 				append_tree(&tm, b, 1, k, 1.0, imp_gain, imp_cover, imp_count, F);
-				update_raw(fit, b, k);
+				update_raw(fit, b, k, 1, V, 1.0);
 				mlc_tree_builder_free(b);
 			}
 		}
@@ -794,6 +919,7 @@ ml_fit_trees(MLFit *fit)
 			b = grow_tree(fit, &tp, edge_ptrs, n_edges, t, 0, G,
 						  alg == MLC_ALG_RANDOM_FOREST ? 2 : 0, 1.0);
 			append_tree(&tm, b, V, -1, 1.0 / n_trees, imp_gain, imp_cover, imp_count, F);
+			update_raw(fit, b, -1, V, V, 1.0 / n_trees);
 			mlc_tree_builder_free(b);
 			if (t % 10 == 9 || t == n_trees - 1)
 				ml_fit_history(fit, t + 1, NAN, NAN, NAN, t0);
