@@ -70,6 +70,7 @@ typedef struct MLShared
 	slock_t		mutex;
 	int			generation;		/* current pass number, or ML_GENERATION_DONE */
 	int			pass_kind;
+	bool		accumulate;		/* partials per participant, not per chunk */
 	int			next_chunk;		/* claim counter of the current pass */
 	int			chunks_done;	/* chunks finished in the current pass */
 
@@ -474,8 +475,9 @@ process_chunk(MLParticipant *pt, int chunk, int pass_kind)
 		c = read_chunk(pt, chunk);
 	ml_chunk_state_cxt = pt->keep_cxt;
 	old = MemoryContextSwitchTo(pt->chunk_cxt);
+	/* an accumulating pass adds every chunk into the participant's own slot */
 	ml_chunk_partial(sh->algorithm, pass_kind, sh->p, c, pt->params,
-					 pt->partials + (Size) chunk * sh->partial_doubles);
+					 pt->partials + (Size) (sh->accumulate ? pt->me : chunk) * sh->partial_doubles);
 	MemoryContextSwitchTo(old);
 	MemoryContextReset(pt->chunk_cxt);
 
@@ -732,6 +734,34 @@ ml_engine_workers(MLEngine *e)
 	if (e->agg)
 		return 0;
 	return e->workers;
+}
+
+/*
+ * An accumulating pass: ml_chunk_partial adds (+=) each chunk into the
+ * slot of the participant that processes it, so the pass returns one slot
+ * per participant (*nslots of them), zeroed here first.  Only for partials
+ * whose sums are exact in any order (integer histograms): which chunks a
+ * participant takes varies from run to run.
+ */
+double *
+ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, int *nslots)
+{
+	MLShared   *sh;
+	double	   *partials;
+
+	if (e->agg)
+	{
+		*nslots = 1;
+		return ml_agg_engine_run_pass(e->agg, pass_kind);
+	}
+	sh = e->part.shared;
+	*nslots = e->workers + 1;
+	/* workers are waiting for the next generation: the slots are ours */
+	memset(e->part.partials, 0, sizeof(double) * sh->partial_doubles * *nslots);
+	sh->accumulate = true;
+	partials = ml_engine_run_pass(e, pass_kind);
+	sh->accumulate = false;
+	return partials;
 }
 
 double *

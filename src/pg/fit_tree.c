@@ -304,7 +304,6 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
 	int64		n = t->n[0],
 				i;
-	size_t		hlen = mlc_tree_hist_len(F, G);
 	mlc_error	err;
 
 	for (i = 0; i < (int64) n_nodes * MLC_ROUTE_WIDTH; i++)
@@ -318,7 +317,7 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 	}
 	if (mode > 0)
 		row_weights(t, mode, rate, seed, tree);
-	memset(partial, 0, sizeof(int64) * hlen * count);
+	/* accumulating pass: the leader zeroed this participant's slot */
 	check_core(mlc_tree_hist_add(F, G, n, t->bins[0], t->g + (Size) column * n, t->h + (Size) column * n,
 								 mode > 0 ? t->weight : NULL, t->slot, count, g_scale, h_scale,
 								 (int64_t *) partial, &err), &err);
@@ -552,7 +551,6 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 		  int tree, int column, int G, int weight_mode, double rate)
 {
 	int			F = fit->plan->p;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	size_t		hlen = mlc_tree_hist_len(F, G);
 	mlc_tree_builder *b;
@@ -567,7 +565,8 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 		int			n_nodes = mlc_tree_builder_n_nodes(b);
 		int			lo,
 					i,
-					c;
+					c,
+					nslots_done;
 
 		if (nslots < 0)
 			elog(ERROR, "tree builder failed");
@@ -593,8 +592,9 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 			params[10] = n_nodes;
 			for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
 				params[11 + i] = table[i];
-			partials = ml_fit_pass(fit, PASS_TREE_HIST);
-			for (c = 0; c < nchunks; c++)
+			ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
+			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, &nslots_done);
+			for (c = 0; c < nslots_done; c++)
 				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
 		}
 		check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
