@@ -230,3 +230,8 @@ pg_stop
 echo "==> predict under load with promotions (bench/predict_load.sh)"
 SKIP_BUILD=1 bash bench/predict_load.sh "${PREDICT_LOAD_SECONDS:-60}" 16 >>"$OUT"
 echo "==> appended the predict-load section to $OUT"
+
+# Tree models against XGBoost: their own throwaway cluster and data, their
+# section (between the trees markers) appended to $OUT.
+echo "==> tree models against XGBoost (bench/trees.sh)"
+SKIP_BUILD=1 BENCH_OUT="$OUT" bash bench/trees.sh "$ROWS"
