@@ -42,8 +42,11 @@ typedef struct TreeChunk
 	double	   *g;				/* train: G columns of n */
 	double	   *h;				/* train: H columns of n */
 	uint64	   *key;			/* train: content hash, for row sampling */
-	uint32	   *weight;			/* scratch */
+	uint32	   *weight;			/* train: row weights of the tree being grown */
 	int32	   *slot;			/* scratch */
+	int32	   *node;			/* train: each row's node in the tree being grown */
+	int			tree_key;		/* which tree node[] and weight[] belong to */
+	int			level;			/* the level node[] has reached */
 } TreeChunk;
 
 static void
@@ -164,6 +167,8 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 	t->key = state_alloc(sizeof(uint64) * tr->n);
 	t->weight = state_alloc(sizeof(uint32) * tr->n);
 	t->slot = state_alloc(sizeof(int32) * tr->n);
+	t->node = state_alloc(sizeof(int32) * tr->n);
+	t->tree_key = -1;
 	{
 		double	   *x = palloc(sizeof(double) * Max(F, 1));
 
@@ -300,7 +305,9 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 	double		rate = prm[8];
 	uint64		seed = (uint64) prm[9];
 	int			n_nodes = (int) prm[10];
-	const double *table_d = prm + 11;
+	int			tree_key = (int) prm[11];
+	int			level = (int) prm[12];
+	const double *table_d = prm + 13;
 	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
 	int64		n = t->n[0],
 				i;
@@ -308,15 +315,38 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 
 	for (i = 0; i < (int64) n_nodes * MLC_ROUTE_WIDTH; i++)
 		table[i] = (int32) table_d[i];
+	if (t->tree_key != tree_key)
+	{
+		/* a new tree: every row at the root, its weights drawn once */
+		memset(t->node, 0, sizeof(int32) * n);
+		t->tree_key = tree_key;
+		t->level = level;
+		if (mode > 0)
+			row_weights(t, mode, rate, seed, tree);
+	}
+	else if (t->level != level)
+	{
+		/* one level down: rows of the nodes split last time move to a child */
+		for (i = 0; i < n; i++)
+		{
+			const int32 *r = table + (size_t) t->node[i] * MLC_ROUTE_WIDTH;
+
+			if (r[0] >= 0)
+			{
+				uint8		v = t->bins[0][(size_t) r[0] * n + i];
+				int			left = v == MLC_BIN_MISSING ? r[2] : v <= r[1];
+
+				t->node[i] = left ? r[3] : r[4];
+			}
+		}
+		t->level = level;
+	}
 	for (i = 0; i < n; i++)
 	{
-		int32		node = mlc_tree_route(table, t->bins[0], (size_t) n, (size_t) i);
-		int32		s = table[(size_t) node * MLC_ROUTE_WIDTH + 5];
+		int32		s = table[(size_t) t->node[i] * MLC_ROUTE_WIDTH + 5];
 
 		t->slot[i] = s >= lo && s < lo + count ? s - lo : -1;
 	}
-	if (mode > 0)
-		row_weights(t, mode, rate, seed, tree);
 	/* accumulating pass: the leader zeroed this participant's slot */
 	check_core(mlc_tree_hist_add(F, G, n, t->bins[0], t->g + (Size) column * n, t->h + (Size) column * n,
 								 mode > 0 ? t->weight : NULL, t->slot, count, g_scale, h_scale,
@@ -545,7 +575,10 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 }
 
 
-/* Grow one tree; appends it to the model; returns its routing table and leaf values. */
+/* Trees grown by this backend: keys chunks use to know a new tree began. */
+static int	tree_counter = 0;
+
+/* Grow one tree level by level; returns the finished builder. */
 static mlc_tree_builder *
 grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *n_edges,
 		  int tree, int column, int G, int weight_mode, double rate)
@@ -557,10 +590,13 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 	int			nslots;
 	int64	   *hist = NULL;
 	int32	   *table = NULL;
+	int			tree_key,
+				level;
 	mlc_error	err;
 
 	check_core(mlc_tree_builder_create(tp, F, (const double *const *) edge_ptrs, n_edges, &b, &err), &err);
-	while ((nslots = mlc_tree_builder_begin_level(b)) > 0)
+	tree_key = ++tree_counter;
+	for (level = 0; (nslots = mlc_tree_builder_begin_level(b)) > 0; level++)
 	{
 		int			n_nodes = mlc_tree_builder_n_nodes(b);
 		int			lo,
@@ -590,8 +626,10 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 			params[8] = rate;
 			params[9] = fit->hp.seed;
 			params[10] = n_nodes;
+			params[11] = tree_key;
+			params[12] = level;
 			for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
-				params[11 + i] = table[i];
+				params[13 + i] = table[i];
 			ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
 			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, &nslots_done);
 			for (c = 0; c < nslots_done; c++)
