@@ -221,6 +221,62 @@ mlc_tree_hist_add(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
 	return MLC_OK;
 }
 
+mlc_status
+mlc_tree_quantize(int64_t n, const double *v, double scale, int nonnegative, int64_t *q,
+				  mlc_error *err)
+{
+	int64_t		i;
+
+	if (n < 0 || (n > 0 && (v == NULL || q == NULL)) || !(scale > 0) || !isfinite(scale))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid quantize arguments");
+	for (i = 0; i < n; i++)
+		if (!quantize(v[i], scale, &q[i]) || (nonnegative && q[i] < 0))
+			return mlc_fail(err, MLC_EINVAL,
+							"Gradients and hessians must be finite and within the fixed-point bound; hessians non-negative.",
+							"invalid value to quantize at row %lld", (long long) i);
+	return MLC_OK;
+}
+
+mlc_status
+mlc_tree_hist_add_rows(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
+					   const int64_t *qg, const int64_t *qh, const uint32_t *weight,
+					   const int32_t *slot, int n_slots, int64_t *hist, mlc_error *err)
+{
+	size_t		hlen = mlc_tree_hist_len(n_features, n_outputs);
+	int			K = n_outputs,
+				f,
+				k;
+	int64_t		i;
+
+	if (hlen == 0 || n < 0 || n_slots < 0 || hist == NULL || slot == NULL ||
+		(n > 0 && (bins == NULL || qg == NULL || qh == NULL)))
+		return mlc_fail(err, MLC_EINVAL, NULL, "invalid histogram arguments");
+	for (i = 0; i < n; i++)
+		if (slot[i] >= n_slots)
+			return mlc_fail(err, MLC_EINVAL, NULL, "row %lld has slot %d of %d",
+							(long long) i, (int) slot[i], n_slots);
+	for (i = 0; i < n; i++)
+	{
+		int64_t		w = weight != NULL ? (int64_t) weight[i] : 1;
+		const uint8_t *row = bins + (size_t) i * n_features;
+		int64_t    *node;
+
+		if (slot[i] < 0 || w == 0)
+			continue;
+		node = hist + (size_t) slot[i] * hlen;
+		for (f = 0; f < n_features; f++)
+		{
+			int64_t    *c = node + ((size_t) f * MLC_BIN_SLOTS + row[f]) * (size_t) (2 + K);
+
+			c[0] += w;
+			c[1] += w * qh[i];
+			for (k = 0; k < K; k++)
+				c[2 + k] += w * qg[(size_t) k * n + i];
+		}
+	}
+	return MLC_OK;
+}
+
 void
 mlc_tree_hist_combine(size_t len, int64_t *into, const int64_t *other)
 {

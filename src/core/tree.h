@@ -144,6 +144,21 @@ mlc_status	mlc_tree_hist_add(int n_features, int n_outputs, int64_t n,
 							  mlc_error *err);
 /* into[i] += other[i] for i < len: combining participants' histograms. */
 void		mlc_tree_hist_combine(size_t len, int64_t *into, const int64_t *other);
+/*
+ * For callers that keep rows binned row by row (bins[i * n_features + f])
+ * and quantize once per tree: mlc_tree_quantize turns n values into
+ * fixed point with a scale from mlc_tree_fixed_scale (MLC_EINVAL for a
+ * non-finite value, one beyond the bound, or a negative one when
+ * nonnegative), and mlc_tree_hist_add_rows adds the rows like
+ * mlc_tree_hist_add with qg[k * n + i] and qh[i] already quantized: the
+ * same integer sums, reading each row's bins contiguously.
+ */
+mlc_status	mlc_tree_quantize(int64_t n, const double *v, double scale, int nonnegative,
+							  int64_t *q, mlc_error *err);
+mlc_status	mlc_tree_hist_add_rows(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
+								   const int64_t *qg, const int64_t *qh, const uint32_t *weight,
+								   const int32_t *slot, int n_slots, int64_t *hist, mlc_error *err);
+
 
 /* ---------- split finding ---------- */
 

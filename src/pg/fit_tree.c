@@ -36,7 +36,7 @@ typedef struct TreeChunk
 {
 	int			holdout;
 	int64		n[2];			/* train, valid */
-	uint8	   *bins[2];		/* F columns of n */
+	uint8	   *bins[2];		/* row-major: row i's F bins at i * F */
 	double	   *y[2];
 	double	   *raw[2];			/* V columns of n */
 	double	   *g;				/* train: G columns of n */
@@ -45,6 +45,8 @@ typedef struct TreeChunk
 	uint32	   *weight;			/* train: row weights of the tree being grown */
 	int32	   *slot;			/* scratch */
 	int32	   *node;			/* train: each row's node in the tree being grown */
+	int64	   *qg;				/* train: its gradients in fixed point (G columns) */
+	int64	   *qh;				/* train: its hessians in fixed point */
 	int			tree_key;		/* which tree node[] and weight[] belong to */
 	int			level;			/* the level node[] has reached */
 } TreeChunk;
@@ -158,7 +160,7 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 
 			memcpy(edge_buf, edges + (Size) j * MAX_EDGES, sizeof(double) * ne);
 			for (i = 0; i < b->n; i++)
-				t->bins[s][(Size) j * b->n + i] = mlc_bin_value(edge_buf, ne, b->X[(Size) j * b->n + i]);
+				t->bins[s][(Size) i * F + j] = mlc_bin_value(edge_buf, ne, b->X[(Size) j * b->n + i]);
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -168,6 +170,8 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 	t->weight = state_alloc(sizeof(uint32) * tr->n);
 	t->slot = state_alloc(sizeof(int32) * tr->n);
 	t->node = state_alloc(sizeof(int32) * tr->n);
+	t->qg = state_alloc(sizeof(int64) * Max(V, 1) * tr->n);
+	t->qh = state_alloc(sizeof(int64) * tr->n);
 	t->tree_key = -1;
 	{
 		double	   *x = palloc(sizeof(double) * Max(F, 1));
@@ -317,12 +321,14 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 		table[i] = (int32) table_d[i];
 	if (t->tree_key != tree_key)
 	{
-		/* a new tree: every row at the root, its weights drawn once */
+		/* a new tree: every row at the root, weights and fixed point once */
 		memset(t->node, 0, sizeof(int32) * n);
 		t->tree_key = tree_key;
 		t->level = level;
 		if (mode > 0)
 			row_weights(t, mode, rate, seed, tree);
+		check_core(mlc_tree_quantize(G * n, t->g + (Size) column * n, g_scale, 0, t->qg, &err), &err);
+		check_core(mlc_tree_quantize(n, t->h + (Size) column * n, h_scale, 1, t->qh, &err), &err);
 	}
 	else if (t->level != level)
 	{
@@ -333,7 +339,7 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 
 			if (r[0] >= 0)
 			{
-				uint8		v = t->bins[0][(size_t) r[0] * n + i];
+				uint8		v = t->bins[0][(size_t) i * F + r[0]];
 				int			left = v == MLC_BIN_MISSING ? r[2] : v <= r[1];
 
 				t->node[i] = left ? r[3] : r[4];
@@ -348,9 +354,8 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 		t->slot[i] = s >= lo && s < lo + count ? s - lo : -1;
 	}
 	/* accumulating pass: the leader zeroed this participant's slot */
-	check_core(mlc_tree_hist_add(F, G, n, t->bins[0], t->g + (Size) column * n, t->h + (Size) column * n,
-								 mode > 0 ? t->weight : NULL, t->slot, count, g_scale, h_scale,
-								 (int64_t *) partial, &err), &err);
+	check_core(mlc_tree_hist_add_rows(F, G, n, t->bins[0], t->qg, t->qh, mode > 0 ? t->weight : NULL,
+									  t->slot, count, (int64_t *) partial, &err), &err);
 }
 
 /*
@@ -359,14 +364,15 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
  * (forests, whose leaves hold V values).
  */
 static void
-tree_update(TreeChunk *t, const double *prm)
+tree_update(TreeChunk *t, int F, const double *prm)
 {
 	int			V = (int) prm[4];
+	int			tree_key = (int) prm[5];
 	int			column = (int) prm[0];
 	int			W = (int) prm[1];
 	double		scale = prm[2];
 	int			n_nodes = (int) prm[3];
-	const double *table_d = prm + 5;
+	const double *table_d = prm + 6;
 	const double *value = table_d + (Size) n_nodes * MLC_ROUTE_WIDTH;
 	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
 	int64		i;
@@ -381,7 +387,19 @@ tree_update(TreeChunk *t, const double *prm)
 
 		for (i = 0; i < n; i++)
 		{
-			const double *leaf = value + (Size) mlc_tree_route(table, t->bins[s], (size_t) n, (size_t) i) * W;
+			/* train rows continue from where the last level left them */
+			int32		node = s == 0 && t->tree_key == tree_key ? t->node[i] : 0;
+			const uint8 *bins = t->bins[s] + (Size) i * F;
+			const double *leaf;
+
+			while (table[(Size) node * MLC_ROUTE_WIDTH] >= 0)
+			{
+				const int32 *r = table + (Size) node * MLC_ROUTE_WIDTH;
+				uint8		v = bins[r[0]];
+
+				node = (v == MLC_BIN_MISSING ? r[2] : v <= r[1]) ? r[3] : r[4];
+			}
+			leaf = value + (Size) node * W;
 
 			if (column >= 0)
 				t->raw[s][(Size) column * n + i] += leaf[0] * scale;
@@ -486,7 +504,7 @@ ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_
 			tree_hist(t, tr->p, prm, partial);
 			break;
 		case PASS_TREE_UPDATE:
-			tree_update(t, prm);
+			tree_update(t, tr->p, prm);
 			partial[0] = 0;
 			break;
 		case PASS_TREE_EVAL:
@@ -704,7 +722,7 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column, int W, int V, double sca
 			   *dl = palloc(sizeof(double) * N),
 			   *cv = palloc(sizeof(double) * N),
 			   *gn = palloc(sizeof(double) * N);
-	double	   *values = params + 5 + (Size) N * MLC_ROUTE_WIDTH;
+	double	   *values = params + 6 + (Size) N * MLC_ROUTE_WIDTH;
 	mlc_error	err;
 	int			i;
 
@@ -714,8 +732,9 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column, int W, int V, double sca
 	params[2] = scale;
 	params[3] = N;
 	params[4] = V;
+	params[5] = tree_counter;	/* the tree just grown: chunks' nodes belong to it */
 	for (i = 0; i < N * MLC_ROUTE_WIDTH; i++)
-		params[5 + i] = table[i];
+		params[6 + i] = table[i];
 	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, values, cv, gn, &err), &err);
 	ml_fit_pass(fit, PASS_TREE_UPDATE);
 }

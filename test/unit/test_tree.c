@@ -1455,6 +1455,131 @@ test_validate_and_misuse(void **state)
 	free(e);
 }
 
+/* Row-major, pre-quantized histograms equal mlc_tree_hist_add's, row for row. */
+static void
+test_hist_rows_equal(void **state)
+{
+	enum
+	{
+		N = 997, F = 5, K = 2, SLOTS = 3
+	};
+	uint8_t		cols[N * F],
+				rows[N * F];
+	double		g[K * N],
+				h[N];
+	int64_t		qg[K * N],
+				qh[N];
+	uint32_t	w[N];
+	int32_t		slot[N];
+	size_t		hlen = mlc_tree_hist_len(F, K);
+	int64_t    *a = calloc(hlen * SLOTS, sizeof(int64_t)),
+			   *b = calloc(hlen * SLOTS, sizeof(int64_t));
+	double		gs = mlc_tree_fixed_scale(3.0),
+				hs = mlc_tree_fixed_scale(2.0);
+	uint64_t	s = 12345;
+	mlc_error	err;
+	int			i,
+				f,
+				k;
+
+	for (i = 0; i < N; i++)
+	{
+		for (f = 0; f < F; f++)
+		{
+			uint8_t		v = (uint8_t) (mlc_rng_next(&s) % 256);
+
+			cols[f * N + i] = v;
+			rows[i * F + f] = v;
+		}
+		for (k = 0; k < K; k++)
+			g[k * N + i] = 6.0 * mlc_rng_uniform(&s) - 3.0;
+		h[i] = 2.0 * mlc_rng_uniform(&s);
+		w[i] = (uint32_t) (mlc_rng_next(&s) % 4);
+		slot[i] = (int32_t) (mlc_rng_next(&s) % (SLOTS + 1)) - 1;
+	}
+	assert_int_equal(mlc_tree_quantize(K * N, g, gs, 0, qg, &err), MLC_OK);
+	assert_int_equal(mlc_tree_quantize(N, h, hs, 1, qh, &err), MLC_OK);
+	assert_int_equal(mlc_tree_hist_add(F, K, N, cols, g, h, w, slot, SLOTS, gs, hs, a, &err), MLC_OK);
+	assert_int_equal(mlc_tree_hist_add_rows(F, K, N, rows, qg, qh, w, slot, SLOTS, b, &err), MLC_OK);
+	assert_memory_equal(a, b, sizeof(int64_t) * hlen * SLOTS);
+	/* a negative hessian, or a value beyond the bound, is refused */
+	h[7] = -1;
+	assert_int_equal(mlc_tree_quantize(N, h, hs, 1, qh, &err), MLC_EINVAL);
+	g[3] = 1e300;
+	assert_int_equal(mlc_tree_quantize(K * N, g, gs, 0, qg, &err), MLC_EINVAL);
+	slot[0] = SLOTS;
+	assert_int_equal(mlc_tree_hist_add_rows(F, K, N, rows, qg, qh, w, slot, SLOTS, b, &err), MLC_EINVAL);
+	free(a);
+	free(b);
+}
+
+/* The routing table leads every row to the node mlc_tree_builder_assign gives. */
+static void
+test_routing_table(void **state)
+{
+	enum
+	{
+		N = 400, F = 3
+	};
+	double		x[N * F],
+				y[N],
+				g[N],
+				h[N],
+				edges_buf[F][MLC_MAX_BINS - 1];
+	const double *edges[F];
+	int			n_edges[F];
+	uint8_t		bins[N * F];
+	int32_t		slot[N];
+	mlc_tree_params p;
+	mlc_tree_builder *b;
+	mlc_error	err;
+	uint64_t	s = 99;
+	int			i,
+				f,
+				k;
+
+	for (i = 0; i < N; i++)
+	{
+		for (f = 0; f < F; f++)
+			x[f * N + i] = mlc_rng_uniform(&s);
+		y[i] = x[i] > 0.5 ? 2.0 : x[N + i];
+		g[i] = -y[i];
+		h[i] = 1.0;
+	}
+	for (f = 0; f < F; f++)
+	{
+		assert_int_equal(mlc_bin_edges(N, x + f * N, 16, edges_buf[f], &n_edges[f], &err), MLC_OK);
+		edges[f] = edges_buf[f];
+		for (i = 0; i < N; i++)
+			bins[f * N + i] = mlc_bin_value(edges[f], n_edges[f], x[f * N + i]);
+	}
+	mlc_tree_params_defaults(&p);
+	p.max_depth = 4;
+	p.n_outputs = 1;
+	p.lambda = 0;
+	p.learning_rate = 1;
+	p.g_scale = mlc_tree_fixed_scale(2.0);
+	p.h_scale = mlc_tree_fixed_scale(1.0);
+	assert_int_equal(mlc_tree_builder_create(&p, F, edges, n_edges, &b, &err), MLC_OK);
+	while ((k = mlc_tree_builder_begin_level(b)) > 0)
+	{
+		int			nn = mlc_tree_builder_n_nodes(b);
+		int32_t    *table = malloc(sizeof(int32_t) * MLC_ROUTE_WIDTH * nn);
+		int64_t    *hist = calloc(mlc_tree_hist_len(F, 1) * k, sizeof(int64_t));
+
+		assert_int_equal(mlc_tree_builder_routing(b, table), nn);
+		assert_int_equal(mlc_tree_builder_assign(b, N, bins, slot, &err), MLC_OK);
+		for (i = 0; i < N; i++)
+			assert_int_equal(table[mlc_tree_route(table, bins, N, i) * MLC_ROUTE_WIDTH + 5], slot[i]);
+		assert_int_equal(mlc_tree_hist_add(F, 1, N, bins, g, h, NULL, slot, k, p.g_scale, p.h_scale, hist, &err), MLC_OK);
+		assert_int_equal(mlc_tree_builder_apply_level(b, hist, &err), MLC_OK);
+		free(table);
+		free(hist);
+	}
+	assert_true(mlc_tree_builder_n_nodes(b) > 3);
+	mlc_tree_builder_free(b);
+}
+
 int
 run_tree_tests(void)
 {
@@ -1469,6 +1594,8 @@ run_tree_tests(void)
 		cmocka_unit_test(test_forest),
 		cmocka_unit_test(test_tree_shap_brute),
 		cmocka_unit_test(test_validate_and_misuse),
+		cmocka_unit_test(test_hist_rows_equal),
+		cmocka_unit_test(test_routing_table),
 	};
 
 	return cmocka_run_group_tests_name("tree", tests, NULL, NULL);
