@@ -40,22 +40,6 @@ row_dist2(int64_t n, int d, const double *X, int64_t i, const double *c)
 	return s;
 }
 
-/* The same for a gathered row x (d values): same operations, same bits. */
-static double
-dist2(int d, const double *x, const double *c)
-{
-	double		s = 0.0;
-	int			j;
-
-	for (j = 0; j < d; j++)
-	{
-		double		t = x[j] - c[j];
-
-		s += t * t;
-	}
-	return s;
-}
-
 static int
 all_finite(size_t m, const double *v)
 {
@@ -77,7 +61,6 @@ mlc_kmeans_chunk(const mlc_block *b, int k, int runs, const double *centroids,
 				j;
 	int64_t		i;
 	size_t		stride;
-	double	   *x;
 
 	if (b == NULL || centroids == NULL || partial == NULL)
 		return mlc_fail(err, MLC_EINVAL, NULL, "kmeans chunk called with a NULL argument");
@@ -89,75 +72,37 @@ mlc_kmeans_chunk(const mlc_block *b, int k, int runs, const double *centroids,
 		return mlc_fail(err, MLC_EINVAL, NULL, "non-finite kmeans centroid");
 	stride = (size_t) k + (size_t) k * d + 1;
 	memset(partial, 0, sizeof(double) * stride * runs);
-	/* each row gathered once from the columns, then compared contiguously */
-	x = mlc_alloc(sizeof(double) * (size_t) d);
-	if (x == NULL)
-		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for a kmeans row");
 
 	for (i = 0; i < b->n; i++)
 	{
 		for (j = 0; j < d; j++)
-		{
-			x[j] = b->X[i + (size_t) j * b->n];
-			if (!isfinite(x[j]))
-			{
-				mlc_free(x);
+			if (!isfinite(b->X[i + (size_t) j * b->n]))
 				return mlc_fail(err, MLC_EINVAL, "Feature values must be finite.",
 								"non-finite value in feature %d of row %lld",
 								j + 1, (long long) (i + 1));
-			}
-		}
 		for (r = 0; r < runs; r++)
 		{
 			const double *cr = centroids + (size_t) r * k * d;
 			double	   *pr = partial + stride * r;
-			double		best = dist2(d, x, cr);
+			double		best = row_dist2(b->n, d, b->X, i, cr);
 			int			bc = 0;
 
-			for (c = 1; c < k; c += 4)
+			for (c = 1; c < k; c++)
 			{
-				/* up to four independent sums at once, each in j order (same bits) */
-				double		dist[4] = {0, 0, 0, 0};
-				int			m = k - c < 4 ? k - c : 4,
-							q;
+				double		dist = row_dist2(b->n, d, b->X, i, cr + (size_t) c * d);
 
-				if (m == 4)
+				if (dist < best)
 				{
-					const double *c0 = cr + (size_t) c * d,
-							   *c1 = c0 + d,
-							   *c2 = c1 + d,
-							   *c3 = c2 + d;
-
-					for (j = 0; j < d; j++)
-					{
-						double		t0 = x[j] - c0[j],
-									t1 = x[j] - c1[j],
-									t2 = x[j] - c2[j],
-									t3 = x[j] - c3[j];
-
-						dist[0] += t0 * t0;
-						dist[1] += t1 * t1;
-						dist[2] += t2 * t2;
-						dist[3] += t3 * t3;
-					}
+					best = dist;
+					bc = c;
 				}
-				else
-					for (q = 0; q < m; q++)
-						dist[q] = dist2(d, x, cr + (size_t) (c + q) * d);
-				for (q = 0; q < m; q++)
-					if (dist[q] < best)
-					{
-						best = dist[q];
-						bc = c + q;
-					}
 			}
 			pr[bc] += 1.0;
 			for (j = 0; j < d; j++)
-				pr[k + (size_t) bc * d + j] += x[j];
+				pr[k + (size_t) bc * d + j] += b->X[i + (size_t) j * b->n];
 			pr[k + (size_t) k * d] += best;
 		}
 	}
-	mlc_free(x);
 	return MLC_OK;
 }
 
