@@ -2295,10 +2295,19 @@ BEGIN
        || format(E'## Data\n\nSnapshot `%s` (content hash `%s`): %s rows, %s for training and %s for testing (fraction %s, seed %s), taken by %s at %s from: %s.\n\n',
                  snap.name, snap.content_hash, snap.row_count, snap.train_count, snap.test_count, snap.test_fraction, snap.seed,
                  snap.created_by, snap.created_at, array_to_string(snap.source_relations, ', '))
-       || E'## Features\n\n| feature | coefficient | std error | p-value |\n| --- | --- | --- | --- |\n'
-       || (SELECT coalesce(string_agg(format(E'| %s | %s | %s | %s |', c->>'feature', c->>'coefficient',
-                                             coalesce(c->>'std_error', ''), coalesce(c->>'p_value', '')), E'\n' ORDER BY o), '')
-           FROM jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY x(c, o)) || E'\n\n'
+       || CASE WHEN m.summary ? 'coefficients' THEN
+              E'## Features\n\n| feature | coefficient | std error | p-value |\n| --- | --- | --- | --- |\n'
+              || (SELECT coalesce(string_agg(format(E'| %s | %s | %s | %s |', c->>'feature', c->>'coefficient',
+                                                    coalesce(c->>'std_error', ''), coalesce(c->>'p_value', '')), E'\n' ORDER BY o), '')
+                  FROM jsonb_array_elements(m.summary->'coefficients') WITH ORDINALITY x(c, o))
+            WHEN m.summary ? 'importance' THEN
+              E'## Features\n\n| feature | gain | cover | splits |\n| --- | --- | --- | --- |\n'
+              || (SELECT coalesce(string_agg(format(E'| %s | %s | %s | %s |', c->>'feature', c->>'gain', c->>'cover', c->>'splits'),
+                                             E'\n' ORDER BY o), '')
+                  FROM jsonb_array_elements(m.summary->'importance') WITH ORDINALITY x(c, o))
+            ELSE E'## Features\n\n' || (SELECT coalesce(string_agg(format('- %s', f), E'\n' ORDER BY o), '')
+                                        FROM jsonb_array_elements_text(m.summary->'features') WITH ORDINALITY x(f, o))
+          END || E'\n\n'
        || E'## Metrics\n\n| split | metric | value |\n| --- | --- | --- |\n'
        || (SELECT coalesce(string_agg(format('| %s | %s | %s |', s.key, k.key, k.value), E'\n' ORDER BY s.key DESC, k.key), '')
            FROM jsonb_each(m.metrics) s, jsonb_each_text(CASE WHEN jsonb_typeof(s.value) = 'object' THEN s.value ELSE '{}' END) k) || E'\n\n'
