@@ -143,6 +143,17 @@ ml_reader_encode(MLInputReader *r, Datum d, bool isnull, double *x, const char *
 	const mlc_encoder *enc = r->enc;
 	double	   *out = x + r->offset;
 
+	/* the common case first: a float8 number, present and finite */
+	if (!isnull && r->typid == FLOAT8OID && enc->kind == MLC_ENC_NUMBER)
+	{
+		double		v = DatumGetFloat8(d);
+
+		if (isfinite(v))
+		{
+			*out = v;
+			return true;
+		}
+	}
 	if (enc->kind == MLC_ENC_CATEGORY)
 	{
 		size_t		len = 0;
