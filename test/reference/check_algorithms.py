@@ -11,9 +11,7 @@ rows are read back from the snapshot (ordered by an id column), so both sides
 train on exactly the same rows.
 """
 import os
-import re
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -29,7 +27,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pgtest import Checks, load_typed, psql, rows  # noqa: E402
+from pgtest import Checks, load_typed, psql, rows, db_helpers, floats  # noqa: E402
 
 # A database of its own, so that this check can run beside the others.
 DB = "pg_mlops_reference_algorithms"
@@ -37,28 +35,7 @@ warnings.simplefilter("ignore")
 checks = Checks()
 
 
-def retrying(call, text):
-    """Run call(text), retrying while a concurrent `make install` leaves the library briefly missing."""
-    for attempt in range(5):
-        try:
-            return call(text)
-        except RuntimeError as e:
-            if attempt == 4 or not re.search(r"could not (load|access|find)|function ml\.\S+ does not exist", str(e)):
-                raise
-            time.sleep(2)
-
-
-def sql(text):
-    return retrying(lambda t: psql(t, db=DB)[0], text)
-
-
-def query(text):
-    return retrying(lambda t: rows(t, db=DB), text)
-
-
-def floats(text):
-    """A float8[] as psql prints it."""
-    return [float(v) for v in text.strip("{}").split(",")]
+sql, query = db_helpers(DB)
 
 
 def train(model, source, target, algorithm, hyperparams="{}", features=None, test_fraction=None, seed=42):

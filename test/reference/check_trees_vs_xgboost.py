@@ -37,7 +37,6 @@ probabilities averaged over trees) the probability of each class.
 """
 import math
 import os
-import re
 import subprocess
 import sys
 import time
@@ -51,7 +50,7 @@ from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
 from sklearn.tree import DecisionTreeClassifier
 
 sys.path.insert(0, os.path.dirname(__file__))
-from pgtest import Checks, load_typed, psql, rows  # noqa: E402
+from pgtest import Checks, load_typed, psql, rows, db_helpers, floats  # noqa: E402
 
 DB = "pg_mlops_reference_trees"
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -61,27 +60,7 @@ warnings.simplefilter("ignore")
 checks = Checks()
 
 
-def retrying(call, text):
-    """Run call(text), retrying while a concurrent `make install` leaves the library briefly missing."""
-    for attempt in range(5):
-        try:
-            return call(text)
-        except RuntimeError as e:
-            if attempt == 4 or not re.search(r"could not (load|access|find)|function ml\.\S+ does not exist", str(e)):
-                raise
-            time.sleep(2)
-
-
-def sql(text):
-    return retrying(lambda t: psql(t, db=DB)[0], text)
-
-
-def query(text):
-    return retrying(lambda t: rows(t, db=DB), text)
-
-
-def floats(text):
-    return [float(v) for v in text.strip("{}").split(",")]
+sql, query = db_helpers(DB)
 
 
 def gb_params():

@@ -2,6 +2,8 @@
 import csv
 import io
 import os
+import time
+import re
 import subprocess
 
 DB = "pg_mlops_reference"
@@ -75,3 +77,25 @@ def load_typed(table, columns, data, db=DB):
                           capture_output=True)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr)
+
+
+def retrying(call, text):
+    """Run call(text), retrying while a concurrent `make install` leaves the library briefly missing."""
+    for attempt in range(5):
+        try:
+            return call(text)
+        except RuntimeError as e:
+            if attempt == 4 or not re.search(r"could not (load|access|find)|function ml\.\S+ does not exist", str(e)):
+                raise
+            time.sleep(2)
+
+
+def db_helpers(db):
+    """sql(text) -> stdout and query(text) -> rows in database db, both retrying."""
+    return (lambda text: retrying(lambda t: psql(t, db=db)[0], text),
+            lambda text: retrying(lambda t: rows(t, db=db), text))
+
+
+def floats(text):
+    """A float8[] as psql prints it."""
+    return [float(v) for v in text.strip("{}").split(",")]
