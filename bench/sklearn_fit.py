@@ -21,51 +21,28 @@ non-NULL float8, so each row has a fixed width and numpy reads the stream
 in place.
 """
 import statistics
-import subprocess
 import sys
 import time
 
 import numpy as np
+
+import copy_export
 from sklearn.cluster import KMeans
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
 NF = 20
 FEATURES = ", ".join("f%d" % i for i in range(1, NF + 1))
-SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
 def export(relation, with_label):
     """COPY the training split out; returns (X, y or None, copy_s, load_s)."""
     cols = FEATURES + (", label::int::float8" if with_label else "")
-    ncol = NF + (1 if with_label else 0)
-    sql = ("COPY (SELECT %s FROM %s WHERE NOT _ml_is_test) TO STDOUT (FORMAT binary)"
-           % (cols, relation))
-    t0 = time.perf_counter()
-    raw = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql],
-                         check=True, stdout=subprocess.PIPE).stdout
-    t1 = time.perf_counter()
-    # header: signature, int32 flags, int32 extension length, extension
-    if raw[:11] != SIGNATURE:
-        raise SystemExit("not a binary COPY stream")
-    ext = int.from_bytes(raw[15:19], "big")
-    body = memoryview(raw)[19 + ext:len(raw) - 2]  # drop the int16 -1 trailer
-    # each row: int16 field count, then per field int32 length + float8
-    fields = [("n", ">i2")]
-    for j in range(ncol):
-        fields += [("l%d" % j, ">i4"), ("v%d" % j, ">f8")]
-    row = np.dtype(fields)
-    recs = np.frombuffer(body, dtype=row)
-    if not (recs["n"] == ncol).all() or any((recs["l%d" % j] != 8).any() for j in range(ncol)):
-        raise SystemExit("unexpected row layout (NULLs or a non-float8 column)")
-    data = np.empty((len(recs), ncol), dtype=np.float64)
-    for j in range(ncol):
-        data[:, j] = recs["v%d" % j]
-    del recs, raw
-    t2 = time.perf_counter()
+    data, copy_s, load_s = copy_export.export(
+        "SELECT %s FROM %s WHERE NOT _ml_is_test" % (cols, relation), NF + (1 if with_label else 0))
     if with_label:
-        return np.ascontiguousarray(data[:, :NF]), data[:, NF].astype(np.int8), t1 - t0, t2 - t1
-    return data, None, t1 - t0, t2 - t1
+        return np.ascontiguousarray(data[:, :NF]), data[:, NF].astype(np.int8), copy_s, load_s
+    return data, None, copy_s, load_s
 
 
 def fit(task, X, y):

@@ -30,39 +30,18 @@ min_child_weight 1, reg_lambda 1, gamma 0, max_bin 255 (pg_mlops caps at
 255 value bins; XGBoost's default is 256), base_score = mean of y
 (pg_mlops's base score; Debian's xgboost 1.7 would use 0.5).
 """
-import subprocess
 import sys
 import time
 
 import numpy as np
 import xgboost as xgb
 
+import copy_export
+
 NF = 20
-SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
 
 
-def export(sql_from, ncol):
-    """COPY ncol float8 expressions out (binary); returns (array, copy_s, load_s)."""
-    t0 = time.perf_counter()
-    raw = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c",
-                          "COPY (%s) TO STDOUT (FORMAT binary)" % sql_from],
-                         check=True, stdout=subprocess.PIPE).stdout
-    t1 = time.perf_counter()
-    if raw[:11] != SIGNATURE:
-        raise SystemExit("not a binary COPY stream")
-    ext = int.from_bytes(raw[15:19], "big")
-    body = memoryview(raw)[19 + ext:len(raw) - 2]  # drop the int16 -1 trailer
-    fields = [("n", ">i2")]
-    for j in range(ncol):
-        fields += [("l%d" % j, ">i4"), ("v%d" % j, ">f8")]
-    recs = np.frombuffer(body, dtype=np.dtype(fields))
-    if not (recs["n"] == ncol).all() or any((recs["l%d" % j] != 8).any() for j in range(ncol)):
-        raise SystemExit("unexpected row layout (NULLs or a non-float8 column)")
-    data = np.empty((len(recs), ncol), dtype=np.float64)
-    for j in range(ncol):
-        data[:, j] = recs["v%d" % j]
-    del recs, raw
-    return data, t1 - t0, time.perf_counter() - t1
+export = copy_export.export
 
 
 def status_mib(field):
