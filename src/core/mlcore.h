@@ -509,6 +509,9 @@ typedef struct mlc_model
 	mlc_array  *arrays;
 } mlc_model;
 
+/* 1 for gradient_boosting, random_forest and decision_tree. */
+int			mlc_algorithm_is_tree(mlc_algorithm alg);
+
 /* The task an algorithm's models have; 0 for trees (regression or
  * classification by the target). */
 mlc_task	mlc_algorithm_task(mlc_algorithm alg);

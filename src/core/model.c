@@ -169,11 +169,11 @@ mlc_algorithm_task(mlc_algorithm alg)
 	}
 }
 
-static int
-is_tree(const mlc_model *m)
+int
+mlc_algorithm_is_tree(mlc_algorithm alg)
 {
-	return m->algorithm == MLC_ALG_GRADIENT_BOOSTING || m->algorithm == MLC_ALG_RANDOM_FOREST ||
-		m->algorithm == MLC_ALG_DECISION_TREE;
+	return alg == MLC_ALG_GRADIENT_BOOSTING || alg == MLC_ALG_RANDOM_FOREST ||
+		alg == MLC_ALG_DECISION_TREE;
 }
 
 /* MLC_EINVAL with "invalid model: " and the formatted reason. */
@@ -602,7 +602,7 @@ mlc_model_predict(const mlc_model *m, const double *x)
 	if (m == NULL || x == NULL)
 		return NAN;
 	d = m->n_features;
-	if (is_tree(m))
+	if (mlc_algorithm_is_tree(m->algorithm))
 	{
 		mlc_forest	f;
 
@@ -668,7 +668,7 @@ mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba)
 
 	if (m == NULL || x == NULL || proba == NULL)
 		return -1;
-	if (is_tree(m))
+	if (mlc_algorithm_is_tree(m->algorithm))
 	{
 		mlc_forest	f;
 

@@ -219,7 +219,7 @@ state_set_types(DriftState *st, FunctionCallInfo fcinfo, MemoryContext cxt)
 		if (f >= st->model->n_inputs || strcmp(st->model->inputs[f].column, d->name) != 0)
 			elog(ERROR, "drift spec feature \"%s\" is not input %d of the model", d->name, f + 1);
 		ml_reader_init(&st->readers[f], &st->model->inputs[f], d->type, offset, st->label,
-					   ml_model_missing_as_nan(st->model), cxt);
+					   mlc_algorithm_is_tree(st->model->algorithm), cxt);
 		offset += st->model->inputs[f].width;
 		getTypeOutputInfo(d->type, &func, &varlena);
 		fmgr_info_cxt(func, &d->out, cxt);

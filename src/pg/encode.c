@@ -53,13 +53,6 @@ kind_name(mlc_encoder_kind kind)
 	return "unknown";
 }
 
-bool
-ml_model_missing_as_nan(const mlc_model *m)
-{
-	return m->algorithm == MLC_ALG_GRADIENT_BOOSTING || m->algorithm == MLC_ALG_RANDOM_FOREST ||
-		m->algorithm == MLC_ALG_DECISION_TREE;
-}
-
 void
 ml_reader_init(MLInputReader *r, const mlc_encoder *enc, Oid typid, int offset,
 			   const char *model_label, bool missing_as_nan, MemoryContext mcxt)

@@ -23,8 +23,6 @@ extern mlc_encoder_kind ml_encoder_kind_for_type(Oid typid);
 /* Errors when a column of type typid cannot feed enc. */
 extern void ml_reader_init(MLInputReader *r, const mlc_encoder *enc, Oid typid, int offset,
 						   const char *model_label, bool missing_as_nan, MemoryContext mcxt);
-/* Whether a model reads missing numbers as NaN (trees with "impute": "missing"). */
-extern bool ml_model_missing_as_nan(const mlc_model *m);
 /*
  * Writes the column's features into x + r->offset; false when the value is
  * a non-finite number (the row cannot be used).  A NULL is imputed, or an

@@ -84,7 +84,7 @@ json_key_array(StringInfo buf, const char *key, const double *v, int n, bool com
 mlc_task
 ml_algorithm_task(mlc_algorithm alg, int K)
 {
-	if (ml_is_tree(alg))
+	if (mlc_algorithm_is_tree(alg))
 		return K > 0 ? MLC_TASK_CLASSIFICATION : MLC_TASK_REGRESSION;
 	return mlc_algorithm_task(alg);
 }
@@ -159,7 +159,7 @@ ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 		n = Max(n, PARAM_FIRST + 2 + (Size) hp->n_init * hp->k * p);
 	if (alg == MLC_ALG_SOFTMAX)
 		n = Max(n, PARAM_FIRST + 1 + (Size) K * (p + 1));
-	if (ml_is_tree(alg))
+	if (mlc_algorithm_is_tree(alg))
 		n = Max(n, (Size) ml_tree_param_doubles(alg, hp, p, K));
 	return (int) n;
 }
@@ -1452,7 +1452,7 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 		appendStringInfo(buf, "\"%s\": null, \"%s\": null", train_name, valid_name);
 		return NAN;
 	}
-	if (ml_is_tree(fit->alg))
+	if (mlc_algorithm_is_tree(fit->alg))
 		partials = ml_tree_evaluate(fit);	/* from the scores the chunks hold */
 	else
 	{

@@ -70,7 +70,6 @@ extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p,
 extern mlc_task ml_algorithm_task(mlc_algorithm alg, int K);
 
 /* fit_tree.c */
-extern bool ml_is_tree(mlc_algorithm alg);
 extern int	ml_tree_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
 extern int	ml_tree_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
 extern void ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_block *va,

@@ -58,13 +58,6 @@ check_core(mlc_status st, const mlc_error *err)
 		ml_raise_core_error(err);
 }
 
-bool
-ml_is_tree(mlc_algorithm alg)
-{
-	return alg == MLC_ALG_GRADIENT_BOOSTING || alg == MLC_ALG_RANDOM_FOREST ||
-		alg == MLC_ALG_DECISION_TREE;
-}
-
 /* Outputs of the trees (V), the gradient columns of one tree (G) */
 static int
 tree_outputs(mlc_algorithm alg, int K)

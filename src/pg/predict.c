@@ -281,7 +281,7 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 		/* an error here releases desc with the resource owner */
 		ml_reader_init(&site->readers[f], &m->inputs[f],
 					   TupleDescAttr(desc, site->input_att[f])->atttypid, offset, entry->label,
-					   ml_model_missing_as_nan(m), mcxt);
+					   mlc_algorithm_is_tree(m->algorithm), mcxt);
 		offset += m->inputs[f].width;
 	}
 	if (site->row_desc)
@@ -550,7 +550,7 @@ ml_explain_predict(PG_FUNCTION_ARGS)
 	if (!ok)
 		return (Datum) 0;
 	d = m->n_features;
-	if (ml_model_missing_as_nan(m))
+	if (mlc_algorithm_is_tree(m->algorithm))
 	{
 		mlc_forest	f;
 

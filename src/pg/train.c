@@ -613,7 +613,7 @@ ml_algorithm_task_sql(PG_FUNCTION_ARGS)
 	mlc_algorithm alg = mlc_algorithm_from_name(name);
 	static const char *const tasks[] = {NULL, "regression", "classification", "clustering", "decomposition"};
 
-	if (alg != 0 && ml_is_tree(alg))
+	if (alg != 0 && mlc_algorithm_is_tree(alg))
 		PG_RETURN_TEXT_P(cstring_to_text("tree"));	/* regression or classification by the target */
 
 	if (alg == 0)
