@@ -985,17 +985,15 @@ fit_softmax(MLFit *fit)
 	ml_json_key_number(buf, "function_evaluations", evals, true);
 }
 
-/* Sample records are (hash, row): order by hash, then by the values. */
-static int	sample_width;
-
+/* Sample records are (hash, row) of *width doubles: by hash, then by the values. */
 static int
-cmp_sample(const void *a, const void *b)
+cmp_sample(const void *a, const void *b, void *width)
 {
 	const double *x = a,
 			   *y = b;
 	int			j;
 
-	for (j = 0; j < sample_width; j++)
+	for (j = 0; j < *(int *) width; j++)
 		if (x[j] != y[j])
 			return x[j] < y[j] ? -1 : 1;
 	return 0;
@@ -1025,7 +1023,7 @@ fit_kmeans(MLFit *fit)
 	int		   *state = palloc0(sizeof(int) * runs);
 	int		   *listed = palloc(sizeof(int) * runs);
 	double	   *sample,
-			   *var_mean;
+				var_mean = 0;
 	int64		ns = 0,
 				i;
 	double		tol_abs = 0;
@@ -1053,7 +1051,8 @@ fit_kmeans(MLFit *fit)
 				 errhint("Use a k no larger than the number of training rows.")));
 	{
 		/* gather (hash, row) records and order them by hash, then values */
-		double	   *recs = palloc_extended(sizeof(double) * ns * (p + 1), MCXT_ALLOC_HUGE);
+		int			width = p + 1;
+		double	   *recs = palloc_extended(sizeof(double) * ns * width, MCXT_ALLOC_HUGE);
 
 		i = 0;
 		for (c = 0; c < nchunks; c++)
@@ -1064,15 +1063,13 @@ fit_kmeans(MLFit *fit)
 			memcpy(recs + i * (p + 1), part + 1, sizeof(double) * n * (p + 1));
 			i += n;
 		}
-		sample_width = p + 1;
-		qsort(recs, ns, sizeof(double) * (p + 1), cmp_sample);
+		qsort_arg(recs, ns, sizeof(double) * width, cmp_sample, &width);
 		sample = palloc_extended(sizeof(double) * ns * p, MCXT_ALLOC_HUGE);
 		for (i = 0; i < ns; i++)
 			for (j = 0; j < p; j++)
 				sample[j * ns + i] = recs[i * (p + 1) + 1 + j];
 	}
 	/* scikit-learn's tolerance: tol times the mean feature variance */
-	var_mean = palloc0(sizeof(double));
 	for (j = 0; j < p; j++)
 	{
 		double		m = 0,
@@ -1083,9 +1080,9 @@ fit_kmeans(MLFit *fit)
 		m /= ns;
 		for (i = 0; i < ns; i++)
 			v += (sample[j * ns + i] - m) * (sample[j * ns + i] - m);
-		*var_mean += v / ns / p;
+		var_mean += v / ns / p;
 	}
-	tol_abs = fit->hp.tol * *var_mean;
+	tol_abs = fit->hp.tol * var_mean;
 	for (r = 0; r < runs; r++)
 	{
 		CHECK_FOR_INTERRUPTS();

@@ -288,8 +288,6 @@ check_hyperparams(mlc_algorithm alg, const mlc_hparams *hp, const MLPlan *plan)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("logistic_regression needs 2 classes, the target has %d", plan->n_classes),
 				 errhint("Use algorithm => 'softmax_regression' for more than two classes.")));
-	if (alg == MLC_ALG_KMEANS && hp->k < 1)
-		elog(ERROR, "k must be positive");
 }
 
 /* ---------- the model ---------- */
