@@ -834,6 +834,8 @@ CREATE TABLE ml.trials (
     chosen      boolean NOT NULL,
     UNIQUE (model_id, trial)
 );
+SELECT pg_catalog.pg_extension_config_dump('ml.trials', '');
+SELECT pg_catalog.pg_extension_config_dump('ml.trials_id_seq', '');
 GRANT SELECT, INSERT ON ml.trials TO PUBLIC;
 GRANT USAGE ON SEQUENCE ml.trials_id_seq TO PUBLIC;
 COMMENT ON TABLE ml.trials IS 'every trial of a hyperparameter search, with its cross-validated scores; the chosen one was refit as the model';

@@ -19,12 +19,13 @@ SELECT ml.snapshot('homes', name => 'homes_v1');
 SELECT ml.train_model('homes', 'snapshot:homes_v1', 'price');
 SELECT ml.train_model('homes', 'snapshot:homes_v1', 'price', 'ridge', '{"alpha": 2}');
 SELECT ml.promote('homes', 1);
+SELECT ml.train_model('homes_cv', 'snapshot:homes_v1', 'price', 'ridge', search => '{"params": {"alpha": [0.1, 10]}, "folds": 2}');
 SELECT ml.score('homes', 'homes', 'home_scores', 'id');
 SELECT count(*) FROM ml.check_drift('homes', 'SELECT id, area * 1.2 AS area, rooms, price FROM homes');
 """)
 
 TABLES = ["ml.snapshots", "ml.models", "ml.model_events", "ml.scoring_runs", "ml.drift_checks",
-          "ml.prediction_baselines", "ml.model_owners", "ml.lineage"]
+          "ml.prediction_baselines", "ml.model_owners", "ml.trials", "ml.lineage"]
 
 
 def state(db):
