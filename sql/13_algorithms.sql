@@ -171,3 +171,10 @@ SELECT ml.score('d_soft@1', 'SELECT * FROM people WHERE i <= 1000', 'soft_scores
 SELECT count(*) AS scored, count(*) FILTER (WHERE predicted_class IN ('high', 'low', 'mid') AND cardinality(probabilities) = 3) AS labeled
 FROM soft_scores;
 SELECT metric FROM ml.check_drift('d_soft@1', 'SELECT * FROM people WHERE i <= 2000') WHERE feature = '_performance' ORDER BY 1;
+
+-- Evaluation functions refuse what they cannot do.
+SELECT regress.err($$SELECT * FROM ml.confusion_matrix('d_lasso@1', 'SELECT * FROM people')$$);
+SELECT regress.err($$SELECT * FROM ml.roc_curve('d_logit@1', 'SELECT * FROM people', 'maybe')$$);
+SELECT regress.err($$SELECT ml.evaluate('d_logit@1', 'SELECT x1, x2 FROM people')$$);
+SELECT regress.err($$SELECT ml.evaluate('d_pca@1', 'SELECT * FROM people')$$);
+SELECT regress.err($$SELECT * FROM ml.explain('d_km@1')$$);

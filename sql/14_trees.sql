@@ -99,3 +99,7 @@ SET ml.work_mem = '1MB';
 SELECT regress.err($$SELECT ml.train_model('bad', 'snapshot:forest', 'height', 'gradient_boosting', '{"n_trees": 2}')$$);
 RESET ml.work_mem;
 SELECT count(*) - :models_before AS registered_by_failures FROM ml.models;
+
+-- explain_predict explains linear models and trees only.
+SELECT version FROM ml.train_model('km_forest', 'snapshot:forest', NULL, 'kmeans', '{"k": 2, "n_init": 1}', '{a,b}');
+SELECT regress.err($$SELECT * FROM ml.explain_predict('km_forest', (SELECT f FROM forest f LIMIT 1))$$);
