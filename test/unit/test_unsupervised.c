@@ -576,6 +576,79 @@ test_kmeans_small(void **state)
 	assert_int_equal(mlc_kmeans_update(3, 1, 1, part, cent, &shift, &err), MLC_EINVAL);
 }
 
+/*
+ * The chunk statistics equal, bit for bit, the documented rule computed row
+ * by row: n = 37 (four blocks of 8 and a tail of 5), k = 5 (a group of four
+ * centroids and one more), 3 runs, with ties and values of mixed scale.
+ */
+static void
+test_kmeans_chunk_blocks(void **state)
+{
+	enum
+	{
+		N = 37, D = 3, K = 5, R = 3
+	};
+	double		X[N * D],
+				cent[R * K * D],
+				part[R * (K + K * D + 1)],
+				want[R * (K + K * D + 1)];
+	uint64_t	rng = 7;
+	mlc_block	b = {N, D, X, NULL};
+	mlc_error	err;
+	size_t		stride = K + K * D + 1;
+	int			i,
+				j,
+				c,
+				r;
+
+	for (i = 0; i < N * D; i++)
+		X[i] = (i % 7 == 0) ? 1.0 : ldexp(mlc_rng_uniform(&rng) - 0.5, (int) (i % 5) * 8);
+	for (i = 0; i < R * K * D; i++)
+		cent[i] = (i % 4 == 0) ? 1.0 : ldexp(mlc_rng_uniform(&rng) - 0.5, (int) (i % 5) * 8);
+	memcpy(cent + 2 * D, cent + D, sizeof(double) * D);	/* run 0: centroids 1 and 2 tie */
+
+	memset(want, 0, sizeof(want));
+	for (i = 0; i < N; i++)
+		for (r = 0; r < R; r++)
+		{
+			double	   *w = want + stride * r,
+						best = 0.0;
+			int			bc = -1;
+
+			for (c = 0; c < K; c++)
+			{
+				double		s = 0.0;
+
+				for (j = 0; j < D; j++)
+				{
+					double		t = X[i + j * N] - cent[(r * K + c) * D + j];
+
+					s += t * t;
+				}
+				if (bc < 0 || s < best)
+				{
+					best = s;
+					bc = c;
+				}
+			}
+			w[bc] += 1.0;
+			for (j = 0; j < D; j++)
+				w[K + bc * D + j] += X[i + j * N];
+			w[K + K * D] += best;
+		}
+	assert_int_equal(mlc_kmeans_chunk(&b, K, R, cent, part, &err), MLC_OK);
+	assert_memory_equal(part, want, sizeof(want));
+
+	/* a non-finite value is reported at its row, in a block or in the tail */
+	X[19 + 2 * N] = INFINITY;
+	assert_int_equal(mlc_kmeans_chunk(&b, K, R, cent, part, &err), MLC_EINVAL);
+	assert_non_null(strstr(err.msg, "feature 3 of row 20"));
+	X[19 + 2 * N] = 0.0;
+	X[35] = NAN;
+	assert_int_equal(mlc_kmeans_chunk(&b, K, R, cent, part, &err), MLC_EINVAL);
+	assert_non_null(strstr(err.msg, "feature 1 of row 36"));
+}
+
 /* ---------- naive Bayes ---------- */
 
 /* The documented scoring formula of mlcore.h (naive_bayes entry). */
@@ -823,6 +896,7 @@ run_unsupervised_tests(void)
 		cmocka_unit_test(test_pca_degenerate),
 		cmocka_unit_test(test_kmeans_sklearn),
 		cmocka_unit_test(test_kmeans_small),
+		cmocka_unit_test(test_kmeans_chunk_blocks),
 		cmocka_unit_test(test_gaussian_nb),
 		cmocka_unit_test(test_categorical_nb),
 	};
