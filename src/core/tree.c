@@ -238,35 +238,53 @@ mlc_tree_quantize(int64_t n, const double *v, double scale, int nonnegative, int
 }
 
 mlc_status
-mlc_tree_hist_add_rows(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
-					   const int64_t *qg, const int64_t *qh, const uint32_t *weight,
-					   const int32_t *slot, int n_slots, int64_t *hist, mlc_error *err)
+mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
+						const int64_t *qg, const int64_t *qh, const uint32_t *weight,
+						const int32_t *rows, int64_t m, int64_t *hist, mlc_error *err)
 {
-	size_t		hlen = mlc_tree_hist_len(n_features, n_outputs);
 	int			K = n_outputs,
+				F = n_features,
 				f,
 				k;
-	int64_t		i;
+	int64_t		j;
 
-	if (hlen == 0 || n < 0 || n_slots < 0 || hist == NULL || slot == NULL ||
-		(n > 0 && (bins == NULL || qg == NULL || qh == NULL)))
+	if (mlc_tree_hist_len(n_features, n_outputs) == 0 || n < 0 || m < 0 || hist == NULL ||
+		(m > 0 && (rows == NULL || bins == NULL || qg == NULL || qh == NULL)))
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid histogram arguments");
-	for (i = 0; i < n; i++)
-		if (slot[i] >= n_slots)
-			return mlc_fail(err, MLC_EINVAL, NULL, "row %lld has slot %d of %d",
-							(long long) i, (int) slot[i], n_slots);
-	for (i = 0; i < n; i++)
+	for (j = 0; j < m; j++)
+		if (rows[j] < 0 || rows[j] >= n)
+			return mlc_fail(err, MLC_EINVAL, NULL, "row index %lld of %lld rows",
+							(long long) rows[j], (long long) n);
+	if (K == 1 && weight == NULL)
 	{
-		int64_t		w = weight != NULL ? (int64_t) weight[i] : 1;
-		const uint8_t *row = bins + (size_t) i * n_features;
-		int64_t    *node;
-
-		if (slot[i] < 0 || w == 0)
-			continue;
-		node = hist + (size_t) slot[i] * hlen;
-		for (f = 0; f < n_features; f++)
+		/* boosting without row sampling: the common case, kept tight */
+		for (j = 0; j < m; j++)
 		{
-			int64_t    *c = node + ((size_t) f * MLC_BIN_SLOTS + row[f]) * (size_t) (2 + K);
+			int32_t		i = rows[j];
+			const uint8_t *row = bins + (size_t) i * F;
+			int64_t		g = qg[i],
+						h = qh[i];
+
+			for (f = 0; f < F; f++)
+			{
+				int64_t    *c = hist + ((size_t) f * MLC_BIN_SLOTS + row[f]) * 3;
+
+				c[0] += 1;
+				c[1] += h;
+				c[2] += g;
+			}
+		}
+		return MLC_OK;
+	}
+	for (j = 0; j < m; j++)
+	{
+		int32_t		i = rows[j];
+		int64_t		w = weight != NULL ? (int64_t) weight[i] : 1;
+		const uint8_t *row = bins + (size_t) i * F;
+
+		for (f = 0; f < F; f++)
+		{
+			int64_t    *c = hist + ((size_t) f * MLC_BIN_SLOTS + row[f]) * (size_t) (2 + K);
 
 			c[0] += w;
 			c[1] += w * qh[i];
@@ -275,6 +293,28 @@ mlc_tree_hist_add_rows(int n_features, int n_outputs, int64_t n, const uint8_t *
 		}
 	}
 	return MLC_OK;
+}
+
+int64_t
+mlc_tree_partition(const int32_t *split, int n_features, const uint8_t *bins,
+				   int32_t *rows, int64_t m, int32_t *tmp)
+{
+	int64_t		j,
+				left = 0,
+				right = 0;
+
+	for (j = 0; j < m; j++)
+	{
+		int32_t		i = rows[j];
+		uint8_t		v = bins[(size_t) i * n_features + split[0]];
+
+		if (v == MLC_BIN_MISSING ? split[2] : v <= split[1])
+			rows[left++] = i;	/* left <= j: never overwrites an unread row */
+		else
+			tmp[right++] = i;
+	}
+	memcpy(rows + left, tmp, sizeof(int32_t) * (size_t) right);
+	return left;
 }
 
 void
@@ -710,22 +750,6 @@ mlc_tree_builder_routing(const mlc_tree_builder *b, int32_t *table)
 		row[5] = b->begun && !b->done ? t->slot : -1;
 	}
 	return b->n_nodes;
-}
-
-int32_t
-mlc_tree_route(const int32_t *table, const uint8_t *bins, size_t n, size_t i)
-{
-	int32_t		node = 0;
-
-	while (table[(size_t) node * MLC_ROUTE_WIDTH] >= 0)
-	{
-		const int32_t *t = table + (size_t) node * MLC_ROUTE_WIDTH;
-		uint8_t		v = bins[(size_t) t[0] * n + i];
-		int			go_left = v == MLC_BIN_MISSING ? t[2] : v <= t[1];
-
-		node = go_left ? t[3] : t[4];
-	}
-	return node;
 }
 
 mlc_status

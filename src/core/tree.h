@@ -149,15 +149,28 @@ void		mlc_tree_hist_combine(size_t len, int64_t *into, const int64_t *other);
  * and quantize once per tree: mlc_tree_quantize turns n values into
  * fixed point with a scale from mlc_tree_fixed_scale (MLC_EINVAL for a
  * non-finite value, one beyond the bound, or a negative one when
- * nonnegative), and mlc_tree_hist_add_rows adds the rows like
- * mlc_tree_hist_add with qg[k * n + i] and qh[i] already quantized: the
- * same integer sums, reading each row's bins contiguously.
+ * nonnegative).  mlc_tree_hist_add_index adds the rows rows[0 .. m) of a
+ * chunk of n rows to one node's histogram (+=), with qg[k * n + i] and
+ * qh[i] already quantized and weight as for mlc_tree_hist_add: the same
+ * integer sums as mlc_tree_hist_add gives those rows, so any grouping of
+ * the rows gives the same histogram.  MLC_EINVAL (hist unchanged) for an
+ * index outside [0, n) or a bad argument.
  */
 mlc_status	mlc_tree_quantize(int64_t n, const double *v, double scale, int nonnegative,
 							  int64_t *q, mlc_error *err);
-mlc_status	mlc_tree_hist_add_rows(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
-								   const int64_t *qg, const int64_t *qh, const uint32_t *weight,
-								   const int32_t *slot, int n_slots, int64_t *hist, mlc_error *err);
+mlc_status	mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
+									const int64_t *qg, const int64_t *qh, const uint32_t *weight,
+									const int32_t *rows, int64_t m, int64_t *hist, mlc_error *err);
+/*
+ * Rows kept grouped by node, like XGBoost's row partition: rows[0 .. m)
+ * (indices into row-major bins) are the rows of a node that split with
+ * split = its routing-table entry (feature, bin, default_left, ...; see
+ * mlc_tree_builder_routing).  Moves the rows that go left first and those
+ * that go right after, each group in its previous order, and returns the
+ * number that went left.  tmp: scratch for m indices.
+ */
+int64_t		mlc_tree_partition(const int32_t *split, int n_features, const uint8_t *bins,
+							   int32_t *rows, int64_t m, int32_t *tmp);
 
 
 /* ---------- split finding ---------- */
@@ -244,14 +257,13 @@ int			mlc_tree_builder_n_nodes(const mlc_tree_builder *b);
  * split feature (-1: not split), bin (bin <= bin goes left), default_left,
  * left child, right child, and the histogram slot of the level in progress
  * (-1: none requested; always -1 once the tree is done).  Returns n_nodes,
- * or -1 for a failed builder or NULL arguments.  mlc_tree_route walks it
- * for row i of column-major bins (n rows) to the row's current node, the
- * same node mlc_tree_builder_assign reaches; table[node * MLC_ROUTE_WIDTH
- * + 5] is then its slot.
+ * or -1 for a failed builder or NULL arguments.  Participants keep each
+ * node's rows together with mlc_tree_partition, splitting a node's rows
+ * into its children's when the node has split; a node's rows are then
+ * exactly those mlc_tree_builder_assign sends to it.
  */
 #define MLC_ROUTE_WIDTH 6
 int			mlc_tree_builder_routing(const mlc_tree_builder *b, int32_t *table);
-int32_t		mlc_tree_route(const int32_t *table, const uint8_t *bins, size_t n, size_t i);
 
 
 /*

@@ -43,12 +43,22 @@ typedef struct TreeChunk
 	double	   *h;				/* train: H columns of n */
 	uint64	   *key;			/* train: content hash, for row sampling */
 	uint32	   *weight;			/* train: row weights of the tree being grown */
-	int32	   *slot;			/* scratch */
-	int32	   *node;			/* train: each row's node in the tree being grown */
 	int64	   *qg;				/* train: its gradients in fixed point (G columns) */
 	int64	   *qh;				/* train: its hessians in fixed point */
-	int			tree_key;		/* which tree node[] and weight[] belong to */
-	int			level;			/* the level node[] has reached */
+
+	/*
+	 * The tree being grown: its rows of non-zero weight (m of them), grouped
+	 * by node; node j's rows are order[lo[j] .. hi[j]) (lo[j] = -1: not
+	 * reached yet).  A level splits the groups of the nodes split last.
+	 */
+	int32	   *order;
+	int32	   *tmp;			/* scratch for mlc_tree_partition */
+	int32	   *lo;
+	int32	   *hi;
+	int			n_ranges;		/* entries allocated in lo and hi */
+	int32		m;
+	int			tree_key;		/* which tree order[] and weight[] belong to */
+	int			level;			/* the level order[] has reached */
 } TreeChunk;
 
 static void
@@ -161,8 +171,8 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 	t->h = state_alloc(sizeof(double) * Max(V, 1) * tr->n);
 	t->key = state_alloc(sizeof(uint64) * tr->n);
 	t->weight = state_alloc(sizeof(uint32) * tr->n);
-	t->slot = state_alloc(sizeof(int32) * tr->n);
-	t->node = state_alloc(sizeof(int32) * tr->n);
+	t->order = state_alloc(sizeof(int32) * tr->n);
+	t->tmp = state_alloc(sizeof(int32) * tr->n);
 	t->qg = state_alloc(sizeof(int64) * Max(V, 1) * tr->n);
 	t->qh = state_alloc(sizeof(int64) * tr->n);
 	t->tree_key = -1;
@@ -287,6 +297,36 @@ row_weights(TreeChunk *t, int mode, double rate, uint64 seed, int tree)
 	}
 }
 
+/* Node ranges for n_nodes nodes, the new ones not reached. */
+static void
+ensure_ranges(TreeChunk *t, int n_nodes)
+{
+	int			j;
+
+	if (n_nodes > t->n_ranges)
+	{
+		int			n = Max(n_nodes, 2 * t->n_ranges);
+
+		t->lo = t->lo ? repalloc(t->lo, sizeof(int32) * n) : state_alloc(sizeof(int32) * n);
+		t->hi = t->hi ? repalloc(t->hi, sizeof(int32) * n) : state_alloc(sizeof(int32) * n);
+		for (j = t->n_ranges; j < n; j++)
+			t->lo[j] = t->hi[j] = -1;
+		t->n_ranges = n;
+	}
+}
+
+/* Table entries of the routing table in the pass parameters, as int32. */
+static int32 *
+routing_table(const double *table_d, int n_nodes)
+{
+	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
+	int			i;
+
+	for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
+		table[i] = (int32) table_d[i];
+	return table;
+}
+
 /* PASS_TREE_HIST: histograms of the level's slots [lo, lo + count). */
 static void
 tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
@@ -304,51 +344,93 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 	int			n_nodes = (int) prm[10];
 	int			tree_key = (int) prm[11];
 	int			level = (int) prm[12];
-	const double *table_d = prm + 13;
-	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
+	int32	   *table = routing_table(prm + 13, n_nodes);
+	size_t		hlen = mlc_tree_hist_len(F, G);
 	int64		n = t->n[0],
 				i;
+	int			j;
 	mlc_error	err;
 
-	for (i = 0; i < (int64) n_nodes * MLC_ROUTE_WIDTH; i++)
-		table[i] = (int32) table_d[i];
+	ensure_ranges(t, n_nodes);
 	if (t->tree_key != tree_key)
 	{
-		/* a new tree: every row at the root, weights and fixed point once */
-		memset(t->node, 0, sizeof(int32) * n);
+		/* a new tree: its rows at the root, weights and fixed point once */
 		t->tree_key = tree_key;
 		t->level = level;
 		if (mode > 0)
 			row_weights(t, mode, rate, seed, tree);
 		check_core(mlc_tree_quantize(G * n, t->g + (Size) column * n, g_scale, 0, t->qg, &err), &err);
 		check_core(mlc_tree_quantize(n, t->h + (Size) column * n, h_scale, 1, t->qh, &err), &err);
+		t->m = 0;
+		for (i = 0; i < n; i++)
+			if (mode == 0 || t->weight[i] > 0)
+				t->order[t->m++] = (int32) i;
+		for (j = 0; j < t->n_ranges; j++)
+			t->lo[j] = t->hi[j] = -1;
+		t->lo[0] = 0;
+		t->hi[0] = t->m;
 	}
 	else if (t->level != level)
 	{
-		/* one level down: rows of the nodes split last time move to a child */
-		for (i = 0; i < n; i++)
+		/* one level down: the rows of the nodes split last go to their children */
+		for (j = 0; j < n_nodes; j++)
 		{
-			const int32 *r = table + (size_t) t->node[i] * MLC_ROUTE_WIDTH;
+			const int32 *r = table + (size_t) j * MLC_ROUTE_WIDTH;
 
-			if (r[0] >= 0)
+			if (t->lo[j] >= 0 && r[0] >= 0 && t->lo[r[3]] < 0)
 			{
-				uint8		v = t->bins[0][(size_t) i * F + r[0]];
-				int			left = v == MLC_BIN_MISSING ? r[2] : v <= r[1];
+				int32		nl = (int32) mlc_tree_partition(r, F, t->bins[0], t->order + t->lo[j],
+															t->hi[j] - t->lo[j], t->tmp);
 
-				t->node[i] = left ? r[3] : r[4];
+				t->lo[r[3]] = t->lo[j];
+				t->hi[r[3]] = t->lo[j] + nl;
+				t->lo[r[4]] = t->lo[j] + nl;
+				t->hi[r[4]] = t->hi[j];
 			}
 		}
 		t->level = level;
 	}
-	for (i = 0; i < n; i++)
+	/* accumulating pass: the leader zeroed this participant's slots */
+	for (j = 0; j < n_nodes; j++)
 	{
-		int32		s = table[(size_t) t->node[i] * MLC_ROUTE_WIDTH + 5];
+		int32		s = table[(size_t) j * MLC_ROUTE_WIDTH + 5];
 
-		t->slot[i] = s >= lo && s < lo + count ? s - lo : -1;
+		if (s >= lo && s < lo + count && t->lo[j] >= 0)
+			check_core(mlc_tree_hist_add_index(F, G, n, t->bins[0], t->qg, t->qh,
+											   mode > 0 ? t->weight : NULL,
+											   t->order + t->lo[j], t->hi[j] - t->lo[j],
+											   (int64_t *) partial + (size_t) (s - lo) * hlen, &err), &err);
 	}
-	/* accumulating pass: the leader zeroed this participant's slot */
-	check_core(mlc_tree_hist_add_rows(F, G, n, t->bins[0], t->qg, t->qh, mode > 0 ? t->weight : NULL,
-									  t->slot, count, (int64_t *) partial, &err), &err);
+}
+
+/* Leaf of row i (row-major bins) from node down. */
+static int32
+leaf_of(const int32 *table, const uint8 *bins, int F, int64 i, int32 node)
+{
+	const uint8 *row = bins + (Size) i * F;
+
+	while (table[(Size) node * MLC_ROUTE_WIDTH] >= 0)
+	{
+		const int32 *r = table + (Size) node * MLC_ROUTE_WIDTH;
+		uint8		v = row[r[0]];
+
+		node = (v == MLC_BIN_MISSING ? r[2] : v <= r[1]) ? r[3] : r[4];
+	}
+	return node;
+}
+
+/* Add a leaf's values times scale to row i of row set s: one output or all V. */
+static inline void
+add_leaf(TreeChunk *t, int s, int64 i, const double *leaf, int column, int V, double scale)
+{
+	int64		n = t->n[s];
+	int			k;
+
+	if (column >= 0)
+		t->raw[s][(Size) column * n + i] += leaf[0] * scale;
+	else
+		for (k = 0; k < V; k++)
+			t->raw[s][(Size) k * n + i] += leaf[k] * scale;
 }
 
 /*
@@ -365,41 +447,38 @@ tree_update(TreeChunk *t, int F, const double *prm)
 	int			W = (int) prm[1];
 	double		scale = prm[2];
 	int			n_nodes = (int) prm[3];
-	const double *table_d = prm + 6;
-	const double *value = table_d + (Size) n_nodes * MLC_ROUTE_WIDTH;
-	int32	   *table = palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
+	int32	   *table = routing_table(prm + 6, n_nodes);
+	const double *value = prm + 6 + (Size) n_nodes * MLC_ROUTE_WIDTH;
 	int64		i;
-	int			s,
-				k;
+	int			s;
 
-	for (i = 0; i < (int64) n_nodes * MLC_ROUTE_WIDTH; i++)
-		table[i] = (int32) table_d[i];
 	for (s = 0; s < 2; s++)
 	{
-		int64		n = t->n[s];
-
-		for (i = 0; i < n; i++)
+		if (s == 0 && t->tree_key == tree_key)
 		{
-			/* train rows continue from where the last level left them */
-			int32		node = s == 0 && t->tree_key == tree_key ? t->node[i] : 0;
-			const uint8 *bins = t->bins[s] + (Size) i * F;
-			const double *leaf;
+			int			j;
 
-			while (table[(Size) node * MLC_ROUTE_WIDTH] >= 0)
+			/* train rows: from the deepest node whose rows are grouped */
+			ensure_ranges(t, n_nodes);
+			for (j = 0; j < n_nodes; j++)
 			{
-				const int32 *r = table + (Size) node * MLC_ROUTE_WIDTH;
-				uint8		v = bins[r[0]];
+				const int32 *r = table + (Size) j * MLC_ROUTE_WIDTH;
+				int32		k;
 
-				node = (v == MLC_BIN_MISSING ? r[2] : v <= r[1]) ? r[3] : r[4];
+				if (t->lo[j] < 0 || (r[0] >= 0 && t->lo[r[3]] >= 0))
+					continue;
+				for (k = t->lo[j]; k < t->hi[j]; k++)
+					add_leaf(t, 0, t->order[k], value + (Size) leaf_of(table, t->bins[0], F, t->order[k], j) * W, column, V, scale);
 			}
-			leaf = value + (Size) node * W;
-
-			if (column >= 0)
-				t->raw[s][(Size) column * n + i] += leaf[0] * scale;
-			else
-				for (k = 0; k < V; k++)
-					t->raw[s][(Size) k * n + i] += leaf[k] * scale;
+			/* and the rows the tree did not sample, from the root */
+			if (t->m < t->n[0])
+				for (i = 0; i < t->n[0]; i++)
+					if (t->weight[i] == 0)
+						add_leaf(t, 0, i, value + (Size) leaf_of(table, t->bins[0], F, i, 0) * W, column, V, scale);
+			continue;
 		}
+		for (i = 0; i < t->n[s]; i++)
+			add_leaf(t, s, i, value + (Size) leaf_of(table, t->bins[s], F, i, 0) * W, column, V, scale);
 	}
 }
 

@@ -1455,32 +1455,35 @@ test_validate_and_misuse(void **state)
 	free(e);
 }
 
-/* Row-major, pre-quantized histograms equal mlc_tree_hist_add's, row for row. */
+/*
+ * Row-major, pre-quantized histograms from row lists equal
+ * mlc_tree_hist_add's, whatever the order of the rows in a list.
+ */
 static void
-test_hist_rows_equal(void **state)
+test_hist_index_equal(void **state)
 {
 	enum
 	{
-		N = 997, F = 5, K = 2, SLOTS = 3
+		N = 997, F = 5, SLOTS = 3
 	};
 	uint8_t		cols[N * F],
 				rows[N * F];
-	double		g[K * N],
+	double		g[2 * N],
 				h[N];
-	int64_t		qg[K * N],
+	int64_t		qg[2 * N],
 				qh[N];
 	uint32_t	w[N];
-	int32_t		slot[N];
-	size_t		hlen = mlc_tree_hist_len(F, K);
-	int64_t    *a = calloc(hlen * SLOTS, sizeof(int64_t)),
-			   *b = calloc(hlen * SLOTS, sizeof(int64_t));
+	int32_t		slot[N],
+				list[N];
 	double		gs = mlc_tree_fixed_scale(3.0),
 				hs = mlc_tree_fixed_scale(2.0);
 	uint64_t	s = 12345;
 	mlc_error	err;
 	int			i,
 				f,
-				k;
+				k,
+				K,
+				weighted;
 
 	for (i = 0; i < N; i++)
 	{
@@ -1491,29 +1494,55 @@ test_hist_rows_equal(void **state)
 			cols[f * N + i] = v;
 			rows[i * F + f] = v;
 		}
-		for (k = 0; k < K; k++)
+		for (k = 0; k < 2; k++)
 			g[k * N + i] = 6.0 * mlc_rng_uniform(&s) - 3.0;
 		h[i] = 2.0 * mlc_rng_uniform(&s);
 		w[i] = (uint32_t) (mlc_rng_next(&s) % 4);
 		slot[i] = (int32_t) (mlc_rng_next(&s) % (SLOTS + 1)) - 1;
 	}
-	assert_int_equal(mlc_tree_quantize(K * N, g, gs, 0, qg, &err), MLC_OK);
 	assert_int_equal(mlc_tree_quantize(N, h, hs, 1, qh, &err), MLC_OK);
-	assert_int_equal(mlc_tree_hist_add(F, K, N, cols, g, h, w, slot, SLOTS, gs, hs, a, &err), MLC_OK);
-	assert_int_equal(mlc_tree_hist_add_rows(F, K, N, rows, qg, qh, w, slot, SLOTS, b, &err), MLC_OK);
-	assert_memory_equal(a, b, sizeof(int64_t) * hlen * SLOTS);
+	/* K = 1 unweighted (the tight loop), K = 1 and K = 2 weighted */
+	for (K = 1; K <= 2; K++)
+		for (weighted = K == 1 ? 0 : 1; weighted <= 1; weighted++)
+		{
+			size_t		hlen = mlc_tree_hist_len(F, K);
+			int64_t    *a = calloc(hlen * SLOTS, sizeof(int64_t)),
+					   *b = calloc(hlen * SLOTS, sizeof(int64_t));
+			const uint32_t *wt = weighted ? w : NULL;
+			int			sl;
+
+			assert_int_equal(mlc_tree_quantize(K * N, g, gs, 0, qg, &err), MLC_OK);
+			assert_int_equal(mlc_tree_hist_add(F, K, N, cols, g, h, wt, slot, SLOTS, gs, hs, a, &err), MLC_OK);
+			for (sl = 0; sl < SLOTS; sl++)
+			{
+				int			m = 0;
+
+				for (i = N - 1; i >= 0; i--)	/* descending: order does not matter */
+					if (slot[i] == sl)
+						list[m++] = i;
+				assert_int_equal(mlc_tree_hist_add_index(F, K, N, rows, qg, qh, wt, list, m,
+														 b + hlen * sl, &err), MLC_OK);
+			}
+			assert_memory_equal(a, b, sizeof(int64_t) * hlen * SLOTS);
+			/* an index outside the chunk is refused and adds nothing */
+			list[0] = 5;
+			list[1] = N;
+			assert_int_equal(mlc_tree_hist_add_index(F, K, N, rows, qg, qh, wt, list, 2, b, &err), MLC_EINVAL);
+			assert_memory_equal(a, b, sizeof(int64_t) * hlen * SLOTS);
+			free(a);
+			free(b);
+		}
 	/* a negative hessian, or a value beyond the bound, is refused */
 	h[7] = -1;
 	assert_int_equal(mlc_tree_quantize(N, h, hs, 1, qh, &err), MLC_EINVAL);
 	g[3] = 1e300;
-	assert_int_equal(mlc_tree_quantize(K * N, g, gs, 0, qg, &err), MLC_EINVAL);
-	slot[0] = SLOTS;
-	assert_int_equal(mlc_tree_hist_add_rows(F, K, N, rows, qg, qh, w, slot, SLOTS, b, &err), MLC_EINVAL);
-	free(a);
-	free(b);
+	assert_int_equal(mlc_tree_quantize(2 * N, g, gs, 0, qg, &err), MLC_EINVAL);
 }
 
-/* The routing table leads every row to the node mlc_tree_builder_assign gives. */
+/*
+ * Rows partitioned with the routing table, level by level, sit in the node
+ * mlc_tree_builder_assign gives them, each group in ascending order.
+ */
 static void
 test_routing_table(void **state)
 {
@@ -1528,8 +1557,13 @@ test_routing_table(void **state)
 				edges_buf[F][MLC_MAX_BINS - 1];
 	const double *edges[F];
 	int			n_edges[F];
-	uint8_t		bins[N * F];
-	int32_t		slot[N];
+	uint8_t		bins[N * F],
+				rbins[N * F];
+	int32_t		slot[N],
+				order[N],
+				tmp[N],
+				lo[64],
+				hi[64];
 	mlc_tree_params p;
 	mlc_tree_builder *b;
 	mlc_error	err;
@@ -1551,8 +1585,14 @@ test_routing_table(void **state)
 		assert_int_equal(mlc_bin_edges(N, x + f * N, 16, edges_buf[f], &n_edges[f], &err), MLC_OK);
 		edges[f] = edges_buf[f];
 		for (i = 0; i < N; i++)
-			bins[f * N + i] = mlc_bin_value(edges[f], n_edges[f], x[f * N + i]);
+			rbins[i * F + f] = bins[f * N + i] = mlc_bin_value(edges[f], n_edges[f], x[f * N + i]);
 	}
+	for (i = 0; i < N; i++)
+		order[i] = i;
+	for (i = 0; i < 64; i++)
+		lo[i] = hi[i] = -1;
+	lo[0] = 0;
+	hi[0] = N;
 	mlc_tree_params_defaults(&p);
 	p.max_depth = 4;
 	p.n_outputs = 1;
@@ -1567,10 +1607,37 @@ test_routing_table(void **state)
 		int32_t    *table = malloc(sizeof(int32_t) * MLC_ROUTE_WIDTH * nn);
 		int64_t    *hist = calloc(mlc_tree_hist_len(F, 1) * k, sizeof(int64_t));
 
+		int			node;
+
+		assert_true(nn <= 64);
 		assert_int_equal(mlc_tree_builder_routing(b, table), nn);
 		assert_int_equal(mlc_tree_builder_assign(b, N, bins, slot, &err), MLC_OK);
-		for (i = 0; i < N; i++)
-			assert_int_equal(table[mlc_tree_route(table, bins, N, i) * MLC_ROUTE_WIDTH + 5], slot[i]);
+		for (node = 0; node < nn; node++)
+		{
+			const int32_t *r = table + node * MLC_ROUTE_WIDTH;
+
+			if (lo[node] >= 0 && r[0] >= 0 && lo[r[3]] < 0)
+			{
+				int			nl = (int) mlc_tree_partition(r, F, rbins, order + lo[node],
+														  hi[node] - lo[node], tmp);
+
+				lo[r[3]] = lo[node];
+				hi[r[3]] = lo[node] + nl;
+				lo[r[4]] = lo[node] + nl;
+				hi[r[4]] = hi[node];
+			}
+		}
+		for (node = 0; node < nn; node++)
+		{
+			if (lo[node] < 0 || table[node * MLC_ROUTE_WIDTH] >= 0)
+				continue;		/* split nodes: their rows are in the children */
+			for (i = lo[node]; i < hi[node]; i++)
+			{
+				assert_int_equal(table[node * MLC_ROUTE_WIDTH + 5], slot[order[i]]);
+				if (i > lo[node])
+					assert_true(order[i] > order[i - 1]);
+			}
+		}
 		assert_int_equal(mlc_tree_hist_add(F, 1, N, bins, g, h, NULL, slot, k, p.g_scale, p.h_scale, hist, &err), MLC_OK);
 		assert_int_equal(mlc_tree_builder_apply_level(b, hist, &err), MLC_OK);
 		free(table);
@@ -1594,7 +1661,7 @@ run_tree_tests(void)
 		cmocka_unit_test(test_forest),
 		cmocka_unit_test(test_tree_shap_brute),
 		cmocka_unit_test(test_validate_and_misuse),
-		cmocka_unit_test(test_hist_rows_equal),
+		cmocka_unit_test(test_hist_index_equal),
 		cmocka_unit_test(test_routing_table),
 	};
 
