@@ -93,17 +93,18 @@ mlc_bin_value(const double *edges, int n_edges, double v)
 		return 0;
 	if (n_edges > MLC_MAX_BINS - 1)
 		hi = MLC_MAX_BINS - 1;
-	/* number of edges <= v */
-	while (lo < hi)
+	/*
+	 * Number of edges <= v, by halving [lo, lo + hi) with a select instead
+	 * of a branch: random values would mispredict half the branches.
+	 */
+	while (hi > 1)
 	{
-		int			mid = lo + (hi - lo) / 2;
+		int			half = hi / 2;
 
-		if (edges[mid] <= v)
-			lo = mid + 1;
-		else
-			hi = mid;
+		lo = edges[lo + half - 1] <= v ? lo + half : lo;
+		hi -= half;
 	}
-	return (uint8_t) lo;
+	return (uint8_t) (lo + (edges[lo] <= v));
 }
 
 /* ---------- fixed point ---------- */
@@ -303,15 +304,17 @@ mlc_tree_partition(const int32_t *split, int n_features, const uint8_t *bins,
 				left = 0,
 				right = 0;
 
+	/* both stores and a counted step, no branch: the direction is random */
 	for (j = 0; j < m; j++)
 	{
 		int32_t		i = rows[j];
 		uint8_t		v = bins[(size_t) i * n_features + split[0]];
+		int			go_left = v == MLC_BIN_MISSING ? split[2] != 0 : v <= split[1];
 
-		if (v == MLC_BIN_MISSING ? split[2] : v <= split[1])
-			rows[left++] = i;	/* left <= j: never overwrites an unread row */
-		else
-			tmp[right++] = i;
+		rows[left] = i;			/* left <= j: never overwrites an unread row */
+		tmp[right] = i;
+		left += go_left;
+		right += !go_left;
 	}
 	memcpy(rows + left, tmp, sizeof(int32_t) * (size_t) right);
 	return left;
