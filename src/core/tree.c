@@ -135,14 +135,19 @@ mlc_tree_fixed_scale(double max_abs)
 static int
 quantize(double v, double scale, int64_t *q)
 {
-	double		s;
+	double		s,
+				r;
+	int64_t		t;
 
 	if (!isfinite(v))
 		return 0;
 	s = v * scale;
 	if (!(fabs(s) <= (double) MLC_TREE_FIXED_MAX))
 		return 0;
-	*q = (int64_t) llround(s);
+	/* llround without the library call: |s| <= 2^30, so t and r are exact */
+	t = (int64_t) s;
+	r = s - (double) t;
+	*q = t + (r >= 0.5) - (r <= -0.5);
 	return 1;
 }
 
@@ -304,12 +309,16 @@ mlc_tree_partition(const int32_t *split, int n_features, const uint8_t *bins,
 				left = 0,
 				right = 0;
 
-	/* both stores and a counted step, no branch: the direction is random */
+	/*
+	 * Both stores and a counted step, no branch: the direction is random.
+	 * The missing bin (255) is above every split bin, so it goes left only
+	 * by default_left.
+	 */
 	for (j = 0; j < m; j++)
 	{
 		int32_t		i = rows[j];
 		uint8_t		v = bins[(size_t) i * n_features + split[0]];
-		int			go_left = v == MLC_BIN_MISSING ? split[2] != 0 : v <= split[1];
+		int			go_left = (v <= split[1]) | ((v == MLC_BIN_MISSING) & (split[2] != 0));
 
 		rows[left] = i;			/* left <= j: never overwrites an unread row */
 		tmp[right] = i;

@@ -414,7 +414,8 @@ leaf_of(const int32 *table, const uint8 *bins, int F, int64 i, int32 node)
 		const int32 *r = table + (Size) node * MLC_ROUTE_WIDTH;
 		uint8		v = row[r[0]];
 
-		node = (v == MLC_BIN_MISSING ? r[2] : v <= r[1]) ? r[3] : r[4];
+		/* no branch on the direction: the missing bin (255) is above every split bin */
+		node = ((v <= r[1]) | ((v == MLC_BIN_MISSING) & (r[2] != 0))) ? r[3] : r[4];
 	}
 	return node;
 }
