@@ -669,17 +669,28 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 /* Trees grown by this backend: keys chunks use to know a new tree began. */
 static int	tree_counter = 0;
 
+/*
+ * A level's combined histograms, kept from level to level and tree to tree:
+ * a fresh allocation of megabytes per level costs page faults on the
+ * leader while the workers wait.
+ */
+typedef struct LevelHist
+{
+	int64	   *buf;
+	Size		cap;			/* int64s */
+} LevelHist;
+
 /* Grow one tree level by level; returns the finished builder. */
 static mlc_tree_builder *
-grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *n_edges,
-		  int tree, int column, int G, int weight_mode, double rate)
+grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_ptrs,
+		  const int *n_edges, int tree, int column, int G, int weight_mode, double rate)
 {
 	int			F = fit->plan->p;
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	size_t		hlen = mlc_tree_hist_len(F, G);
 	mlc_tree_builder *b;
 	int			nslots;
-	int64	   *hist = NULL;
+	int64	   *hist;
 	int32	   *table = NULL;
 	int			tree_key,
 				level;
@@ -700,7 +711,15 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 		table = table ? repalloc(table, sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH)
 			: palloc(sizeof(int32) * n_nodes * MLC_ROUTE_WIDTH);
 		mlc_tree_builder_routing(b, table);
-		hist = palloc_extended(sizeof(int64) * hlen * nslots, MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+		if (lh->cap < hlen * nslots)
+		{
+			if (lh->buf)
+				pfree(lh->buf);
+			lh->cap = hlen * nslots;
+			lh->buf = palloc_extended(sizeof(int64) * lh->cap, MCXT_ALLOC_HUGE);
+		}
+		hist = lh->buf;
+		memset(hist, 0, sizeof(int64) * hlen * nslots);
 		for (lo = 0; lo < nslots; lo += ML_TREE_SLOTS)
 		{
 			int			count = Min(ML_TREE_SLOTS, nslots - lo);
@@ -727,7 +746,6 @@ grow_tree(MLFit *fit, const mlc_tree_params *tp, double **edge_ptrs, const int *
 				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
 		}
 		check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
-		pfree(hist);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (nslots < 0)
@@ -864,6 +882,7 @@ ml_fit_trees(MLFit *fit)
 			   *imp_count = palloc0(sizeof(double) * F);
 	double	   *partials;
 	TreeModel	tm;
+	LevelHist	lh = {NULL, 0};
 	mlc_tree_params tp;
 	double		sum_y = 0,
 				max_y = 0,
@@ -1013,7 +1032,7 @@ ml_fit_trees(MLFit *fit)
 				tp.g_scale = mlc_tree_fixed_scale(gmax[k]);
 				tp.h_scale = mlc_tree_fixed_scale(hmax[k]);
 				tp.seed = (uint64) fit->hp.seed * 1000003 + (uint64) round * V + k;
-				b = grow_tree(fit, &tp, edge_ptrs, n_edges, round, k, 1,
+				b = grow_tree(fit, &lh, &tp, edge_ptrs, n_edges, round, k, 1,
 							  fit->hp.subsample < 1 ? 1 : 0, fit->hp.subsample);
 				append_tree(&tm, b, 1, k, 1.0, imp_gain, imp_cover, imp_count, F);
 				update_raw(fit, b, k, 1, V, 1.0);
@@ -1046,7 +1065,7 @@ ml_fit_trees(MLFit *fit)
 			mlc_tree_builder *b;
 
 			tp.seed = (uint64) fit->hp.seed * 1000003 + t;
-			b = grow_tree(fit, &tp, edge_ptrs, n_edges, t, 0, G,
+			b = grow_tree(fit, &lh, &tp, edge_ptrs, n_edges, t, 0, G,
 						  alg == MLC_ALG_RANDOM_FOREST ? 2 : 0, 1.0);
 			append_tree(&tm, b, V, -1, 1.0 / n_trees, imp_gain, imp_cover, imp_count, F);
 			update_raw(fit, b, -1, V, V, 1.0 / n_trees);
@@ -1064,7 +1083,7 @@ ml_fit_trees(MLFit *fit)
 
 		tp.max_depth = 0;
 		tp.g_scale = tp.h_scale = 1;
-		b = grow_tree(fit, &tp, edge_ptrs, n_edges, 0, 0, 1, 0, 1.0);
+		b = grow_tree(fit, &lh, &tp, edge_ptrs, n_edges, 0, 0, 1, 0, 1.0);
 		append_tree(&tm, b, 1, 0, 0.0, imp_gain, imp_cover, imp_count, F);
 		mlc_tree_builder_free(b);
 	}
