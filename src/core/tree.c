@@ -461,8 +461,12 @@ mlc_tree_best_split(const mlc_tree_params *p, int n_features, const int *n_edges
 		{
 			for (k = 0; k < K + 2; k++)
 				L[k] += fh[(size_t) b * (2 + K) + k];
-			/* d = 0: missing left (tried first), d = 1: missing right */
-			for (d = 0; d < 2; d++)
+			/*
+			 * d = 0: missing left (tried first), d = 1: missing right, which
+			 * without missing rows is the same split and can never be
+			 * strictly better.
+			 */
+			for (d = 0; d < (miss[0] != 0 ? 2 : 1); d++)
 			{
 				double		gain;
 

@@ -739,13 +739,16 @@ ml_engine_workers(MLEngine *e)
 /*
  * An accumulating pass: ml_chunk_partial adds (+=) each chunk into the
  * slot of the participant that processes it, so the pass returns one slot
- * per participant (*nslots of them), zeroed here first.  Only for partials
- * whose sums are exact in any order (integer histograms): which chunks a
- * participant takes varies from run to run.
+ * per participant (*nslots of them), zeroed here first up to used doubles
+ * (the part the pass writes; 0 = all).  Only for partials whose sums are
+ * exact in any order (integer histograms): which chunks a participant
+ * takes varies from run to run.
  */
 double *
-ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, int *nslots)
+ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, Size used, int *nslots)
 {
+	int			i;
+
 	MLShared   *sh;
 	double	   *partials;
 
@@ -757,7 +760,10 @@ ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, int *nslots)
 	sh = e->part.shared;
 	*nslots = e->workers + 1;
 	/* workers are waiting for the next generation: the slots are ours */
-	memset(e->part.partials, 0, sizeof(double) * sh->partial_doubles * *nslots);
+	if (used == 0 || used > (Size) sh->partial_doubles)
+		used = sh->partial_doubles;
+	for (i = 0; i < *nslots; i++)
+		memset(e->part.partials + (Size) i * sh->partial_doubles, 0, sizeof(double) * used);
 	sh->accumulate = true;
 	partials = ml_engine_run_pass(e, pass_kind);
 	sh->accumulate = false;

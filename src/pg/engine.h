@@ -80,7 +80,7 @@ extern MLEngine *ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber sp
 extern double *ml_engine_params(MLEngine *e);
 /* Runs one pass; returns nchunks x partial_doubles partials, valid until the next pass. */
 extern double *ml_engine_run_pass(MLEngine *e, int pass_kind);
-extern double *ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, int *nslots);
+extern double *ml_engine_run_pass_accumulate(MLEngine *e, int pass_kind, Size used, int *nslots);
 extern int	ml_engine_nchunks(MLEngine *e);
 extern int	ml_engine_workers(MLEngine *e);
 extern void ml_engine_end(MLEngine *e);

@@ -741,7 +741,8 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 			for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
 				params[13 + i] = table[i];
 			ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
-			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, &nslots_done);
+			/* int64 histograms in double-sized slots: count * hlen of them */
+			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, hlen * count, &nslots_done);
 			for (c = 0; c < nslots_done; c++)
 				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
 		}
