@@ -1397,21 +1397,12 @@ mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
 	return st != MLC_OK ? st : mlc_forest_validate(f, err);
 }
 
-static int
-find_leaf(const mlc_forest *f, int start, const double *x)
-{
-	int			i = 0;
-
-	while (f->feature[start + i] >= 0)
-	{
-		int			g = start + i;
-		double		v = x[(int) f->feature[g]];
-		int			go_left = isnan(v) ? f->default_left[g] != 0 : v < f->threshold[g];
-
-		i = (int) (go_left ? f->left[g] : f->right[g]);
-	}
-	return start + i;
-}
+/*
+ * Trees walked LEAF_BLOCK at a time in lockstep: one walk is a chain of
+ * dependent loads, so independent walks side by side keep the core busy.
+ * The leaves are then added in tree order, as one walk at a time would.
+ */
+#define LEAF_BLOCK 8
 
 void
 mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
@@ -1422,17 +1413,52 @@ mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
 
 	for (k = 0; k < f->n_outputs; k++)
 		raw[k] = f->base_score[k];
-	for (t = 0; t < f->n_trees; t++)
+	for (t = 0; t < f->n_trees; t += LEAF_BLOCK)
 	{
-		int			leaf = find_leaf(f, start, x);
-		int			o = (int) f->tree_output[t];
+		int			nb = f->n_trees - t < LEAF_BLOCK ? f->n_trees - t : LEAF_BLOCK,
+					base[LEAF_BLOCK],
+					node[LEAF_BLOCK],
+					j,
+					active = 1;
 
-		if (o >= 0)
-			raw[o] += f->tree_scale[t] * f->value[leaf];
-		else
-			for (k = 0; k < f->n_outputs; k++)
-				raw[k] += f->tree_scale[t] * f->value[(size_t) leaf * f->value_width + k];
-		start += (int) f->tree_nodes[t];
+		for (j = 0; j < nb; j++)
+		{
+			base[j] = start;
+			node[j] = start;
+			start += (int) f->tree_nodes[t + j];
+		}
+		while (active)
+		{
+			active = 0;
+			for (j = 0; j < nb; j++)
+			{
+				int			g = node[j];
+
+				if (f->feature[g] >= 0)
+				{
+					double		v = x[(int) f->feature[g]];
+					int			go_left = (v < f->threshold[g]) | (isnan(v) & (f->default_left[g] != 0));
+
+					double		l = f->left[g],
+								r = f->right[g];
+
+					/* arithmetic, not a branch: the direction is data */
+					node[j] = base[j] + (int) (r + (double) go_left * (l - r));
+					active = 1;
+				}
+			}
+		}
+		for (j = 0; j < nb; j++)
+		{
+			int			o = (int) f->tree_output[t + j];
+			int			leaf = node[j];
+
+			if (o >= 0)
+				raw[o] += f->tree_scale[t + j] * f->value[leaf];
+			else
+				for (k = 0; k < f->n_outputs; k++)
+					raw[k] += f->tree_scale[t + j] * f->value[(size_t) leaf * f->value_width + k];
+		}
 	}
 }
 
