@@ -614,6 +614,14 @@ mlc_model_decode(const uint8_t *buf, size_t len, mlc_model *m, mlc_error *err)
 			why += 15;
 		st = mlc_fail(err, MLC_ECORRUPT, corrupt_detail, "corrupted model: %s", why);
 	}
+	if (st == MLC_OK && mlc_algorithm_is_tree(m->algorithm))
+	{
+		m->forest = mlc_alloc(sizeof(mlc_forest));
+		if (m->forest == NULL)
+			st = mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the trees' view");
+		else if (mlc_forest_from_model(m, m->forest, &verr) != MLC_OK)
+			st = mlc_fail(err, MLC_ECORRUPT, corrupt_detail, "corrupted model: bad trees");
+	}
 	if (st != MLC_OK)
 		mlc_model_free(m);
 	return st;

@@ -507,6 +507,12 @@ typedef struct mlc_model
 	double	   *class_values;
 	int			n_arrays;
 	mlc_array  *arrays;
+	/*
+	 * Trees: the view of the arrays (tree.h), made once by mlc_model_decode
+	 * so that scoring a row does not look the arrays up by name; NULL for
+	 * other models and for models built in memory (then made per call).
+	 */
+	struct mlc_forest *forest;
 } mlc_model;
 
 /* 1 for gradient_boosting, random_forest and decision_tree. */

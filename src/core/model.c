@@ -606,6 +606,8 @@ mlc_model_predict(const mlc_model *m, const double *x)
 	{
 		mlc_forest	f;
 
+		if (m->forest != NULL)
+			return mlc_trees_predict(m->forest, x, NULL);
 		if (mlc_forest_view(m, &f, NULL) != MLC_OK)
 			return NAN;
 		return mlc_trees_predict(&f, x, NULL);
@@ -672,7 +674,11 @@ mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba)
 	{
 		mlc_forest	f;
 
-		if (m->task != MLC_TASK_CLASSIFICATION || mlc_forest_view(m, &f, NULL) != MLC_OK)
+		if (m->task != MLC_TASK_CLASSIFICATION)
+			return -1;
+		if (m->forest != NULL)
+			f = *m->forest;
+		else if (mlc_forest_view(m, &f, NULL) != MLC_OK)
 			return -1;
 		mlc_trees_predict(&f, x, proba);
 		return 0;
@@ -824,6 +830,7 @@ mlc_model_free(mlc_model *m)
 	free_strings(m->feature_names, m->n_features);
 	free_strings(m->classes, m->n_classes);
 	mlc_free(m->class_values);
+	mlc_free(m->forest);
 	if (m->arrays != NULL)
 	{
 		for (i = 0; i < m->n_arrays; i++)
