@@ -537,6 +537,9 @@ struct mlc_tree_builder
 	int			n_level;
 	int			n_slots;
 	int64_t    *parent_hist;	/* histograms of the previous level's split nodes */
+	int64_t    *spare_hist;		/* the next level's, swapped in by apply_level */
+	size_t		parent_cap;		/* histograms each can hold */
+	size_t		spare_cap;
 	int			begun;
 	int			done;
 	int			failed;
@@ -554,6 +557,7 @@ mlc_tree_builder_free(mlc_tree_builder *b)
 	mlc_free(b->g);
 	mlc_free(b->level);
 	mlc_free(b->parent_hist);
+	mlc_free(b->spare_hist);
 	mlc_free(b->mask);
 	mlc_free(b->perm);
 	mlc_free(b->tmp);
@@ -841,12 +845,18 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 			n_need++;
 	if (n_need > 0)
 	{
-		new_parent = mlc_alloc((size_t) n_need * b->hlen * sizeof(int64_t));
+		/* the spare buffer is reused level to level: fresh pages cost faults */
+		if (b->spare_cap < (size_t) n_need)
+		{
+			mlc_free(b->spare_hist);
+			b->spare_hist = mlc_alloc((size_t) n_need * b->hlen * sizeof(int64_t));
+			b->spare_cap = b->spare_hist != NULL ? (size_t) n_need : 0;
+		}
+		new_parent = b->spare_hist;
 		next = mlc_alloc((size_t) 2 * n_need * sizeof(int));
 		if (new_parent == NULL || next == NULL ||
 			!grow_nodes(b, b->n_nodes + 2 * n_need))
 		{
-			mlc_free(new_parent);
 			mlc_free(next);
 			b->failed = 1;
 			return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for tree growth");
@@ -880,7 +890,6 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 			b->g[(size_t) id * K + k] = tot[2 + k];
 		if (tot[0] < 0 || tot[1] < 0)
 		{
-			mlc_free(new_parent);
 			mlc_free(next);
 			b->failed = 1;
 			return mlc_fail(err, MLC_EINVAL, "Histograms must come from mlc_tree_hist_add for the requested slots.",
@@ -893,7 +902,6 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 		st = mlc_tree_best_split(&b->p, b->F, b->n_edges, H, b->mask, &sp, err);
 		if (st != MLC_OK)
 		{
-			mlc_free(new_parent);
 			mlc_free(next);
 			b->failed = 1;
 			return st;
@@ -942,8 +950,17 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 			next[n_next++] = r;
 		}
 	}
-	mlc_free(b->parent_hist);
-	b->parent_hist = new_parent;
+	if (new_parent != NULL)
+	{
+		/* new_parent is the spare: swap the two buffers */
+		int64_t    *old = b->parent_hist;
+		size_t		old_cap = b->parent_cap;
+
+		b->parent_hist = b->spare_hist;
+		b->parent_cap = b->spare_cap;
+		b->spare_hist = old;
+		b->spare_cap = old_cap;
+	}
 	for (i = 0; i < b->n_level; i++)
 		b->nodes[b->level[i]].slot = -1;
 	mlc_free(b->level);

@@ -48,14 +48,19 @@ typedef struct TreeChunk
 
 	/*
 	 * The tree being grown: its rows of non-zero weight (m of them), grouped
-	 * by node; node j's rows are order[lo[j] .. hi[j]) (lo[j] = -1: not
-	 * reached yet).  A level splits the groups of the nodes split last.
+	 * by node: group g holds order[grp_lo[g] .. grp_hi[g]), the rows of node
+	 * grp_node[g].  Only non-empty groups are listed, so there are never more
+	 * than the chunk's rows, however deep the tree; a level replaces the
+	 * group of each node split last by its children's.
 	 */
 	int32	   *order;
 	int32	   *tmp;			/* scratch for mlc_tree_partition */
-	int32	   *lo;
-	int32	   *hi;
-	int			n_ranges;		/* entries allocated in lo and hi */
+	int32	   *grp_node;
+	int32	   *grp_lo;
+	int32	   *grp_hi;
+	int			n_grp;
+	int			grp_cap;
+	int			grp_next;		/* first group the level's next batch can hold */
 	int32		m;
 	int			tree_key;		/* which tree order[] and weight[] belong to */
 	int			level;			/* the level order[] has reached */
@@ -297,22 +302,79 @@ row_weights(TreeChunk *t, int mode, double rate, uint64 seed, int tree)
 	}
 }
 
-/* Node ranges for n_nodes nodes, the new ones not reached. */
+/* Room for n groups. */
 static void
-ensure_ranges(TreeChunk *t, int n_nodes)
+reserve_groups(TreeChunk *t, int n)
 {
-	int			j;
-
-	if (n_nodes > t->n_ranges)
+	if (n > t->grp_cap)
 	{
-		int			n = Max(n_nodes, 2 * t->n_ranges);
+		int			cap = Max(n, Max(64, 2 * t->grp_cap));
 
-		t->lo = t->lo ? repalloc(t->lo, sizeof(int32) * n) : state_alloc(sizeof(int32) * n);
-		t->hi = t->hi ? repalloc(t->hi, sizeof(int32) * n) : state_alloc(sizeof(int32) * n);
-		for (j = t->n_ranges; j < n; j++)
-			t->lo[j] = t->hi[j] = -1;
-		t->n_ranges = n;
+		t->grp_node = t->grp_node ? repalloc(t->grp_node, sizeof(int32) * cap) : state_alloc(sizeof(int32) * cap);
+		t->grp_lo = t->grp_lo ? repalloc(t->grp_lo, sizeof(int32) * cap) : state_alloc(sizeof(int32) * cap);
+		t->grp_hi = t->grp_hi ? repalloc(t->grp_hi, sizeof(int32) * cap) : state_alloc(sizeof(int32) * cap);
+		t->grp_cap = cap;
 	}
+}
+
+/*
+ * One level down: the group of each node split last becomes its children's
+ * (empty ones dropped), the rows partitioned between them.  Groups are
+ * rewritten in place from the back, where a group's new position is never
+ * before its old one.
+ */
+static void
+split_groups(TreeChunk *t, int F, const double *table)
+{
+	int			g,
+				n_new = 0,
+				w;
+
+	for (g = 0; g < t->n_grp; g++)
+		n_new += table[(Size) t->grp_node[g] * MLC_ROUTE_WIDTH] >= 0 ? 2 : 1;
+	reserve_groups(t, n_new);
+	w = n_new;
+	for (g = t->n_grp - 1; g >= 0; g--)
+	{
+		int32		node = t->grp_node[g],
+					glo = t->grp_lo[g],
+					ghi = t->grp_hi[g];
+		const double *r = table + (Size) node * MLC_ROUTE_WIDTH;
+		int32		split[3] = {(int32) r[0], (int32) r[1], (int32) r[2]},
+					nl;
+
+		if (split[0] < 0)
+		{
+			w--;
+			t->grp_node[w] = node;
+			t->grp_lo[w] = glo;
+			t->grp_hi[w] = ghi;
+			continue;
+		}
+		nl = (int32) mlc_tree_partition(split, F, t->bins[0], t->order + glo, ghi - glo, t->tmp);
+		if (glo + nl < ghi)
+		{
+			w--;
+			t->grp_node[w] = (int32) r[4];
+			t->grp_lo[w] = glo + nl;
+			t->grp_hi[w] = ghi;
+		}
+		if (nl > 0)
+		{
+			w--;
+			t->grp_node[w] = (int32) r[3];
+			t->grp_lo[w] = glo;
+			t->grp_hi[w] = glo + nl;
+		}
+	}
+	/* empty children dropped: close the gap at the front */
+	if (w > 0)
+	{
+		memmove(t->grp_node, t->grp_node + w, sizeof(int32) * (n_new - w));
+		memmove(t->grp_lo, t->grp_lo + w, sizeof(int32) * (n_new - w));
+		memmove(t->grp_hi, t->grp_hi + w, sizeof(int32) * (n_new - w));
+	}
+	t->n_grp = n_new - w;
 }
 
 /* Table entries of the routing table in the pass parameters, as int32. */
@@ -344,14 +406,13 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 	int			n_nodes = (int) prm[10];
 	int			tree_key = (int) prm[11];
 	int			level = (int) prm[12];
-	int32	   *table = routing_table(prm + 13, n_nodes);
+	const double *table = prm + 13;	/* read where needed: it can be long */
 	size_t		hlen = mlc_tree_hist_len(F, G);
 	int64		n = t->n[0],
 				i;
-	int			j;
+	int			g;
 	mlc_error	err;
 
-	ensure_ranges(t, n_nodes);
 	if (t->tree_key != tree_key)
 	{
 		/* a new tree: its rows at the root, weights and fixed point once */
@@ -365,42 +426,43 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 		for (i = 0; i < n; i++)
 			if (mode == 0 || t->weight[i] > 0)
 				t->order[t->m++] = (int32) i;
-		for (j = 0; j < t->n_ranges; j++)
-			t->lo[j] = t->hi[j] = -1;
-		t->lo[0] = 0;
-		t->hi[0] = t->m;
+		reserve_groups(t, 1);
+		t->n_grp = t->m > 0 ? 1 : 0;
+		t->grp_node[0] = 0;
+		t->grp_lo[0] = 0;
+		t->grp_hi[0] = t->m;
 	}
 	else if (t->level != level)
 	{
-		/* one level down: the rows of the nodes split last go to their children */
-		for (j = 0; j < n_nodes; j++)
-		{
-			const int32 *r = table + (size_t) j * MLC_ROUTE_WIDTH;
-
-			if (t->lo[j] >= 0 && r[0] >= 0 && t->lo[r[3]] < 0)
-			{
-				int32		nl = (int32) mlc_tree_partition(r, F, t->bins[0], t->order + t->lo[j],
-															t->hi[j] - t->lo[j], t->tmp);
-
-				t->lo[r[3]] = t->lo[j];
-				t->hi[r[3]] = t->lo[j] + nl;
-				t->lo[r[4]] = t->lo[j] + nl;
-				t->hi[r[4]] = t->hi[j];
-			}
-		}
+		split_groups(t, F, table);
 		t->level = level;
 	}
+	/*
+	 * The builder numbers a level's slots in node order, and the groups are
+	 * in node order, so the batches [lo, lo + count) of a level, asked for
+	 * in ascending order, take consecutive runs of groups: each batch starts
+	 * where the last stopped, and a level reads each group once however
+	 * many batches it takes.
+	 */
+	if (lo == 0)
+		t->grp_next = 0;
 	/* accumulating pass: the leader zeroed this participant's slots */
-	for (j = 0; j < n_nodes; j++)
+	for (g = t->grp_next; g < t->n_grp; g++)
 	{
-		int32		s = table[(size_t) j * MLC_ROUTE_WIDTH + 5];
+		int32		s;
 
-		if (s >= lo && s < lo + count && t->lo[j] >= 0)
+		if (t->grp_node[g] >= n_nodes)
+			elog(ERROR, "tree row group of node %d beyond the %d nodes of the tree", t->grp_node[g], n_nodes);
+		s = (int32) table[(size_t) t->grp_node[g] * MLC_ROUTE_WIDTH + 5];
+		if (s >= lo + count)
+			break;
+		if (s >= lo)
 			check_core(mlc_tree_hist_add_index(F, G, n, t->bins[0], t->qg, t->qh,
 											   mode > 0 ? t->weight : NULL,
-											   t->order + t->lo[j], t->hi[j] - t->lo[j],
+											   t->order + t->grp_lo[g], t->grp_hi[g] - t->grp_lo[g],
 											   (int64_t *) partial + (size_t) (s - lo) * hlen, &err), &err);
 	}
+	t->grp_next = g;
 }
 
 /* Leaf of row i (row-major bins) from node down. */
@@ -457,19 +519,15 @@ tree_update(TreeChunk *t, int F, const double *prm)
 	{
 		if (s == 0 && t->tree_key == tree_key)
 		{
-			int			j;
+			int			g;
 
-			/* train rows: from the deepest node whose rows are grouped */
-			ensure_ranges(t, n_nodes);
-			for (j = 0; j < n_nodes; j++)
+			/* train rows: from the node of their group */
+			for (g = 0; g < t->n_grp; g++)
 			{
-				const int32 *r = table + (Size) j * MLC_ROUTE_WIDTH;
 				int32		k;
 
-				if (t->lo[j] < 0 || (r[0] >= 0 && t->lo[r[3]] >= 0))
-					continue;
-				for (k = t->lo[j]; k < t->hi[j]; k++)
-					add_leaf(t, 0, t->order[k], value + (Size) leaf_of(table, t->bins[0], F, t->order[k], j) * W, column, V, scale);
+				for (k = t->grp_lo[g]; k < t->grp_hi[g]; k++)
+					add_leaf(t, 0, t->order[k], value + (Size) leaf_of(table, t->bins[0], F, t->order[k], t->grp_node[g]) * W, column, V, scale);
 			}
 			/* and the rows the tree did not sample, from the root */
 			if (t->m < t->n[0])
@@ -738,8 +796,10 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 			params[10] = n_nodes;
 			params[11] = tree_key;
 			params[12] = level;
-			for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
-				params[13 + i] = table[i];
+			/* the table is the level's: the later batches find it in place */
+			if (lo == 0)
+				for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
+					params[13 + i] = table[i];
 			ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
 			/* int64 histograms in double-sized slots: count * hlen of them */
 			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, hlen * count, &nslots_done);
