@@ -35,7 +35,9 @@ SELECT 'boosting regression' AS model, * FROM train_four_ways('gb_reg', 'height'
 UNION ALL SELECT 'boosting binary', * FROM train_four_ways('gb_bin', 'tall', 'gradient_boosting', '{"n_trees": 15, "subsample": 0.8, "colsample": 0.8}')
 UNION ALL SELECT 'boosting multiclass', * FROM train_four_ways('gb_multi', 'size', 'gradient_boosting', '{"n_trees": 8, "max_depth": 3}')
 UNION ALL SELECT 'random forest', * FROM train_four_ways('rf', 'size', 'random_forest', '{"n_trees": 10, "max_depth": 6, "colsample": 0.6}')
-UNION ALL SELECT 'decision tree', * FROM train_four_ways('dt', 'height', 'decision_tree', '{"max_depth": 5}');
+UNION ALL SELECT 'decision tree', * FROM train_four_ways('dt', 'height', 'decision_tree', '{"max_depth": 5}')
+-- deep: levels of more than 8 histograms, many row groups per chunk, empty children
+UNION ALL SELECT 'deep decision tree', * FROM train_four_ways('dt_deep', 'height', 'decision_tree', '{"max_depth": 14}');
 
 -- Tasks from the target, accuracy on the test split.
 SELECT name, task, (metrics #>> '{test,r2}')::float8 > 0.8 AS fits,
