@@ -504,7 +504,11 @@ class_scores(const mlc_model *m, const double *x, double *s)
 				c,
 				best = -1;
 	double		bestv = 0.0;
-	const mlc_array *a;
+	const mlc_array *a = NULL,
+			   *prior = NULL,
+			   *theta = NULL,
+			   *var = NULL,
+			   *flp = NULL;
 
 	if (m->task != MLC_TASK_CLASSIFICATION || K < 2)
 		return -1;
@@ -524,56 +528,41 @@ class_scores(const mlc_model *m, const double *x, double *s)
 		}
 		return eta > 0.0 ? 1 : 0;
 	}
+	/* softmax and naive Bayes: one score per class */
 	if (m->algorithm == MLC_ALG_SOFTMAX)
 	{
 		if ((a = mlc_model_array(m, "coef", K, d + 1)) == NULL)
 			return -1;
-		for (c = 0; c < K; c++)
-		{
-			double		v = affine(a->data + (size_t) c * (size_t) (d + 1), d, x);
-
-			if (isnan(v))
-				return -1;
-			if (s != NULL)
-				s[c] = v;
-			if (best < 0 || v > bestv)
-			{
-				best = c;
-				bestv = v;
-			}
-		}
-		/* overflowed scores (extreme x or parameters): no probabilities */
-		return isfinite(bestv) ? best : -1;
 	}
-	if (m->algorithm == MLC_ALG_NAIVE_BAYES)
+	else if (m->algorithm == MLC_ALG_NAIVE_BAYES)
 	{
-		const mlc_array *prior = mlc_model_array(m, "class_log_prior", 1, K),
-				   *theta = mlc_model_array(m, "theta", K, d),
-				   *var = mlc_model_array(m, "var", K, d),
-				   *flp = mlc_model_array(m, "feature_log_prob", K, d);
-
+		prior = mlc_model_array(m, "class_log_prior", 1, K);
+		theta = mlc_model_array(m, "theta", K, d);
+		var = mlc_model_array(m, "var", K, d);
+		flp = mlc_model_array(m, "feature_log_prob", K, d);
 		if (prior == NULL || theta == NULL || var == NULL || flp == NULL ||
 			(m->n_inputs > 0 && m->inputs == NULL))
 			return -1;
-		for (c = 0; c < K; c++)
-		{
-			double		v = nb_jll(m, prior->data, theta->data, var->data,
-								   flp->data, c, x);
-
-			if (isnan(v))
-				return -1;
-			if (s != NULL)
-				s[c] = v;
-			if (best < 0 || v > bestv)
-			{
-				best = c;
-				bestv = v;
-			}
-		}
-		/* overflowed scores (extreme x or parameters): no probabilities */
-		return isfinite(bestv) ? best : -1;
 	}
-	return -1;					/* trees: scored by tree.c once it exists */
+	else
+		return -1;				/* trees are scored by tree.c */
+	for (c = 0; c < K; c++)
+	{
+		double		v = a != NULL ? affine(a->data + (size_t) c * (size_t) (d + 1), d, x)
+			: nb_jll(m, prior->data, theta->data, var->data, flp->data, c, x);
+
+		if (isnan(v))
+			return -1;
+		if (s != NULL)
+			s[c] = v;
+		if (best < 0 || v > bestv)
+		{
+			best = c;
+			bestv = v;
+		}
+	}
+	/* overflowed scores (extreme x or parameters): no probabilities */
+	return isfinite(bestv) ? best : -1;
 }
 
 /* Squared distance of x to centroid row r (sum in index order). */
