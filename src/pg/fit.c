@@ -520,6 +520,44 @@ no_rows_error(MLFit *fit)
 			 errhint("Filter NULL targets and non-finite values in the snapshot query.")));
 }
 
+/*
+ * The tail the logistic and softmax partials carry after their statistics
+ * (at offset off): validation loss sum, validation rows and, on the first
+ * pass, the feature sums for the means.  Sums it over the chunks in order,
+ * sets the row counts (n_train from the combined statistics) and returns
+ * the mean validation loss (NaN without validation rows).
+ */
+static double
+combine_loss_tail(MLFit *fit, double *partials, Size off, double n_train,
+				  double *means, bool first)
+{
+	int			nchunks = ml_engine_nchunks(fit->engine),
+				p = fit->plan->p,
+				c,
+				j;
+	double		valid_sum = 0,
+				valid_n = 0;
+
+	for (c = 0; c < nchunks; c++)
+	{
+		double	   *part = ml_fit_partial(fit, partials, c);
+
+		valid_sum += part[off];
+		valid_n += part[off + 1];
+		if (first)
+			for (j = 0; j < p; j++)
+				means[j] += part[off + 2 + j];
+	}
+	if (first)
+		for (j = 0; j < p; j++)
+			means[j] /= Max(n_train, 1);
+	fit->n_train = (int64) n_train;
+	fit->n_valid = (int64) valid_n;
+	if (fit->n_train == 0)
+		no_rows_error(fit);
+	return valid_n > 0 ? valid_sum / valid_n : NAN;
+}
+
 /* PASS_STATS: counts into fit, merged stats (fixed tree) returned in chunk 0's partial. */
 static double *
 stats_pass(MLFit *fit)
@@ -802,8 +840,7 @@ fit_logistic(MLFit *fit)
 	for (it = 1; it <= (int) fit->hp.max_iter; it++)
 	{
 		double	   *partials;
-		double		valid_sum = 0,
-					valid_n = 0,
+		double		valid_loss,
 					max_step,
 					scale = 0;
 		int			c,
@@ -813,23 +850,8 @@ fit_logistic(MLFit *fit)
 		partials = ml_fit_pass(fit, PASS_LOGISTIC);
 		memset(acc, 0, sizeof(double) * L);
 		for (c = 0; c < nchunks; c++)
-		{
-			double	   *part = ml_fit_partial(fit, partials, c);
-
-			mlc_logistic_combine(p, acc, part);
-			valid_sum += part[L];
-			valid_n += part[L + 1];
-			if (it == 1)
-				for (j = 0; j < p; j++)
-					means[j] += part[L + 2 + j];
-		}
-		if (it == 1)
-			for (j = 0; j < p; j++)
-				means[j] /= Max(acc[0], 1);
-		fit->n_train = (int64) acc[0];
-		fit->n_valid = (int64) valid_n;
-		if (fit->n_train == 0)
-			no_rows_error(fit);
+			mlc_logistic_combine(p, acc, ml_fit_partial(fit, partials, c));
+		valid_loss = combine_loss_tail(fit, partials, L, acc[0], means, it == 1);
 		if (acc[2] == 0 || acc[2] == acc[0])
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -846,7 +868,7 @@ fit_logistic(MLFit *fit)
 		check_core(st, &err);
 		fit->iterations = it;
 		fit->objective = -acc[1] / acc[0];
-		ml_fit_history(fit, it, -acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN, max_step, t0);
+		ml_fit_history(fit, it, -acc[1] / acc[0], valid_loss, max_step, t0);
 		for (j = 0; j < d; j++)
 			scale = Max(scale, fabs(beta[j]));
 		if (max_step <= fit->hp.tol * (1 + scale))
@@ -903,47 +925,22 @@ fit_softmax(MLFit *fit)
 	{
 		double	   *partials;
 		double		f,
-					valid_sum = 0,
-					valid_n = 0;
+					valid_loss;
 
 		params[0] = K;
 		memcpy(params + 1, W, sizeof(double) * nw);
 		partials = ml_fit_pass(fit, PASS_SOFTMAX);
 		memset(acc, 0, sizeof(double) * S);
 		for (c = 0; c < nchunks; c++)
-		{
-			double	   *part = ml_fit_partial(fit, partials, c);
-
-			mlc_softmax_combine(p, K, acc, part);
-			valid_sum += part[S];
-			valid_n += part[S + 1];
-			if (evals == 0)
-			{
-				int			j;
-
-				for (j = 0; j < p; j++)
-					means[j] += part[S + 2 + j];
-			}
-		}
-		if (evals == 0)
-		{
-			int			j;
-
-			for (j = 0; j < p; j++)
-				means[j] /= Max(acc[0], 1);
-		}
-		fit->n_train = (int64) acc[0];
-		fit->n_valid = (int64) valid_n;
-		if (fit->n_train == 0)
-			no_rows_error(fit);
+			mlc_softmax_combine(p, K, acc, ml_fit_partial(fit, partials, c));
+		valid_loss = combine_loss_tail(fit, partials, S, acc[0], means, evals == 0);
 		mlc_softmax_objective(p, K, acc, W, fit->hp.alpha, &f, g);
 		evals++;
 		status = mlc_lbfgs_step(opt, W, f, g);
 		if (mlc_lbfgs_iterations(opt) != last_iter)
 		{
 			last_iter = mlc_lbfgs_iterations(opt);
-			ml_fit_history(fit, last_iter, acc[1] / acc[0], valid_n > 0 ? valid_sum / valid_n : NAN,
-						mlc_lbfgs_gradient_norm(opt), t0);
+			ml_fit_history(fit, last_iter, acc[1] / acc[0], valid_loss, mlc_lbfgs_gradient_norm(opt), t0);
 		}
 	}
 	fit->iterations = mlc_lbfgs_iterations(opt);
