@@ -12,11 +12,12 @@ CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/kmeans.o src/core/pca.o src/core/naive_bayes.o src/core/tree.o
 PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
 	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o src/pg/encode.o src/pg/fit.o src/pg/fit_tree.o src/pg/evaluate.o \
-	src/pg/document.o src/pg/aggengine.o
+	src/pg/document.o src/pg/aggengine.o src/pg/privilege.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # The install script is assembled from the parts in src/sql/, in this order.
-SQL_PARTS = src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql src/sql/scaleout.sql
+SQL_PARTS = src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql src/sql/scaleout.sql \
+	src/sql/finish.sql
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql

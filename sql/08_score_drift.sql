@@ -47,7 +47,7 @@ CREATE TABLE many_homes AS SELECT h.* FROM homes h, generate_series(1, 20);
 EXPLAIN (COSTS OFF) SELECT ml._drift_profile(1::bigint, '{}'::jsonb, area, rooms, garden) FROM many_homes h;
 SELECT (p #> '{features,area,bin_counts}') = (SELECT jsonb_agg(20 * x::int) FROM jsonb_array_elements_text(r.input_profile #> '{features,area,bin_counts}') x) AS parallel_counts_agree,
        abs((p #>> '{features,area,mean}')::float8 - (r.input_profile #>> '{features,area,mean}')::float8) < 1e-9 AS parallel_mean_agrees
-FROM ml.scoring_runs r, ml._input_profile(r.model_id, ml._drift_spec(r.model_id), 'SELECT * FROM many_homes') p WHERE r.id = 1;
+FROM ml.scoring_runs r, ml._input_profile(r.model_id, ml._drift_spec(r.model_id), 'SELECT * FROM public.many_homes') p WHERE r.id = 1;
 RESET parallel_setup_cost; RESET parallel_tuple_cost; RESET min_parallel_table_scan_size;
 RESET max_parallel_workers_per_gather;
 

@@ -22,7 +22,30 @@ extern double ml_elapsed_seconds(TimestampTz since);
 extern bool ml_type_is_numeric(Oid typid);
 extern double ml_datum_to_double(Datum d, Oid typid);
 
+/* rowhash.c: plan a source query (inside SPI): one statement returning rows */
+struct CachedPlanSource;
+extern struct CachedPlanSource *ml_prepare_source(const char *query);
+
 /* predict.c: the decoded model with this id (cached per backend) */
 extern const mlc_model *ml_model_by_id(int64 id, const char **label);
+
+/*
+ * privilege.c: inside an entry, code running as the extension's owner acts
+ * for the entry's caller; ml_enter_caller switches to the caller's rights
+ * (and search_path) until ml_leave_caller, and does nothing elsewhere.
+ */
+typedef struct MLCallerSwitch
+{
+	bool		active;
+	Oid			save_uid;
+	int			save_sec;
+	int			guc_level;
+} MLCallerSwitch;
+extern Oid	ml_caller_id(void);
+extern Oid	ml_extension_owner(void);
+struct RelationData;
+extern void ml_check_snapshot_relation(struct RelationData *rel);
+extern void ml_enter_caller(MLCallerSwitch *sw, bool with_path);
+extern void ml_leave_caller(MLCallerSwitch *sw);
 
 #endif							/* PG_MLOPS_H */

@@ -9,6 +9,8 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
+
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -283,8 +285,8 @@ cmp_text_ptr(const void *a, const void *b)
  * prepare_source plans a source query (inside SPI) and checks that it is a
  * single statement that returns rows.
  */
-static CachedPlanSource *
-prepare_source(const char *query)
+CachedPlanSource *
+ml_prepare_source(const char *query)
 {
 	SPIPlanPtr	plan;
 	List	   *sources;
@@ -323,22 +325,27 @@ ml_query_relations(PG_FUNCTION_ARGS)
 	int			n = 0,
 				i;
 	MemoryContext outer = CurrentMemoryContext;
+	MLCallerSwitch sw;
 
+	/* the query's names mean what they mean to the caller */
+	ml_enter_caller(&sw, true);
 	SPI_connect();
-	ps = prepare_source(query);
+	ps = ml_prepare_source(query);
 	strs = MemoryContextAlloc(outer, sizeof(char *) * Max(1, list_length(ps->relationOids)));
 	foreach(lc, ps->relationOids)
 	{
 		Oid			relid = lfirst_oid(lc);
 		char	   *relname = get_rel_name(relid);
 
-		if (relname == NULL)
+		/* the caller's temporary views of a source are not lineage */
+		if (relname == NULL || isAnyTempNamespace(get_rel_namespace(relid)))
 			continue;
 		strs[n++] = MemoryContextStrdup(outer,
 										quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 																   relname));
 	}
 	SPI_finish();
+	ml_leave_caller(&sw);
 
 	qsort(strs, n, sizeof(char *), cmp_text_ptr);
 	/* the planner may list a relation twice */
@@ -364,16 +371,29 @@ ml_query_columns(PG_FUNCTION_ARGS)
 	CachedPlanSource *ps;
 	StringInfoData buf;
 	MemoryContext outer = CurrentMemoryContext;
+	TupleDesc	desc = NULL;
 	char	   *json;
 	int			i;
+	MLCallerSwitch sw;
 
+	/* parsed as the caller; the types named as the calling function sees them */
+	ml_enter_caller(&sw, true);
 	SPI_connect();
-	ps = prepare_source(query);
+	ps = ml_prepare_source(query);
+	if (ps->resultDesc)
+	{
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		desc = CreateTupleDescCopy(ps->resultDesc);
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+	ml_leave_caller(&sw);
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '[');
-	for (i = 0; ps->resultDesc && i < ps->resultDesc->natts; i++)
+	for (i = 0; desc && i < desc->natts; i++)
 	{
-		Form_pg_attribute att = TupleDescAttr(ps->resultDesc, i);
+		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (i > 0)
 			appendStringInfoString(&buf, ", ");
@@ -384,8 +404,7 @@ ml_query_columns(PG_FUNCTION_ARGS)
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, ']');
-	json = MemoryContextStrdup(outer, buf.data);
-	SPI_finish();
+	json = buf.data;
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
 }
 

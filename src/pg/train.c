@@ -363,6 +363,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	TupleDesc	tupdesc;
 	Datum		values[8];
 	bool		nulls[8] = {false, false, false, false, false, false, false, false};
+	MLCallerSwitch caller;
 
 	for (j = 0; j < 4; j++)
 		if (PG_ARGISNULL(j))
@@ -380,7 +381,10 @@ ml_fit(PG_FUNCTION_ARGS)
 				 errhint("Available algorithms: %s.", mlc_algorithm_names())));
 	parse_hyperparams(alg, PG_GETARG_JSONB_P(3), &hp);
 
+	/* Training reads with the caller's rights (a view over a remote source too). */
+	ml_enter_caller(&caller, false);
 	rel = table_open(relid, AccessShareLock);
+	ml_check_snapshot_relation(rel);
 	/* The engine reads the table directly, so check the caller's right here. */
 	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
 		aclcheck_error(ACLCHECK_NO_PRIV, get_relkind_objtype(rel->rd_rel->relkind),
@@ -507,6 +511,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	nchunks = ml_engine_nchunks(engine);
 	ml_engine_end(engine);
 	table_close(rel, AccessShareLock);
+	ml_leave_caller(&caller);
 
 	blob = palloc(VARHDRSZ + enc_len);
 	SET_VARSIZE(blob, VARHDRSZ + enc_len);

@@ -256,7 +256,7 @@ BEGIN
             (19, 'trained_by', to_json(m.trained_by)),
             (20, 'trained_at', to_json(m.trained_at)),
             (21, 'trained_with', to_json(m.extension_version)),
-            (22, 'exported_by', to_json(current_user::text)),
+            (22, 'exported_by', to_json(ml._caller()::text)),
             (23, 'exported_at', to_json(now())),
             (24, 'extension_version', to_json(ext))) AS f(o, k, v);
         RETURN out;
@@ -378,7 +378,7 @@ BEGIN
     RETURN v;
 END $$;
 
-CREATE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
+CREATE FUNCTION ml._import_model(name text, document jsonb) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -544,17 +544,17 @@ BEGIN
 
     -- Register like ml.train_model does: owner, privilege, then the next version.
     PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || name, 0));
-    INSERT INTO ml.model_owners (name, owner) VALUES (name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    INSERT INTO ml.model_owners (name, owner) VALUES (name, ml._caller()) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
     PERFORM ml._require_model_privilege(name, 'manage', 'import a new version of');
 
     -- Lineage: the training snapshot must be here, with the same content.
     SELECT s.* INTO snap FROM ml.snapshots s
-    WHERE s.content_hash = snap_hash
+    WHERE s.content_hash = snap_hash AND ml._can_use_snapshot(s)
       AND (SELECT array_agg(c->>'name') FROM jsonb_array_elements(s.columns) c) @> (features || target)
     ORDER BY (s.name = doc #>> '{snapshot,name}') DESC, s.id
     LIMIT 1;
     IF snap.id IS NULL THEN
-        IF EXISTS (SELECT 1 FROM ml.snapshots s WHERE s.content_hash = snap_hash) THEN
+        IF EXISTS (SELECT 1 FROM ml.snapshots s WHERE s.content_hash = snap_hash AND ml._can_use_snapshot(s)) THEN
             RAISE EXCEPTION 'no snapshot with content hash % has the columns of model %', snap_hash, source_label
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       DETAIL = format('The model needs columns %s.', array_to_string(features || target, ', '));
@@ -601,5 +601,7 @@ BEGIN
                               name, new_version, m.id, source_label, snap.name));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.import_model(text, jsonb)
     IS 'register a model exported with ml.export_model(model, ''json'') as a new version, on a local snapshot of the same content';

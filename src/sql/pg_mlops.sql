@@ -2,10 +2,49 @@
 
 \echo Use "CREATE EXTENSION pg_mlops" to load this file. \quit
 
--- Snapshot relations live in ml_data and belong to whoever took them.
-CREATE SCHEMA ml_data;
-GRANT USAGE, CREATE ON SCHEMA ml_data TO PUBLIC;
+-- The extension's schemas must be its own: a schema ml (or ml_data) that
+-- existed before, owned by another role or holding objects, could hold
+-- objects planted to run with the rights of whoever calls ml functions.
+DO $$
+BEGIN
+    IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml')
+       IS DISTINCT FROM (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = 'ml'::regnamespace)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'ml'::regnamespace)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = 'ml'::regnamespace)
+       OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprnamespace = 'ml'::regnamespace) THEN
+        RAISE EXCEPTION 'schema ml already exists and is not an empty schema of the installing role'
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = 'pg_mlops runs its functions from schema ml; objects another role placed there would run with its callers'' rights.',
+                  HINT = 'Drop or rename the existing schema ml, then CREATE EXTENSION pg_mlops again.';
+    END IF;
+END $$;
+REVOKE ALL ON SCHEMA ml FROM PUBLIC;
 GRANT USAGE ON SCHEMA ml TO PUBLIC;
+
+-- Snapshot relations live in ml_data and belong to the extension's owner;
+-- ml.snapshot grants SELECT (with grant option) to the role that took one.
+CREATE SCHEMA ml_data;
+REVOKE ALL ON SCHEMA ml_data FROM PUBLIC;
+GRANT USAGE ON SCHEMA ml_data TO PUBLIC;
+
+-- The role an ml function acts for: inside ml.* (which run as the
+-- extension's owner) the role that called it, elsewhere current_user.
+CREATE FUNCTION ml._caller() RETURNS name
+AS 'MODULE_PATHNAME', 'ml_caller' LANGUAGE C STABLE PARALLEL RESTRICTED;
+-- Run SQL with the caller's rights (only ml functions may); $1 is args.
+CREATE FUNCTION ml._as_caller(sql text, args jsonb DEFAULT NULL) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_as_caller' LANGUAGE C VOLATILE;
+-- The relation a name means in the caller's search_path (NULL if none).
+CREATE FUNCTION ml._caller_relation(name text) RETURNS regclass
+AS 'MODULE_PATHNAME', 'ml_caller_relation' LANGUAGE C STRICT STABLE;
+-- A query text as a temporary view of the caller, resolved in the caller's
+-- search_path; dropped when the ml function that made it returns.
+CREATE FUNCTION ml._caller_view(query text) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_caller_view' LANGUAGE C STRICT VOLATILE;
+-- The schema-qualified name a new relation gets when the caller creates it.
+CREATE FUNCTION ml._caller_new_relation(name text) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_caller_new_relation' LANGUAGE C STRICT STABLE;
 
 ----------------------------------------------------------------------------
 -- Catalog tables
@@ -27,9 +66,10 @@ CREATE TABLE ml.snapshots (
     schema_hash      text NOT NULL,
     profile          jsonb NOT NULL,
     created_at       timestamptz NOT NULL DEFAULT now(),
-    created_by       text NOT NULL DEFAULT current_user,
+    created_by       text NOT NULL DEFAULT ml._caller(),
     dropped_at       timestamptz,
-    dropped_by       text
+    dropped_by       text,
+    CHECK (relation = 'ml_data.snapshot_' || id)
 );
 COMMENT ON TABLE ml.snapshots IS 'immutable, hashed copies of training data';
 
@@ -52,7 +92,7 @@ CREATE TABLE ml.models (
     model_hash        text NOT NULL,
     workers           integer NOT NULL,
     train_seconds     float8 NOT NULL,
-    trained_by        text NOT NULL DEFAULT current_user,
+    trained_by        text NOT NULL DEFAULT ml._caller(),
     trained_at        timestamptz NOT NULL DEFAULT now(),
     extension_version text NOT NULL,
     parent_id         bigint REFERENCES ml.models (id),
@@ -71,7 +111,7 @@ CREATE UNIQUE INDEX models_one_per_stage ON ml.models (name, stage)
 CREATE TABLE ml.model_events (
     id          bigserial PRIMARY KEY,
     at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor       text NOT NULL DEFAULT current_user,
+    actor       text NOT NULL DEFAULT ml._caller(),
     action      text NOT NULL,
     model_id    bigint REFERENCES ml.models (id),
     snapshot_id bigint REFERENCES ml.snapshots (id),
@@ -98,11 +138,8 @@ SELECT pg_catalog.pg_extension_config_dump('ml.models_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.model_events', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.model_events_id_seq', '');
 
--- Users record their own work; the audit log only grows.
-GRANT SELECT, INSERT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
-GRANT UPDATE (stage, description, model, metrics, deleted_at, deleted_by) ON ml.models TO PUBLIC;
-GRANT UPDATE (dropped_at, dropped_by) ON ml.snapshots TO PUBLIC;
-GRANT USAGE ON SEQUENCE ml.snapshots_id_seq, ml.models_id_seq, ml.model_events_id_seq TO PUBLIC;
+-- Users read (row-level security filters); only ml functions write.
+GRANT SELECT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
 
 -- Who owns each model name (the role that trained its first version), and
 -- the privileges owners give: 'use' (predict, score, explain, check drift,
@@ -117,40 +154,45 @@ CREATE TABLE ml.model_grants (
     name       text NOT NULL REFERENCES ml.model_owners (name),
     grantee    name NOT NULL,
     privilege  text NOT NULL CHECK (privilege IN ('use', 'manage')),
-    granted_by name NOT NULL DEFAULT current_user,
+    granted_by name NOT NULL DEFAULT ml._caller(),
     granted_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (name, grantee, privilege)
 );
 SELECT pg_catalog.pg_extension_config_dump('ml.model_owners', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.model_grants', '');
-GRANT SELECT, INSERT ON ml.model_owners TO PUBLIC;
-GRANT SELECT, INSERT, DELETE ON ml.model_grants TO PUBLIC;
+GRANT SELECT ON ml.model_owners, ml.model_grants TO PUBLIC;
 
 -- Does the current user hold a privilege on a model name?  Owners, members
 -- of the owner role and superusers hold both.
 CREATE FUNCTION ml._is_superuser() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = current_user AND r.rolsuper)
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+    SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = ml._caller() AND r.rolsuper)
 $$;
 
 CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
     SELECT ml._is_superuser()
         -- joined to pg_roles, so that roles dropped since are simply no one
         OR EXISTS (SELECT 1 FROM ml.model_owners o JOIN pg_roles r ON r.rolname = o.owner
-                   WHERE o.name = model_name AND pg_has_role(current_user, r.oid, 'MEMBER'))
+                   WHERE o.name = model_name AND pg_has_role(ml._caller(), r.oid, 'MEMBER'))
         OR EXISTS (SELECT 1 FROM ml.model_grants g
                    WHERE g.name = model_name AND (g.privilege = wanted OR g.privilege = 'manage')
                      AND g.grantee = 'public')
         OR EXISTS (SELECT 1 FROM ml.model_grants g JOIN pg_roles r ON r.rolname = g.grantee
                    WHERE g.name = model_name AND (g.privilege = wanted OR g.privilege = 'manage')
-                     AND pg_has_role(current_user, r.oid, 'MEMBER'))
+                     AND pg_has_role(ml._caller(), r.oid, 'MEMBER'))
 $$;
 
 -- Can the current user read a relation (named as text; false once it is gone)?
 CREATE FUNCTION ml._can_read(rel text) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT coalesce(has_table_privilege(to_regclass(rel), 'SELECT'), false)
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+    SELECT coalesce(has_table_privilege(ml._caller(), to_regclass(rel), 'SELECT'), false)
+$$;
+
+-- May the caller use a snapshot (it took it, or can read its relation)?
+CREATE FUNCTION ml._can_use_snapshot(s ml.snapshots) RETURNS boolean
+LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
+    SELECT s.created_by = ml._caller() OR ml._can_read(s.relation)
 $$;
 
 CREATE FUNCTION ml._require_model_exists(model_name text) RETURNS void
@@ -172,7 +214,7 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   DETAIL = format('This needs the %s privilege on the model, which its owner %s can give.', privilege,
                                   coalesce((SELECT o.owner::text FROM ml.model_owners o WHERE o.name = model_name), '(none)')),
-                  HINT = format('The owner runs SELECT ml.grant_model(%L, %L, %L).', model_name, current_user, privilege);
+                  HINT = format('The owner runs SELECT ml.grant_model(%L, %L, %L).', model_name, ml._caller(), privilege);
     END IF;
 END $$;
 
@@ -275,9 +317,11 @@ END $$;
 -- Snapshots
 ----------------------------------------------------------------------------
 
--- A source is a relation name or a query; return it as a query text.
+-- A source is a relation name or a query; return it as a query that runs
+-- the same for the caller under the pinned search_path: a relation named
+-- with its schema, or a query text as a temporary view of the caller's.
 CREATE FUNCTION ml._source_query(source text) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
     rel regclass;
@@ -287,14 +331,10 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Pass a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
     END IF;
-    IF source ~* '^\s*\(*\s*(select|with|values|table)\M' THEN
-        RETURN regexp_replace(source, '[\s;]+$', '');
+    IF ml._is_query(source) THEN
+        RETURN 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
     END IF;
-    BEGIN
-        rel := to_regclass(source);
-    EXCEPTION WHEN invalid_name OR syntax_error OR invalid_parameter_value THEN
-        rel := NULL;
-    END;
+    rel := ml._caller_relation(source);
     IF rel IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist', source
             USING ERRCODE = 'undefined_table',
@@ -302,6 +342,10 @@ BEGIN
     END IF;
     RETURN 'SELECT * FROM ' || rel::text;
 END $$;
+
+-- Is a source a query text (else a relation or snapshot name)?
+CREATE FUNCTION ml._is_query(source text) RETURNS boolean
+LANGUAGE sql IMMUTABLE AS $$ SELECT source ~* '^\s*\(*\s*(select|with|values|table)\M' $$;
 
 -- Per-column profile: counts, moments, decile edges and shares (numeric),
 -- top categories and shares (everything else).
@@ -378,7 +422,7 @@ BEGIN
               HINT = 'Take a new snapshot with ml.snapshot() instead.';
 END $$;
 
-CREATE FUNCTION ml.snapshot(source text, name text DEFAULT NULL,
+CREATE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
                             test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
@@ -420,15 +464,33 @@ BEGIN
     -- partitions, Citus distributed) is not copied here: the snapshot is a
     -- view over it with the split column, hashed and profiled by
     -- aggregates, and trained through the aggregate engine.
-    remote := source !~* '^\s*\(*\s*(select|with|values|table)\M' AND ml._is_remote_source(to_regclass(source));
+    -- The relation belongs to the extension's owner (only ml functions
+    -- change or drop it); its creator reads it and may grant others.
+    remote := NOT ml._is_query(source) AND ml._is_remote_source(ml._caller_relation(source));
     IF remote THEN
-        PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, to_regclass(source)));
-        EXECUTE format('CREATE VIEW %s AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
-                       rel, seed, test_fraction, to_regclass(source));
+        -- security_invoker: each reader reads the source with its own
+        -- rights and user mapping.
+        PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, ml._caller_relation(source)));
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
+                       rel, seed, test_fraction, ml._caller_relation(source));
     ELSE
         PERFORM ml._notice(format('snapshot %s: copying rows', name));
-        EXECUTE format(E'CREATE TABLE %s AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test\nFROM (%s\n) _ml_src',
-                       rel, seed, test_fraction, query);
+        EXECUTE format('CREATE TABLE %s (%s, _ml_is_test boolean NOT NULL)', rel,
+                       (SELECT string_agg(format('%I %s', c->>'name', c->>'type'), ', ' ORDER BY o)
+                        FROM jsonb_array_elements(ml._query_columns(query)) WITH ORDINALITY x(c, o)));
+        -- The caller copies the rows it can read, with a right held only
+        -- for this statement.
+        IF ml._caller() <> current_user THEN
+            EXECUTE format('GRANT INSERT ON %s TO %I', rel, ml._caller());
+        END IF;
+        PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s)\nFROM (%s\n) _ml_src',
+                                     rel, seed, test_fraction, query));
+        IF ml._caller() <> current_user THEN
+            EXECUTE format('REVOKE INSERT ON %s FROM %I', rel, ml._caller());
+        END IF;
+    END IF;
+    IF ml._caller() <> current_user THEN
+        EXECUTE format('GRANT SELECT ON %s TO %I WITH GRANT OPTION', rel, ml._caller());
     END IF;
 
     SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod))
@@ -445,14 +507,18 @@ BEGIN
     snap.id := sid;
     snap.name := name;
     snap.source := source;
-    snap.source_relations := ml._query_relations(query);
+    snap.source_relations := ml._query_relations(CASE WHEN ml._is_query(source) THEN source ELSE query END);
     snap.relation := rel;
     snap.columns := cols;
     snap.test_fraction := test_fraction;
     snap.seed := seed;
     snap.schema_hash := encode(sha256(convert_to(cols::text, 'UTF8')), 'hex');
-    EXECUTE format('SELECT count(*), count(*) FILTER (WHERE _ml_is_test) FROM %s', rel)
-        INTO snap.row_count, snap.test_count;
+    -- Counted, hashed and profiled by the caller (a view reads the source
+    -- with the reader's rights).
+    SELECT (x->>'rows')::bigint, (x->>'test')::bigint, x->>'hash' INTO snap.row_count, snap.test_count, snap.content_hash
+    FROM ml._as_caller(format('SELECT jsonb_build_object(''rows'', count(*), ''hash'', ml.content_hash(_ml_s),
+                                                         ''test'', (SELECT count(*) FROM %2$s WHERE _ml_is_test))
+                               FROM (SELECT %1$s FROM %2$s) _ml_s', col_list, rel)) x;
     IF snap.row_count = 0 THEN
         RAISE EXCEPTION 'source of snapshot "%" returned no rows', name
             USING ERRCODE = 'data_exception',
@@ -460,13 +526,11 @@ BEGIN
                   HINT = 'A snapshot needs at least one row; check the source query.';
     END IF;
     snap.train_count := snap.row_count - snap.test_count;
-    EXECUTE format('SELECT ml.content_hash(_ml_s) FROM (SELECT %s FROM %s) _ml_s', col_list, rel)
-        INTO snap.content_hash;
     PERFORM ml._notice(format('snapshot %s: %s rows copied and hashed in %s s, profiling columns',
                               name, snap.row_count, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
-    snap.profile := ml._profile(rel, cols);
+    snap.profile := ml._as_caller('SELECT ml._profile($1->>''rel'', $1->''cols'')', jsonb_build_object('rel', rel, 'cols', cols));
     snap.created_at := now();
-    snap.created_by := current_user;
+    snap.created_by := ml._caller();
 
     IF remote THEN
         EXECUTE format('CREATE TRIGGER snapshot_is_immutable INSTEAD OF INSERT OR UPDATE OR DELETE ON %s '
@@ -487,6 +551,10 @@ BEGIN
                               name, snap.train_count, snap.test_count, snap.content_hash));
     RETURN snap;
 END $$;
+CREATE FUNCTION ml.snapshot(source text, name text DEFAULT NULL,
+                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
+RETURNS ml.snapshots
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.snapshot(text, text, float8, integer) IS 'freeze a table, view or query into an immutable, hashed snapshot';
 
 ----------------------------------------------------------------------------
@@ -495,7 +563,7 @@ COMMENT ON FUNCTION ml.snapshot(text, text, float8, integer) IS 'freeze a table,
 
 -- 'name' (production, else latest), 'name@3', 'name@staging' -> models.id
 CREATE FUNCTION ml._resolve_model(ref text) RETURNS bigint
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 #variable_conflict use_variable
 DECLARE
     r record;
@@ -506,17 +574,20 @@ BEGIN
     END IF;
     r := ml._parse_model_ref(ref);
     IF r.version IS NOT NULL THEN
-        SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.version = r.version;
+        SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.version = r.version
+          AND ml._has_model_privilege(m.name, 'use');
     ELSIF r.stage IS NOT NULL THEN
         SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.stage = r.stage
+          AND ml._has_model_privilege(m.name, 'use')
         ORDER BY m.version DESC LIMIT 1;
     ELSE
         SELECT m.id INTO mid FROM ml.models m WHERE m.name = r.name AND m.deleted_at IS NULL
+          AND ml._has_model_privilege(m.name, 'use')
         ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
     END IF;
     PERFORM ml._require_not_deleted(mid);
     IF mid IS NULL THEN
-        IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.name = r.name) THEN
+        IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.name = r.name AND ml._has_model_privilege(m.name, 'use')) THEN
             RAISE EXCEPTION 'model "%" does not exist', r.name
                 USING ERRCODE = 'undefined_object',
                       HINT = 'See SELECT name, version, stage FROM ml.registry.';
@@ -529,10 +600,10 @@ BEGIN
 END $$;
 
 CREATE FUNCTION ml._resolve_model(id bigint) RETURNS bigint
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
+LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 #variable_conflict use_variable
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.id = $1) THEN
+    IF NOT EXISTS (SELECT 1 FROM ml.models m WHERE m.id = $1 AND ml._has_model_privilege(m.name, 'use')) THEN
         RAISE EXCEPTION 'model with id % does not exist', coalesce($1::text, 'NULL')
             USING ERRCODE = 'undefined_object',
                   HINT = 'See SELECT id, name, version FROM ml.registry.';
@@ -567,24 +638,20 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     snap ml.snapshots;
     rel regclass;
-    is_query boolean := source ~* '^\s*\(*\s*(select|with|values|table)\M';
+    is_query boolean := ml._is_query(source);
 BEGIN
     IF source IS NULL THEN
         RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF source LIKE 'snapshot:%' THEN
-        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = substr(source, 10);
+        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = substr(source, 10) AND ml._can_use_snapshot(s);
         IF NOT FOUND THEN
             RAISE EXCEPTION 'snapshot "%" does not exist', substr(source, 10)
                 USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
         END IF;
     ELSIF NOT is_query THEN
-        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source;
-        BEGIN
-            rel := to_regclass(source);
-        EXCEPTION WHEN invalid_name OR syntax_error OR invalid_parameter_value THEN
-            rel := NULL;
-        END;
+        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
+        rel := ml._caller_relation(source);
         IF snap.id IS NOT NULL AND rel IS NOT NULL THEN
             RAISE EXCEPTION 'source "%" names both a snapshot and a relation', source
                 USING ERRCODE = 'ambiguous_alias',
@@ -619,9 +686,9 @@ $$;
 -- one-hot category) and the value imputed for NULLs.  ml._fit applies it in
 -- the parallel engine and stores it in the model, so scoring encodes rows
 -- the same way.
-CREATE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
-                                  hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
-                                  OUT impute text)
+CREATE FUNCTION ml._read_training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+                                       hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
+                                       OUT impute text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -761,6 +828,21 @@ BEGIN
     plan := plan || jsonb_build_object('inputs', inputs);
 END $$;
 
+-- The plan, read from the snapshot with the caller's rights.
+CREATE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+                                  hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
+                                  OUT impute text)
+LANGUAGE sql VOLATILE AS $$
+    SELECT x.plan, x.numeric_hyperparams, x.impute
+    FROM jsonb_to_record(ml._as_caller(
+        'SELECT to_jsonb(p) FROM ml._read_training_plan(jsonb_populate_record(NULL::ml.snapshots, $1->''snap''), $1->>''target'',
+                                                         ARRAY(SELECT jsonb_array_elements_text($1->''features'')),
+                                                         $1->>''algorithm'', $1->''hyperparams'') p',
+        jsonb_build_object('snap', to_jsonb(snap), 'target', target, 'features', to_jsonb(features),
+                           'algorithm', algorithm, 'hyperparams', hyperparams)))
+         AS x(plan jsonb, numeric_hyperparams jsonb, impute text)
+$$;
+
 -- The trials of a hyperparameter search: every combination of the listed
 -- values ("grid"), or n_iter of them drawn without replacement in an order
 -- fixed by the seed ("random").  Each trial is the base hyperparameters
@@ -836,8 +918,7 @@ CREATE TABLE ml.trials (
 );
 SELECT pg_catalog.pg_extension_config_dump('ml.trials', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.trials_id_seq', '');
-GRANT SELECT, INSERT ON ml.trials TO PUBLIC;
-GRANT USAGE ON SEQUENCE ml.trials_id_seq TO PUBLIC;
+GRANT SELECT ON ml.trials TO PUBLIC;
 COMMENT ON TABLE ml.trials IS 'every trial of a hyperparameter search, with its cross-validated scores; the chosen one was refit as the model';
 
 -- Exact ROC AUC of scored rows (ties count one half), as a parallel aggregate.
@@ -860,19 +941,15 @@ CREATE AGGREGATE ml._auc_agg(score float8, positive boolean) (
 -- ROC AUC of a binary classifier on a query's rows: the probability that a
 -- positive row scores above a negative one, ties counting one half.
 CREATE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
-LANGUAGE plpgsql STABLE AS $$
-DECLARE
-    auc float8;
+LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
-    EXECUTE format($q$
-        SELECT ml._auc_agg((ml.predict_proba(%2$L, s))[2], (s.%1$I)::text = %4$L)
+    RETURN (ml._as_caller(format($q$
+        SELECT to_jsonb(ml._auc_agg((ml.predict_proba(%2$L, s))[2], (s.%1$I)::text = %4$L))
         FROM (%3$s) s WHERE s.%1$I IS NOT NULL $q$,
-        target, model, query, positive)
-    INTO auc;
-    RETURN auc;
+        target, model, query, positive)) #>> '{}')::float8;
 END $$;
 
-CREATE FUNCTION ml.train_model(model_name text, source text, target text,
+CREATE FUNCTION ml._train_model(model_name text, source text, target text,
                                algorithm text DEFAULT 'linear_regression',
                                hyperparams jsonb DEFAULT '{}',
                                features text[] DEFAULT NULL,
@@ -965,7 +1042,7 @@ BEGIN
     -- Serialize version numbering per model name; other names proceed.
     PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || model_name, 0));
     -- The first training of a name makes its owner; later ones need the manage privilege.
-    INSERT INTO ml.model_owners (name, owner) VALUES (model_name, current_user) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    INSERT INTO ml.model_owners (name, owner) VALUES (model_name, ml._caller()) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
     PERFORM ml._require_model_privilege(model_name, 'manage', 'train a new version of');
     SELECT coalesce(max(m.version), 0) + 1 INTO new_version FROM ml.models m WHERE m.name = model_name;
     -- A new version of a name is retrained from its production (else latest) version.
@@ -1011,6 +1088,15 @@ BEGIN
                               ref, new_id, snap.name, round(secs::numeric, 3)));
     RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
+CREATE FUNCTION ml.train_model(model_name text, source text, target text,
+                               algorithm text DEFAULT 'linear_regression',
+                               hyperparams jsonb DEFAULT '{}',
+                               features text[] DEFAULT NULL,
+                               test_fraction float8 DEFAULT NULL,
+                               seed integer DEFAULT 42,
+                               search jsonb DEFAULT NULL)
+RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
     IS 'train a model in parallel workers and register it as a new version';
 
@@ -1037,7 +1123,7 @@ BEGIN
     RETURN m;
 END $$;
 
-CREATE FUNCTION ml.promote(model text, version integer, stage text DEFAULT 'production')
+CREATE FUNCTION ml._promote(model text, version integer, stage text DEFAULT 'production')
 RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1067,9 +1153,12 @@ BEGIN
                                'previous_version', previous.version));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.promote(model text, version integer, stage text DEFAULT 'production')
+RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.promote(text, integer, text) IS 'move a version to staging or production; the previous holder is archived';
 
-CREATE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
+CREATE FUNCTION ml._archive(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1082,11 +1171,13 @@ BEGIN
     VALUES ('archive', m.id, m.snapshot_id, jsonb_build_object('model', model || '@' || version));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.archive(text, integer) IS 'retire a version';
 
 -- Production history of a model name, replayed from the audit log: a
 -- promotion pushes, a rollback pops, an archive removes.
-CREATE FUNCTION ml.rollback(model text) RETURNS ml.models
+CREATE FUNCTION ml._rollback(model text) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1132,6 +1223,8 @@ BEGIN
                                'from_version', current_prod.version));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.rollback(model text) RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.rollback(text) IS 'put back the version that held production before the current one';
 
 CREATE VIEW ml.registry AS
@@ -1252,7 +1345,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
+CREATE FUNCTION ml._evaluate(model text, source text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1267,19 +1360,19 @@ BEGIN
     ref := (e.m).name || '@' || (e.m).version;
     CASE (e.m).task
     WHEN 'regression' THEN
-        EXECUTE format($q$
+        result := ml._as_caller(format($q$
             SELECT jsonb_build_object('r2', 1 - sum((y - p)^2) / nullif(sum((y - ybar)^2), 0),
                                       'rmse', sqrt(avg((y - p)^2)), 'mae', avg(abs(y - p)),
                                       'explained_variance', 1 - var_pop(y - p) / nullif(var_pop(y), 0),
                                       'rows', count(*))
             FROM (SELECT y, p, avg(y) OVER () AS ybar
                   FROM (SELECT (s.%1$I)::float8 AS y, ml.predict(%2$L, s) AS p FROM (%3$s) s) x
-                  WHERE y IS NOT NULL AND p IS NOT NULL) z $q$, (e.m).target, ref, e.query)
-        INTO result;
+                  WHERE y IS NOT NULL AND p IS NOT NULL) z $q$, (e.m).target, ref, e.query));
     WHEN 'classification' THEN
         classes := ml.classes(ref);
         k := cardinality(classes);
-        EXECUTE format($q$
+        SELECT ARRAY(SELECT jsonb_array_elements_text(x->'conf')::float8), x->'result' INTO conf, result
+        FROM ml._as_caller(format($q$
             WITH scored AS (
                 SELECT array_position(%4$L::text[], (s.%1$I)::text) AS actual, ml.predict_proba(%2$L, s) AS p
                 FROM (%3$s) s WHERE s.%1$I IS NOT NULL
@@ -1289,13 +1382,12 @@ BEGIN
             ), cells AS (
                 SELECT actual, predicted, count(*) AS n FROM labeled GROUP BY 1, 2
             )
-            SELECT (SELECT array_agg(coalesce(c.n, 0)::float8 ORDER BY a, b)
+            SELECT jsonb_build_object('conf', (SELECT jsonb_agg(coalesce(c.n, 0)::float8 ORDER BY a, b)
                     FROM generate_series(1, %5$s) a CROSS JOIN generate_series(1, %5$s) b
                     LEFT JOIN cells c ON c.actual = a AND c.predicted = b),
-                   jsonb_build_object('log_loss', avg(-ln(greatest(p[actual], 1e-15))), 'rows', count(*),
-                                      'unknown_labels', (SELECT count(*) FROM scored WHERE actual IS NULL))
-            FROM labeled $q$, (e.m).target, ref, e.query, classes, k)
-        INTO conf, result;
+                   'result', jsonb_build_object('log_loss', avg(-ln(greatest(p[actual], 1e-15))), 'rows', count(*),
+                                      'unknown_labels', (SELECT count(*) FROM scored WHERE actual IS NULL)))
+            FROM labeled $q$, (e.m).target, ref, e.query, classes, k)) x;
         IF (result->>'rows')::bigint = 0 THEN
             RETURN result;
         END IF;
@@ -1304,11 +1396,10 @@ BEGIN
             result := result || jsonb_build_object('roc_auc', ml._roc_auc(ref, e.query, (e.m).target, classes[2]));
         END IF;
     WHEN 'clustering' THEN
-        EXECUTE format($q$
+        result := ml._as_caller(format($q$
             SELECT jsonb_build_object('inertia', sum(d), 'mean_inertia', avg(d), 'rows', count(*))
             FROM (SELECT (SELECT min(x * x) FROM unnest(ml.transform(%1$L, s)) x) AS d FROM (%2$s) s) z
-            WHERE d IS NOT NULL $q$, ref, e.query)
-        INTO result;
+            WHERE d IS NOT NULL $q$, ref, e.query));
     ELSE
         RAISE EXCEPTION 'model % is a decomposition and has no evaluation metrics', ref
             USING ERRCODE = 'wrong_object_type',
@@ -1316,9 +1407,11 @@ BEGIN
     END CASE;
     RETURN result;
 END $$;
+CREATE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
 
-CREATE FUNCTION ml.confusion_matrix(model text, source text)
+CREATE FUNCTION ml._confusion_matrix(model text, source text)
 RETURNS TABLE (actual text, predicted text, count bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1332,20 +1425,24 @@ BEGIN
         RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type',
             HINT = 'ml.evaluate() gives regression and clustering metrics.';
     END IF;
-    RETURN QUERY EXECUTE format($q$
+    RETURN QUERY SELECT x.actual, x.predicted, x.count FROM jsonb_to_recordset(ml._as_caller(format($q$
         WITH cells AS (
             SELECT (s.%1$I)::text AS a, ml.predict_class(%2$L, s) AS p, count(*) AS n
             FROM (%3$s) s WHERE s.%1$I IS NOT NULL GROUP BY 1, 2
         )
-        SELECT a.c, b.c, coalesce(cells.n, 0)
+        SELECT coalesce(jsonb_agg(jsonb_build_object('actual', a.c, 'predicted', b.c, 'count', coalesce(cells.n, 0))
+                                  ORDER BY a.i, b.j), '[]')
         FROM unnest(ml.classes(%2$L)) WITH ORDINALITY a(c, i)
         CROSS JOIN unnest(ml.classes(%2$L)) WITH ORDINALITY b(c, j)
-        LEFT JOIN cells ON cells.a = a.c AND cells.p = b.c
-        ORDER BY a.i, b.j $q$, (e.m).target, ref, e.query);
+        LEFT JOIN cells ON cells.a = a.c AND cells.p = b.c $q$, (e.m).target, ref, e.query)))
+        AS x(actual text, predicted text, count bigint);
 END $$;
+CREATE FUNCTION ml.confusion_matrix(model text, source text)
+RETURNS TABLE (actual text, predicted text, count bigint)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.confusion_matrix(text, text) IS 'counts of actual x predicted labels of a classifier on labeled rows, every cell included';
 
-CREATE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
+CREATE FUNCTION ml._roc_curve(model text, source text, positive text DEFAULT NULL)
 RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1368,7 +1465,7 @@ BEGIN
     END IF;
     -- One point per distinct score, from the highest: rows scoring at least
     -- the threshold are predicted positive (one class against the rest).
-    RETURN QUERY EXECUTE format($q$
+    RETURN QUERY SELECT x.threshold, x.false_positive_rate, x.true_positive_rate FROM jsonb_to_recordset(ml._as_caller(format($q$
         WITH scored AS (
             SELECT (s.%1$I)::text = %4$L AS is_pos, (ml.predict_proba(%2$L, s))[%5$s] AS score
             FROM (%3$s) s WHERE s.%1$I IS NOT NULL
@@ -1378,12 +1475,18 @@ BEGIN
         ), t AS (
             SELECT sum(tp) AS p, sum(fp) AS n FROM g
         )
-        SELECT 'Infinity'::float8, 0::float8, 0::float8
-        UNION ALL
-        (SELECT g.score, (sum(g.fp) OVER w)::float8 / nullif(t.n, 0), (sum(g.tp) OVER w)::float8 / nullif(t.p, 0)
-         FROM g, t WINDOW w AS (ORDER BY g.score DESC) ORDER BY g.score DESC) $q$,
-        (e.m).target, ref, e.query, classes[pos], pos);
+        SELECT jsonb_agg(jsonb_build_object('threshold', c.threshold, 'false_positive_rate', c.fpr, 'true_positive_rate', c.tpr)
+                         ORDER BY c.o, c.threshold DESC)
+        FROM (SELECT 0 AS o, 'Infinity'::float8 AS threshold, 0::float8 AS fpr, 0::float8 AS tpr
+              UNION ALL
+              SELECT 1, g.score, (sum(g.fp) OVER w)::float8 / nullif(t.n, 0), (sum(g.tp) OVER w)::float8 / nullif(t.p, 0)
+              FROM g, t WINDOW w AS (ORDER BY g.score DESC)) c $q$,
+        (e.m).target, ref, e.query, classes[pos], pos)))
+        AS x(threshold float8, false_positive_rate float8, true_positive_rate float8);
 END $$;
+CREATE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
+RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.roc_curve(text, text, text) IS 'ROC curve of a classifier for one class against the rest (default: the last class)';
 
 CREATE FUNCTION ml.training_info(model text)
@@ -1414,7 +1517,7 @@ CREATE TABLE ml.scoring_runs (
     started_at       timestamptz NOT NULL,
     finished_at      timestamptz NOT NULL,
     seconds          float8 NOT NULL,
-    scored_by        text NOT NULL DEFAULT current_user
+    scored_by        text NOT NULL DEFAULT ml._caller()
 );
 COMMENT ON TABLE ml.scoring_runs IS 'every batch scoring with ml.score, with the profile of the inputs it scored';
 
@@ -1442,7 +1545,7 @@ CREATE TABLE ml.drift_checks (
     threshold  float8,
     status     text NOT NULL CHECK (status IN ('ok', 'warn', 'alert')),
     epsilon    float8,
-    checked_by text NOT NULL DEFAULT current_user
+    checked_by text NOT NULL DEFAULT ml._caller()
 );
 CREATE INDEX ON ml.drift_checks (model_id, check_id);
 COMMENT ON TABLE ml.drift_checks IS 'history of ml.check_drift: one row per feature and metric';
@@ -1453,8 +1556,7 @@ SELECT pg_catalog.pg_extension_config_dump('ml.prediction_baselines', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_check_id_seq', '');
-GRANT SELECT, INSERT ON ml.scoring_runs, ml.prediction_baselines, ml.drift_checks TO PUBLIC;
-GRANT USAGE ON SEQUENCE ml.scoring_runs_id_seq, ml.drift_checks_id_seq, ml.drift_checks_check_id_seq TO PUBLIC;
+GRANT SELECT ON ml.scoring_runs, ml.prediction_baselines, ml.drift_checks TO PUBLIC;
 
 CREATE FUNCTION ml._query_columns(query text) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_query_columns' LANGUAGE C STRICT VOLATILE;
@@ -1508,20 +1610,24 @@ BEGIN
                   HINT = 'Prediction drift needs the training snapshot.';
     END IF;
     b.model_id := mid;
-    EXECUTE format('SELECT count(p), avg(p), percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1]) WITHIN GROUP (ORDER BY p)
-                    FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x',
-                   mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
-        INTO b.rows, b.mean, b.edges;
+    -- The caller reads the snapshot (a view reads its source with the reader's rights).
+    SELECT (x->>'rows')::bigint, (x->>'mean')::float8, ARRAY(SELECT jsonb_array_elements_text(x->'edges')::float8)
+    INTO b.rows, b.mean, b.edges
+    FROM ml._as_caller(format('SELECT jsonb_build_object(''rows'', count(p), ''mean'', avg(p), ''edges'',
+                                  percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1]) WITHIN GROUP (ORDER BY p))
+                               FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x',
+                              mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)) x;
     IF b.rows = 0 THEN
         RAISE EXCEPTION 'model % has no rows to take a prediction baseline from', mid
             USING ERRCODE = 'data_exception';
     END IF;
-    EXECUTE format('SELECT array_agg(coalesce(n, 0)::float8 / %s ORDER BY k) FROM generate_series(0, 9) k
-                    LEFT JOIN (SELECT width_bucket(p, $1) AS w, count(*) AS n
+    b.shares := ARRAY(SELECT jsonb_array_elements_text(ml._as_caller(format(
+                   'SELECT jsonb_agg(coalesce(n, 0)::float8 / %s ORDER BY k) FROM generate_series(0, 9) k
+                    LEFT JOIN (SELECT width_bucket(p, ARRAY(SELECT jsonb_array_elements_text($1)::float8)) AS w, count(*) AS n
                                FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x
                                WHERE p IS NOT NULL GROUP BY 1) y ON y.w = k',
-                   b.rows, mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)
-        INTO b.shares USING b.edges[2:10];
+                   b.rows, mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END),
+                   to_jsonb(b.edges[2:10])))::float8);
     b.computed_at := now();
     INSERT INTO ml.prediction_baselines VALUES (b.*) ON CONFLICT (model_id) DO NOTHING;
     RETURN b;
@@ -1616,10 +1722,13 @@ DECLARE
     vals float8[];
 BEGIN
     -- The features as columns, in the model's order.
-    EXECUTE format(E'SELECT ml._drift_profile(%s::bigint, %L::jsonb, %s) FROM (%s\n) _ml_src', mid, spec,
-                   (SELECT string_agg(format('_ml_src.%I', f->>'name'), ', ' ORDER BY o)
-                    FROM jsonb_array_elements(spec->'features') WITH ORDINALITY x(f, o)), query)
-        INTO vals;
+    vals := ARRAY(SELECT jsonb_array_elements_text(ml._as_caller(format(
+                E'SELECT to_jsonb(ml._drift_profile(%s::bigint, $1, %s)) FROM (%s\n) _ml_src', mid,
+                (SELECT string_agg(format('_ml_src.%I', f->>'name'), ', ' ORDER BY o)
+                 FROM jsonb_array_elements(spec->'features') WITH ORDINALITY x(f, o)), query), spec))::float8);
+    IF cardinality(vals) = 0 THEN
+        vals := NULL;
+    END IF;
     IF vals IS NULL THEN
         RETURN jsonb_build_object('rows', 0, 'features', '{}');
     END IF;
@@ -1651,7 +1760,7 @@ BEGIN
     RETURN cols;
 END $$;
 
-CREATE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
+CREATE FUNCTION ml._score(model text, source text, "into" text, key text DEFAULT NULL,
                          mode text DEFAULT 'append')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -1707,11 +1816,12 @@ BEGIN
     select_sql := format(E'SELECT %s %s, %L::text AS model, %L::timestamptz AS scored_at FROM (%s\n) _ml_src',
                          CASE WHEN key IS NULL THEN '' ELSE format('_ml_src.%I, ', key) END,
                          outputs, label, t0, query);
-    target := to_regclass("into");
+    -- The output table is the caller's: the caller creates or fills it.
+    target := ml._caller_relation("into");
     IF target IS NULL THEN
         -- A new table: CREATE TABLE AS runs the scoring query in parallel.
-        EXECUTE format('CREATE TABLE %s AS %s', "into", select_sql);
-        GET DIAGNOSTICS n = ROW_COUNT;
+        "into" := ml._caller_new_relation("into");
+        n := (ml._as_caller(format('CREATE TABLE %s AS %s', "into", select_sql))->>'processed')::bigint;
         target := "into"::regclass;
     ELSE
         SELECT string_agg(format('%s %s', k, v), ', ' ORDER BY o) INTO missing
@@ -1731,20 +1841,20 @@ BEGIN
                       HINT = 'Score into a new table name, which ml.score creates, or add the columns.';
         END IF;
         IF mode = 'replace' THEN
-            EXECUTE format('TRUNCATE %s', target);
+            PERFORM ml._as_caller(format('TRUNCATE %s', target));
         END IF;
         -- Score in parallel into a staging table, then append.
-        staging := format('ml_data.%I', 'scoring_' || pg_backend_pid() || '_' || txid_current());
-        EXECUTE format('CREATE UNLOGGED TABLE %s AS %s', staging, select_sql);
-        EXECUTE format('INSERT INTO %s (%s %s, model, scored_at) SELECT * FROM %s', target,
-                       CASE WHEN key IS NULL THEN '' ELSE quote_ident(key) || ',' END, output_cols, staging);
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXECUTE format('DROP TABLE %s', staging);
+        staging := format('pg_temp.%I', 'ml_scoring_' || txid_current());
+        PERFORM ml._as_caller(format('CREATE TEMP TABLE %s AS %s', staging, select_sql));
+        n := (ml._as_caller(format('INSERT INTO %s (%s %s, model, scored_at) SELECT * FROM %s', target,
+                                   CASE WHEN key IS NULL THEN '' ELSE quote_ident(key) || ',' END, output_cols, staging))
+              ->>'processed')::bigint;
+        PERFORM ml._as_caller(format('DROP TABLE %s', staging));
     END IF;
 
     INSERT INTO ml.scoring_runs (model_id, model, source, source_relations, output, mode, rows, input_profile,
                                  started_at, finished_at, seconds)
-    VALUES (mid, label, source, ml._query_relations(query), target::text, mode, n,
+    VALUES (mid, label, source, ml._query_relations(CASE WHEN ml._is_query(source) THEN source ELSE query END), target::text, mode, n,
             ml._input_profile(mid, spec, query), t0, clock_timestamp(),
             extract(epoch FROM clock_timestamp() - t0))
     RETURNING id INTO run_id;
@@ -1755,6 +1865,10 @@ BEGIN
                               round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
     RETURN n;
 END $$;
+CREATE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
+                         mode text DEFAULT 'append')
+RETURNS bigint
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.score(text, text, text, text, text) IS 'score a table or query into a table, recorded in ml.scoring_runs';
 
 CREATE FUNCTION ml._status(value float8, warn float8, alert float8, higher_is_worse boolean DEFAULT true)
@@ -1777,7 +1891,7 @@ $$;
 CREATE FUNCTION ml._setting(name text) RETURNS float8
 LANGUAGE sql STABLE AS $$ SELECT current_setting(name)::float8 $$;
 
-CREATE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
+CREATE FUNCTION ml._check_drift(model text, source text DEFAULT NULL)
 RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1886,12 +2000,13 @@ BEGIN
                        || ml._drift_row('_performance', 'rows', (ev->>'rows')::float8, NULL, NULL, 'ok');
         END IF;
     ELSIF m.task = 'regression' AND query IS NOT NULL AND EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) x WHERE x->>'name' = m.target) THEN
-        EXECUTE format(E'SELECT count(*) AS n, sqrt(avg((p - y) ^ 2)) AS rmse, avg(abs(p - y)) AS mae,
+        SELECT * INTO perf FROM jsonb_to_record(ml._as_caller(format(
+                     E'SELECT to_jsonb(b) FROM (SELECT count(*) AS n, sqrt(avg((p - y) ^ 2)) AS rmse, avg(abs(p - y)) AS mae,
                                 1 - sum((p - y) ^ 2) / nullif(sum((y - ybar) ^ 2), 0) AS r2
                          FROM (SELECT p, y, avg(y) OVER () AS ybar
                                FROM (SELECT ml.predict(%s::bigint, _ml_src) AS p, _ml_src.%I::float8 AS y
-                                     FROM (%s\n) _ml_src) a WHERE p IS NOT NULL AND y IS NOT NULL) b',
-                       mid, m.target, query) INTO perf;
+                                     FROM (%s\n) _ml_src) a WHERE p IS NOT NULL AND y IS NOT NULL) b) b',
+                       mid, m.target, query))) AS x(n bigint, rmse float8, mae float8, r2 float8);
         test := m.metrics->'test';
         IF perf.n > 0 AND test IS NOT NULL AND jsonb_typeof(test) = 'object' THEN
             out := out || ml._drift_row('_performance', 'rmse', perf.rmse, (test->>'rmse')::float8, ml._setting('ml.drift_performance_warn'),
@@ -1919,6 +2034,9 @@ BEGIN
     RETURN QUERY SELECT r.feature, r.metric, r.value, r.reference, r.threshold, r.status
     FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
 END $$;
+CREATE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
+RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.check_drift(text, text) IS 'compare a model''s inputs and predictions on new data with its training data';
 
 CREATE VIEW ml.drift AS
@@ -1961,7 +2079,7 @@ WHERE d.feature = '_performance';
 COMMENT ON VIEW ml.performance IS 'history of model performance on labeled new data against the training test metrics';
 
 -- Champion/challenger: promote a version only if it beats production on a test metric.
-CREATE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
+CREATE FUNCTION ml._promote_if_better(model text, version integer, metric text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -2007,6 +2125,9 @@ BEGIN
     END IF;
     RETURN better;
 END $$;
+CREATE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
 
 ----------------------------------------------------------------------------
@@ -2063,7 +2184,7 @@ COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot ->
 -- Reproducibility, verification, lineage traversal and model cards
 ----------------------------------------------------------------------------
 
-CREATE FUNCTION ml.verify_snapshot(name text)
+CREATE FUNCTION ml._verify_snapshot(name text)
 RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
                split_intact boolean)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -2075,7 +2196,7 @@ DECLARE
     moved bigint;
     n bigint;
 BEGIN
-    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name;
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name AND ml._can_use_snapshot(s);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'snapshot "%" does not exist', name
             USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
@@ -2091,17 +2212,23 @@ BEGIN
     END IF;
     SELECT string_agg(quote_ident(c->>'name'), ', ' ORDER BY o) INTO col_list
     FROM jsonb_array_elements(snap.columns) WITH ORDINALITY x(c, o);
-    EXECUTE format('SELECT count(*), ml.content_hash(_ml_s) FROM (SELECT %s FROM %s) _ml_s', col_list, snap.relation)
-        INTO n, h;
+    -- Read by the caller: a view reads its source with the reader's rights.
+    SELECT (x->>'rows')::bigint, x->>'hash' INTO n, h
+    FROM ml._as_caller(format('SELECT jsonb_build_object(''rows'', count(*), ''hash'', ml.content_hash(_ml_s))
+                               FROM (SELECT %s FROM %s) _ml_s', col_list, snap.relation)) x;
     -- The split must still be what the rows and the seed decide.
-    EXECUTE format('SELECT count(*) FROM (SELECT _ml_is_test, ml._row_is_test(ROW(%s), %s, %s) AS decided FROM %s) x
-                    WHERE _ml_is_test IS DISTINCT FROM decided', col_list, snap.seed, snap.test_fraction, snap.relation)
-        INTO moved;
+    moved := (ml._as_caller(format('SELECT to_jsonb(count(*)) FROM (SELECT _ml_is_test, ml._row_is_test(ROW(%s), %s, %s) AS decided FROM %s) x
+                                    WHERE _ml_is_test IS DISTINCT FROM decided', col_list, snap.seed, snap.test_fraction, snap.relation))
+              #>> '{}')::bigint;
     RETURN QUERY SELECT snap.name, n, snap.content_hash, h, h = snap.content_hash, moved = 0;
 END $$;
+CREATE FUNCTION ml.verify_snapshot(name text)
+RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
+               split_intact boolean)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';
 
-CREATE FUNCTION ml.reproduce(model text)
+CREATE FUNCTION ml._reproduce(model text)
 RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -2135,6 +2262,9 @@ BEGIN
     RETURN QUERY SELECT m.name || '@' || m.version, m.model_hash, h, h = m.model_hash,
                         extract(epoch FROM clock_timestamp() - t0)::float8;
 END $$;
+CREATE FUNCTION ml.reproduce(model text)
+RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
 
 -- A lineage node: a model reference becomes name@version; other names stay.
@@ -2239,7 +2369,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ml.lineage_graph(text, text) IS 'the lineage graph, whole or around one model, as Graphviz DOT or Mermaid';
 
-CREATE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
+CREATE FUNCTION ml._describe_model(model text, description text) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2253,6 +2383,8 @@ BEGIN
     VALUES ('describe', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'description', description));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.describe_model(text, text) IS 'set the description and intended use shown on the model card';
 
 CREATE FUNCTION ml.model_card(model text, format text DEFAULT 'markdown') RETURNS text
@@ -2404,7 +2536,7 @@ COMMENT ON FUNCTION ml.openlineage_events(timestamptz) IS 'OpenLineage START and
 ----------------------------------------------------------------------------
 
 -- Delete a model version: its bytes go, its record stays as a tombstone.
-CREATE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+CREATE FUNCTION ml._delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2432,16 +2564,18 @@ BEGIN
     IF children IS NOT NULL THEN
         PERFORM ml.delete_model(x.name || '@' || x.version, true) FROM ml.models x WHERE x.parent_id = m.id AND x.deleted_at IS NULL;
     END IF;
-    UPDATE ml.models x SET stage = 'archived', model = ''::bytea, deleted_at = now(), deleted_by = current_user
+    UPDATE ml.models x SET stage = 'archived', model = ''::bytea, deleted_at = now(), deleted_by = ml._caller()
     WHERE x.id = m.id RETURNING * INTO m;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('delete', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'model_hash', m.model_hash));
     RETURN m;
 END $$;
+CREATE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';
 
 -- Drop a snapshot's rows; its record stays as a tombstone.
-CREATE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
+CREATE FUNCTION ml._drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2449,10 +2583,17 @@ DECLARE
     models text;
 BEGIN
     PERFORM ml._require_writable('drop a snapshot');
-    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name;
+    SELECT * INTO snap FROM ml.snapshots s WHERE s.name = name AND ml._can_use_snapshot(s);
     IF NOT FOUND THEN
         RAISE EXCEPTION 'snapshot "%" does not exist', name
             USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+    END IF;
+    -- The role that took it (or a member of it) drops it.
+    IF NOT (ml._is_superuser() OR EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = snap.created_by
+                                                               AND pg_has_role(ml._caller(), r.oid, 'MEMBER'))) THEN
+        RAISE EXCEPTION 'permission denied to drop snapshot "%"', name
+            USING ERRCODE = 'insufficient_privilege',
+                  DETAIL = format('Snapshot %s was taken by %s; only that role (or a superuser) can drop it.', name, snap.created_by);
     END IF;
     IF snap.dropped_at IS NOT NULL THEN
         RAISE EXCEPTION 'snapshot "%" is already dropped', name USING ERRCODE = 'object_not_in_prerequisite_state';
@@ -2468,12 +2609,19 @@ BEGIN
     PERFORM ml.delete_model(m.name || '@' || m.version, true) FROM ml.models m
     WHERE m.snapshot_id = snap.id AND m.deleted_at IS NULL;
     -- Dropping the relation needs its ownership, as DROP TABLE does.
-    EXECUTE format('DROP TABLE IF EXISTS %s', snap.relation);
-    UPDATE ml.snapshots s SET dropped_at = now(), dropped_by = current_user WHERE s.id = snap.id RETURNING * INTO snap;
+    -- Only the relation the registry names, of the kind and owner ml.snapshot made.
+    EXECUTE coalesce((SELECT format('DROP %s %s', CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::regclass)
+                      FROM pg_class c
+                      WHERE c.oid = to_regclass(format('ml_data.%I', 'snapshot_' || snap.id))
+                        AND c.relkind IN ('r', 'v') AND c.relowner = (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_mlops')),
+                     'SELECT 1');
+    UPDATE ml.snapshots s SET dropped_at = now(), dropped_by = ml._caller() WHERE s.id = snap.id RETURNING * INTO snap;
     INSERT INTO ml.model_events (action, snapshot_id, details)
     VALUES ('drop_snapshot', snap.id, jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
                                                          'rows', snap.row_count));
     RETURN snap;
 END $$;
+CREATE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.drop_snapshot(text, boolean) IS 'drop a snapshot''s rows, keeping its record as a tombstone';
 

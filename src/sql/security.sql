@@ -2,6 +2,9 @@
 ----------------------------------------------------------------------------
 -- Privileges: row-level security on the registry
 --
+-- Users hold SELECT on the extension's tables and nothing else: only ml
+-- functions write them, as the extension's owner, after checking who may
+-- (see privilege.c).
 -- A snapshot row is visible to whoever can read its relation (its owner, and
 -- roles the owner granted SELECT).  A model, and everything recorded about
 -- it, is visible to roles holding the use privilege on its name (owner,
@@ -10,60 +13,38 @@
 
 ALTER TABLE ml.snapshots ENABLE ROW LEVEL SECURITY;
 CREATE POLICY snapshots_read ON ml.snapshots FOR SELECT
-    USING (created_by = current_user OR ml._can_read(relation));
-CREATE POLICY snapshots_insert ON ml.snapshots FOR INSERT
-    WITH CHECK (created_by = current_user);
-CREATE POLICY snapshots_update ON ml.snapshots FOR UPDATE
-    USING (created_by = current_user OR ml._can_read(relation));
+    USING (created_by = ml._caller() OR ml._can_read(relation));
 
 ALTER TABLE ml.models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY models_read ON ml.models FOR SELECT
     USING (ml._has_model_privilege(name, 'use'));
-CREATE POLICY models_insert ON ml.models FOR INSERT
-    WITH CHECK (trained_by = current_user AND ml._has_model_privilege(name, 'manage'));
-CREATE POLICY models_update ON ml.models FOR UPDATE
-    USING (ml._has_model_privilege(name, 'manage'));
 
 ALTER TABLE ml.model_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY model_events_read ON ml.model_events FOR SELECT
     USING (CASE WHEN model_id IS NOT NULL THEN EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id)
                 ELSE EXISTS (SELECT 1 FROM ml.snapshots s WHERE s.id = snapshot_id) END);
-CREATE POLICY model_events_insert ON ml.model_events FOR INSERT
-    WITH CHECK (actor = current_user);
 
 ALTER TABLE ml.scoring_runs ENABLE ROW LEVEL SECURITY;
 CREATE POLICY scoring_runs_read ON ml.scoring_runs FOR SELECT
     USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
-CREATE POLICY scoring_runs_insert ON ml.scoring_runs FOR INSERT
-    WITH CHECK (scored_by = current_user AND EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
 
 ALTER TABLE ml.drift_checks ENABLE ROW LEVEL SECURITY;
 CREATE POLICY drift_checks_read ON ml.drift_checks FOR SELECT
     USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
-CREATE POLICY drift_checks_insert ON ml.drift_checks FOR INSERT
-    WITH CHECK (checked_by = current_user AND EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
 
 ALTER TABLE ml.prediction_baselines ENABLE ROW LEVEL SECURITY;
-CREATE POLICY prediction_baselines_all ON ml.prediction_baselines
-    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id))
-    WITH CHECK (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
+CREATE POLICY prediction_baselines_read ON ml.prediction_baselines FOR SELECT
+    USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
 
 ALTER TABLE ml.trials ENABLE ROW LEVEL SECURITY;
 CREATE POLICY trials_read ON ml.trials FOR SELECT
     USING (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id));
-CREATE POLICY trials_insert ON ml.trials FOR INSERT
-    WITH CHECK (EXISTS (SELECT 1 FROM ml.models m WHERE m.id = model_id AND ml._has_model_privilege(m.name, 'manage')));
 
 ALTER TABLE ml.model_owners ENABLE ROW LEVEL SECURITY;
 CREATE POLICY model_owners_read ON ml.model_owners FOR SELECT USING (true);
-CREATE POLICY model_owners_insert ON ml.model_owners FOR INSERT WITH CHECK (owner = current_user);
 
 ALTER TABLE ml.model_grants ENABLE ROW LEVEL SECURITY;
 CREATE POLICY model_grants_read ON ml.model_grants FOR SELECT USING (true);
-CREATE POLICY model_grants_insert ON ml.model_grants FOR INSERT
-    WITH CHECK (granted_by = current_user AND ml._has_model_privilege(name, 'manage'));
-CREATE POLICY model_grants_delete ON ml.model_grants FOR DELETE
-    USING (ml._has_model_privilege(name, 'manage'));
 
 -- Views show each user what the policies let them see.
 ALTER VIEW ml.registry SET (security_invoker = true);
@@ -73,7 +54,7 @@ ALTER VIEW ml.drift_summary SET (security_invoker = true);
 ALTER VIEW ml.performance SET (security_invoker = true);
 GRANT SELECT ON ml.registry, ml.lineage, ml.drift, ml.drift_summary, ml.performance TO PUBLIC;
 
-CREATE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE FUNCTION ml._grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
@@ -94,9 +75,11 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('grant', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
+CREATE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.grant_model(text, name, text) IS 'give a role the use or manage privilege on a model name';
 
-CREATE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE FUNCTION ml._revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
@@ -106,6 +89,8 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('revoke', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
+CREATE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
 
 -- Snapshot relations stay immutable for their owners too: only a superuser

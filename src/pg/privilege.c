@@ -1,0 +1,410 @@
+/*
+ * privilege.c: who acts, with whose rights.
+ *
+ * The extension's tables belong to the extension's owner and only its
+ * functions write them, after checking who may (as pg_cron does).  Each
+ * public function that changes state, or reads user SQL, is a C entry
+ * (ml_privileged) in front of a PL/pgSQL implementation of the same
+ * arguments named with a leading underscore.  The entry records the real
+ * caller and the caller's search_path in a frame, switches to the
+ * extension's owner and calls the implementation, whose search_path is
+ * pinned.  Inside it:
+ *   ml._caller()          names the real caller, for checks and the audit;
+ *   ml._as_caller(sql)    runs SQL with the caller's rights and search_path
+ *                         (user queries, reads of user data);
+ *   ml_enter_caller()     does the same for C (the training engine).
+ * Code running as anyone else than the owner inside a frame (a caller's
+ * query, a caller's SECURITY DEFINER function) gets no frame powers: it is
+ * its own caller, and a nested entry opens a new frame.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/syscache.h"
+
+#include "pg_mlops.h"
+
+typedef struct MLFrame
+{
+	Oid			caller;			/* the role on whose behalf the entry runs */
+	Oid			owner;			/* the extension's owner, whom it runs as */
+	char	   *path;			/* the caller's search_path */
+	MemoryContext cxt;			/* the entry's call context */
+	List	   *views;			/* temporary views of the caller to drop */
+} MLFrame;
+
+static MLFrame *current_frame = NULL;
+static uint64 view_counter = 0;
+
+/* The role that owns the extension (pg_extension.extowner). */
+Oid
+ml_extension_owner(void)
+{
+	Oid			extoid = get_extension_oid("pg_mlops", false);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extoid));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "extension pg_mlops not found");
+	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/* Inside an entry, running as the owner: the frame acts for its caller. */
+static bool
+acting_for_caller(void)
+{
+	return current_frame != NULL && GetUserId() == current_frame->owner;
+}
+
+Oid
+ml_caller_id(void)
+{
+	return acting_for_caller() ? current_frame->caller : GetUserId();
+}
+
+void
+ml_enter_caller(MLCallerSwitch *sw, bool with_path)
+{
+	sw->active = acting_for_caller();
+	sw->guc_level = -1;
+	if (!sw->active)
+		return;
+	GetUserIdAndSecContext(&sw->save_uid, &sw->save_sec);
+	SetUserIdAndSecContext(current_frame->caller, sw->save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	if (with_path)
+	{
+		sw->guc_level = NewGUCNestLevel();
+		(void) set_config_option("search_path", current_frame->path, PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+void
+ml_leave_caller(MLCallerSwitch *sw)
+{
+	if (!sw->active)
+		return;
+	if (sw->guc_level >= 0)
+		AtEOXact_GUC(true, sw->guc_level);
+	SetUserIdAndSecContext(sw->save_uid, sw->save_sec);
+	sw->active = false;
+}
+
+/* Drop the caller's temporary views an entry made (ml._caller_view). */
+static void
+drop_views(MLFrame *frame)
+{
+	MLCallerSwitch sw;
+	int			i;
+
+	if (frame->views == NIL)
+		return;
+	ml_enter_caller(&sw, false);
+	SPI_connect();
+	/* newest first: a view may be defined over an earlier one */
+	for (i = list_length(frame->views) - 1; i >= 0; i--)
+		if (SPI_execute(psprintf("DROP VIEW IF EXISTS pg_temp.%s",
+								 quote_identifier(list_nth(frame->views, i))), false, 0) < 0)
+			elog(ERROR, "could not drop a temporary view of pg_mlops");
+	SPI_finish();
+	ml_leave_caller(&sw);
+	frame->views = NIL;
+}
+
+typedef struct EntryTarget
+{
+	FmgrInfo	impl;
+	int			nargs;
+} EntryTarget;
+
+/* The implementation of an entry: ml._<name> with the same argument types. */
+static EntryTarget *
+entry_target(FunctionCallInfo fcinfo)
+{
+	EntryTarget *t = fcinfo->flinfo->fn_extra;
+	HeapTuple	tp;
+	Form_pg_proc proc;
+	Oid			impl;
+	List	   *name;
+
+	if (t != NULL)
+		return t;
+	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(fcinfo->flinfo->fn_oid));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for function %u", fcinfo->flinfo->fn_oid);
+	proc = (Form_pg_proc) GETSTRUCT(tp);
+	name = list_make2(makeString(get_namespace_name(proc->pronamespace)),
+					  makeString(psprintf("_%s", NameStr(proc->proname))));
+	impl = LookupFuncName(name, proc->pronargs, proc->proargtypes.values, false);
+	t = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(EntryTarget));
+	fmgr_info_cxt(impl, &t->impl, fcinfo->flinfo->fn_mcxt);
+	t->nargs = proc->pronargs;
+	ReleaseSysCache(tp);
+	fcinfo->flinfo->fn_extra = t;
+	return t;
+}
+
+/*
+ * ml_privileged: the C entry of every function that writes the extension's
+ * tables or runs user SQL.  Runs ml._<name>(same arguments) as the
+ * extension's owner on behalf of the current user.
+ */
+PG_FUNCTION_INFO_V1(ml_privileged);
+Datum
+ml_privileged(PG_FUNCTION_ARGS)
+{
+	EntryTarget *volatile t = entry_target(fcinfo);
+	MLFrame		frame;
+	MLFrame    *saved = current_frame;
+	Oid			save_uid;
+	int			save_sec;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+
+	GetUserIdAndSecContext(&save_uid, &save_sec);
+	/* An implementation calling another entry keeps its caller. */
+	if (!acting_for_caller())
+	{
+		frame.caller = save_uid;
+		frame.owner = ml_extension_owner();
+		frame.path = pstrdup(namespace_search_path);
+		frame.cxt = CurrentMemoryContext;
+		frame.views = NIL;
+		current_frame = &frame;
+	}
+	SetUserIdAndSecContext(current_frame->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	PG_TRY();
+	{
+		LOCAL_FCINFO(inner, FUNC_MAX_ARGS);
+		int			i;
+
+		InitFunctionCallInfoData(*inner, &t->impl, t->nargs, fcinfo->fncollation,
+								 fcinfo->context, fcinfo->resultinfo);
+		for (i = 0; i < t->nargs; i++)
+			inner->args[i] = fcinfo->args[i];
+		result = FunctionCallInvoke(inner);
+		isnull = inner->isnull;
+		if (current_frame == &frame)
+			drop_views(&frame);
+	}
+	PG_FINALLY();
+	{
+		current_frame = saved;
+		SetUserIdAndSecContext(save_uid, save_sec);
+	}
+	PG_END_TRY();
+	fcinfo->isnull = isnull;
+	return result;
+}
+
+/* ml._caller(): the role an implementation acts for (else current_user). */
+PG_FUNCTION_INFO_V1(ml_caller);
+Datum
+ml_caller(PG_FUNCTION_ARGS)
+{
+	char	   *name = GetUserNameFromId(ml_caller_id(), false);
+
+	PG_RETURN_DATUM(DirectFunctionCall1(namein, CStringGetDatum(name)));
+}
+
+/*
+ * ml._as_caller(sql, args jsonb): run sql ($1 is args) with the caller's
+ * rights; returns the first column of the first row, which must be jsonb,
+ * {"processed": n} for a command without rows, or NULL.  It switches only
+ * from the owner, inside an entry, to that entry's caller; anywhere else it
+ * runs the SQL as the current user.  Names in sql resolve in the current
+ * (pinned) search_path: user query texts come in as ml._caller_view()s.
+ */
+PG_FUNCTION_INFO_V1(ml_as_caller);
+Datum
+ml_as_caller(PG_FUNCTION_ARGS)
+{
+	char	   *sql;
+	Oid			argtypes[1] = {JSONBOID};
+	Datum		args[1];
+	char		nulls[1];
+	MLCallerSwitch sw;
+	Datum		result = (Datum) 0;
+	bool		isnull = true;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	args[0] = PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1);
+	nulls[0] = PG_ARGISNULL(1) ? 'n' : ' ';
+
+	ml_enter_caller(&sw, false);
+	SPI_connect();
+	if (SPI_execute_with_args(sql, 1, argtypes, args, nulls, false, 0) < 0)
+		elog(ERROR, "ml._as_caller: SPI_execute failed");
+	if (SPI_tuptable == NULL)
+	{
+		/* a command without rows: how many it processed */
+		result = DirectFunctionCall1(jsonb_in, CStringGetDatum(psprintf("{\"processed\": " UINT64_FORMAT "}",
+																		(uint64) SPI_processed)));
+		result = SPI_datumTransfer(result, false, -1);
+		isnull = false;
+	}
+	else if (SPI_processed > 0 && SPI_tuptable->tupdesc->natts >= 1)
+	{
+		if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) != JSONBOID)
+			elog(ERROR, "ml._as_caller: the query must return jsonb");
+		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			result = SPI_datumTransfer(result, false, -1);
+	}
+	SPI_finish();
+	ml_leave_caller(&sw);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(result);
+}
+
+/*
+ * ml._caller_relation(name): the relation a name means to the caller (its
+ * search_path), as a regclass, or NULL; it does not check any privilege.
+ */
+PG_FUNCTION_INFO_V1(ml_caller_relation);
+Datum
+ml_caller_relation(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MLCallerSwitch sw;
+	Oid			relid = InvalidOid;
+	List	   *names = NIL;
+
+	MemoryContext cxt = CurrentMemoryContext;
+
+	ml_enter_caller(&sw, true);
+	PG_TRY();
+	{
+		names = stringToQualifiedNameList(name);
+	}
+	PG_CATCH();
+	{
+		/* not a name (a query, or garbage): parsing allocates nothing else */
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+		names = NIL;
+	}
+	PG_END_TRY();
+	if (names != NIL && list_length(names) <= 3)
+		relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	ml_leave_caller(&sw);
+	if (!OidIsValid(relid))
+		PG_RETURN_NULL();
+	PG_RETURN_OID(relid);
+}
+
+/*
+ * ml._caller_new_relation(name): the schema-qualified, quoted name a new
+ * relation of this name gets when the caller creates it (its search_path
+ * decides the schema of an unqualified name).
+ */
+PG_FUNCTION_INFO_V1(ml_caller_new_relation);
+Datum
+ml_caller_new_relation(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	RangeVar   *rv = makeRangeVarFromNameList(stringToQualifiedNameList(name));
+	MLCallerSwitch sw;
+	Oid			nsp;
+
+	ml_enter_caller(&sw, true);
+	nsp = RangeVarGetCreationNamespace(rv);
+	ml_leave_caller(&sw);
+	PG_RETURN_TEXT_P(cstring_to_text(quote_qualified_identifier(get_namespace_name(nsp), rv->relname)));
+}
+
+/*
+ * ml._caller_view(query): make the caller's query text a temporary view of
+ * the caller (names resolved in the caller's search_path, rights checked
+ * for the caller when it is read), so that the rest of an ml function can
+ * run it under its own pinned search_path.  Returns the view's qualified
+ * name; the entry drops the view when it returns.
+ */
+PG_FUNCTION_INFO_V1(ml_caller_view);
+Datum
+ml_caller_view(PG_FUNCTION_ARGS)
+{
+	char	   *query = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	MLCallerSwitch sw;
+	char	   *name;
+	MemoryContext old;
+
+	name = psprintf("ml_source_%d_" UINT64_FORMAT, MyProcPid, ++view_counter);
+	ml_enter_caller(&sw, true);
+	SPI_connect();
+	/* one query that returns rows, not SQL to splice */
+	ml_prepare_source(query);
+	if (SPI_execute(psprintf("CREATE TEMPORARY VIEW %s AS %s", quote_identifier(name), query), false, 0) < 0)
+		elog(ERROR, "could not create a temporary view of the source");
+	SPI_finish();
+	ml_leave_caller(&sw);
+	if (acting_for_caller())
+	{
+		old = MemoryContextSwitchTo(current_frame->cxt);
+		current_frame->views = lappend(current_frame->views, pstrdup(name));
+		MemoryContextSwitchTo(old);
+	}
+	PG_RETURN_TEXT_P(cstring_to_text(psprintf("pg_temp.%s", quote_identifier(name))));
+}
+
+/*
+ * The training engine reads only snapshot relations: in ml_data, made by
+ * ml.snapshot (owned by the extension's owner), a table or a view, and
+ * never one whose rows row-level security would filter (the engine reads
+ * the heap directly).
+ */
+void
+ml_check_snapshot_relation(Relation rel)
+{
+	char		kind = rel->rd_rel->relkind;
+
+	if (rel->rd_rel->relnamespace != get_namespace_oid("ml_data", false) ||
+		(kind != RELKIND_RELATION && kind != RELKIND_VIEW) ||
+		rel->rd_rel->relowner != ml_extension_owner())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("relation \"%s\" is not a pg_mlops snapshot", RelationGetRelationName(rel)),
+				 errdetail("Training reads only the tables and views ml.snapshot() made in schema ml_data."),
+				 errhint("Take a snapshot with ml.snapshot() and train on it.")));
+	if (kind == RELKIND_RELATION && check_enable_rls(RelationGetRelid(rel), InvalidOid, true) != RLS_NONE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("snapshot relation \"%s\" has row-level security", RelationGetRelationName(rel)),
+				 errdetail("The training engine reads rows directly and would bypass the policies.")));
+}

@@ -1,0 +1,34 @@
+
+----------------------------------------------------------------------------
+-- Name resolution and EXECUTE rights, for every function above
+--
+-- Every SQL and PL/pgSQL function resolves names in pg_catalog and ml only
+-- (pg_temp last), so no object a user creates can stand in for a built-in
+-- function, operator or type inside it; float8 values keep every bit when
+-- they pass through text or jsonb.  C functions resolve no user-chosen names.
+-- The implementations behind the C entries (ml._<entry>) and the internal
+-- C functions that act with the owner's rights or take engine bytes are not
+-- for PUBLIC: only the extension's own functions call them.
+----------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
+             WHERE p.pronamespace = 'ml'::regnamespace AND l.lanname IN ('sql', 'plpgsql') LOOP
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, ml, pg_temp', f);
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET extra_float_digits = 1', f);
+    END LOOP;
+    FOR f IN SELECT i.oid
+             FROM pg_catalog.pg_proc e
+             JOIN pg_catalog.pg_proc i ON i.pronamespace = e.pronamespace AND i.proname OPERATOR(pg_catalog.=) ('_' || e.proname)
+                                      AND i.proargtypes OPERATOR(pg_catalog.=) e.proargtypes
+             WHERE e.pronamespace = 'ml'::regnamespace AND e.prosrc = 'ml_privileged' LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END $$;
+
+REVOKE ALL ON FUNCTION ml._as_caller(text, jsonb), ml._caller_view(text), ml._caller_new_relation(text),
+    ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)
+FROM PUBLIC;
