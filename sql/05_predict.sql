@@ -66,16 +66,26 @@ SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::int[])$$);
 SELECT regress.err($$SELECT ml.predict('nosuch', ARRAY[1]::float8[])$$);
 SELECT regress.err($$SELECT ml.predict(NULL::text, ARRAY[1]::float8[])$$);
 
--- Corrupted model bytes are detected, never trusted.
+-- Corrupted model bytes are detected, never trusted (as a superuser could
+-- change them by hand: the digest binds the bytes to their row, the CRC of
+-- the format checks them once rehashed).
 CREATE TABLE model_backup AS SELECT id, model FROM ml.models WHERE name = 'rent' AND version = 1;
 UPDATE ml.models SET model = set_byte(model, 30, get_byte(model, 30) # 1) WHERE name = 'rent' AND version = 1;
 SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
-UPDATE ml.models SET model_hash = encode(sha256(model), 'hex') WHERE name = 'rent' AND version = 1;
+UPDATE ml.models SET model_hash = encode(sha256(model), 'hex'), model_digest = encode(sha256(int8send(id) || model), 'hex')
+WHERE name = 'rent' AND version = 1;
 SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
 UPDATE ml.models SET model = substr(model, 1, 20) WHERE name = 'rent' AND version = 1;
-UPDATE ml.models SET model_hash = encode(sha256(model), 'hex') WHERE name = 'rent' AND version = 1;
+UPDATE ml.models SET model_hash = encode(sha256(model), 'hex'), model_digest = encode(sha256(int8send(id) || model), 'hex')
+WHERE name = 'rent' AND version = 1;
 SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
-UPDATE ml.models SET model = '\x00', model_hash = encode(sha256('\x00'::bytea), 'hex') WHERE name = 'rent' AND version = 1;
+UPDATE ml.models SET model = '\x00', model_hash = encode(sha256('\x00'::bytea), 'hex'),
+                     model_digest = encode(sha256(int8send(id) || '\x00'::bytea), 'hex') WHERE name = 'rent' AND version = 1;
 SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
-UPDATE ml.models m SET model = b.model, model_hash = encode(sha256(b.model), 'hex') FROM model_backup b WHERE m.id = b.id;
+-- Bytes and hash copied from another version are refused too.
+UPDATE ml.models m SET model = o.model, model_hash = o.model_hash FROM ml.models o
+WHERE m.name = 'rent' AND m.version = 1 AND o.name = 'rent' AND o.version = 2;
+SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
+UPDATE ml.models m SET model = b.model, model_hash = encode(sha256(b.model), 'hex'),
+                       model_digest = encode(sha256(int8send(m.id) || b.model), 'hex') FROM model_backup b WHERE m.id = b.id;
 SELECT round(ml.predict('rent@1', ARRAY[30, 2]::float8[])::numeric, 6) AS restored;

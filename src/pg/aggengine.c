@@ -1011,7 +1011,7 @@ ml_relation_needs_aggregates(Relation rel)
 		Datum		args[1] = {ObjectIdGetDatum(RelationGetRelid(rel))};
 
 		SPI_connect();
-		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid = $1",
+		if (SPI_execute_with_args("SELECT 1 FROM pg_catalog.pg_dist_partition WHERE logicalrelid OPERATOR(pg_catalog.=) $1",
 								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
 			distributed = SPI_processed > 0;
 		SPI_finish();

@@ -102,8 +102,11 @@ cache_lookup(int64 id, const char *hash, const char *label)
 		mlc_error	err;
 		mlc_status	st;
 
-		if (SPI_execute_with_args("SELECT model, encode(sha256(model), 'hex') = model_hash "
-								  "FROM ml.models WHERE id = $1",
+		/* The bytes must be the registered ones, and this row's (not copied from another). */
+		if (SPI_execute_with_args("SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
+								  "AND pg_catalog.encode(pg_catalog.sha256(pg_catalog.int8send(id) OPERATOR(pg_catalog.||) model), 'hex') "
+								  "OPERATOR(pg_catalog.=) model_digest "
+								  "FROM ml.models WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)
 			ereport(ERROR,
@@ -113,6 +116,7 @@ cache_lookup(int64 id, const char *hash, const char *label)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_CORRUPTED),
 					 errmsg("model %s is corrupted: its bytes do not match the registered hash", label),
+					 errdetail("model_hash is the hash of the bytes; model_digest binds them to this row's id."),
 					 errhint("Retrain the model or restore ml.models from a backup.")));
 		blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops cached model",
@@ -155,8 +159,9 @@ load_model(Oid ref_type, Datum ref)
 
 	SPI_connect();
 	/* The row version joins the hash in the key, so any UPDATE reloads. */
-	if (SPI_execute_with_args("SELECT m.id, m.model_hash || ':' || m.xmin, m.name || '@' || m.version "
-							  "FROM ml.models m WHERE m.id = ml._resolve_model($1)",
+	if (SPI_execute_with_args("SELECT m.id, m.model_hash OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) m.xmin, "
+							  "m.name OPERATOR(pg_catalog.||) '@' OPERATOR(pg_catalog.||) m.version "
+							  "FROM ml.models m WHERE m.id OPERATOR(pg_catalog.=) ml._resolve_model($1)",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "model lookup failed");

@@ -660,3 +660,24 @@ ml_class_metrics_sql(PG_FUNCTION_ARGS)
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
+
+/*
+ * ml._check_hyperparams(algorithm, hyperparams): every name known and every
+ * value within its bounds, checked before any data is read.
+ */
+PG_FUNCTION_INFO_V1(ml_check_hyperparams);
+Datum
+ml_check_hyperparams(PG_FUNCTION_ARGS)
+{
+	char	   *alg_name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	mlc_algorithm alg = mlc_algorithm_from_name(alg_name);
+	mlc_hparams hp;
+
+	if (alg == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown algorithm \"%s\"", alg_name),
+				 errhint("Available algorithms: %s.", mlc_algorithm_names())));
+	parse_hyperparams(alg, PG_GETARG_JSONB_P(1), &hp);
+	PG_RETURN_VOID();
+}

@@ -567,13 +567,15 @@ BEGIN
     END IF;
 
     SELECT coalesce(max(x.version), 0) + 1 INTO new_version FROM ml.models x WHERE x.name = name;
-    INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
-                           seed, metrics, summary, model, model_hash, workers, train_seconds,
+    INSERT INTO ml.models (id, name, version, task, algorithm, snapshot_id, target, features, hyperparams,
+                           seed, metrics, summary, model, model_hash, model_digest, workers, train_seconds,
                            extension_version)
-    VALUES (name, new_version, 'regression', algorithm, snap.id, target, features, doc->'hyperparameters',
-            (doc->>'seed')::numeric::integer, doc->'metrics', doc->'summary', bytes, encode(sha256(bytes), 'hex'), 0, 0,
+    SELECT i, name, new_version, 'regression', algorithm, snap.id, target, features, doc->'hyperparameters',
+            (doc->>'seed')::numeric::integer, doc->'metrics', doc->'summary', bytes, encode(sha256(bytes), 'hex'),
+            encode(sha256(int8send(i) || bytes), 'hex'), 0, 0,
             coalesce(doc->>'trained_with', doc->>'extension_version',
-                     (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_mlops')))
+                     (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_mlops'))
+    FROM nextval('ml.models_id_seq') i
     RETURNING * INTO m;
 
     -- The codec (with its CRC) must accept the bytes: score a zero row.

@@ -89,7 +89,8 @@ CREATE TABLE ml.models (
     stage             text NOT NULL DEFAULT 'none'
                       CHECK (stage IN ('none', 'staging', 'production', 'archived')),
     model             bytea NOT NULL,
-    model_hash        text NOT NULL,
+    model_hash        text NOT NULL,    -- sha256 of the model bytes: equal for identical trainings
+    model_digest      text NOT NULL,    -- sha256 of id and bytes: the bytes belong to this row
     workers           integer NOT NULL,
     train_seconds     float8 NOT NULL,
     trained_by        text NOT NULL DEFAULT ml._caller(),
@@ -290,6 +291,9 @@ CREATE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperpara
                         OUT metrics jsonb, OUT summary jsonb, OUT history jsonb,
                         OUT workers integer, OUT trials jsonb)
 AS 'MODULE_PATHNAME', 'ml_fit' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION ml._check_hyperparams(algorithm text, hyperparams jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'ml_check_hyperparams' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 CREATE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_algorithm_task_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
@@ -855,6 +859,7 @@ DECLARE
     params jsonb;
     k text;
     n_iter integer;
+    grid_size numeric := 1;
 BEGIN
     IF jsonb_typeof(search) <> 'object' THEN
         RAISE EXCEPTION 'search must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
@@ -885,6 +890,24 @@ BEGIN
     n_iter := coalesce((search->>'n_iter')::integer, 10);
     IF n_iter < 1 THEN
         RAISE EXCEPTION '"n_iter" must be positive, got %', n_iter USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The size of the grid, from the lengths of its lists, before any work.
+    FOR k IN SELECT jsonb_object_keys(params) LOOP
+        grid_size := grid_size * jsonb_array_length(params->k);
+    END LOOP;
+    IF method = 'grid' AND grid_size > 1000 THEN
+        RAISE EXCEPTION 'search grid has % combinations, more than 1000', grid_size
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('The lists of %s multiply to %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(params) x), grid_size),
+                  HINT = 'Shorten the lists, or use "method": "random" with "n_iter" trials.';
+    END IF;
+    IF method = 'random' AND n_iter > 1000 THEN
+        RAISE EXCEPTION '"n_iter" is %, more than 1000', n_iter USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF method = 'random' AND grid_size > 100000 THEN
+        RAISE EXCEPTION 'random search draws from % combinations, more than 100000', grid_size
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Shorten the lists of values.';
     END IF;
     WITH RECURSIVE keys AS (
         SELECT key_name, row_number() OVER (ORDER BY key_name) AS i FROM jsonb_object_keys(params) key_name
@@ -993,6 +1016,11 @@ BEGIN
     IF search IS NOT NULL AND algorithm = 'pca' THEN
         RAISE EXCEPTION 'pca has no score to search hyperparameters with' USING ERRCODE = 'invalid_parameter_value';
     END IF;
+    -- Limits before work: names and bounds of the hyperparameters, the size of a search.
+    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine');
+    IF search IS NOT NULL THEN
+        PERFORM ml._search_trials(search, '{}', seed);
+    END IF;
     snap := ml._training_snapshot(source, test_fraction, seed);
 
     SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
@@ -1052,12 +1080,14 @@ BEGIN
     IF fit.task = 'clustering' AND jsonb_typeof(metrics->'train') = 'object' THEN
         metrics := jsonb_set(metrics, '{train,silhouette}', coalesce(fit.summary->'silhouette', 'null'));
     END IF;
-    INSERT INTO ml.models (name, version, task, algorithm, snapshot_id, target, features, hyperparams,
-                           seed, metrics, summary, model, model_hash, workers, train_seconds,
+    new_id := nextval('ml.models_id_seq');
+    INSERT INTO ml.models (id, name, version, task, algorithm, snapshot_id, target, features, hyperparams,
+                           seed, metrics, summary, model, model_hash, model_digest, workers, train_seconds,
                            extension_version, parent_id, history, search)
-    VALUES (model_name, new_version, fit.task, algorithm, snap.id, target, features,
+    VALUES (new_id, model_name, new_version, fit.task, algorithm, snap.id, target, features,
             fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine'),
-            seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'), fit.workers, secs,
+            seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'),
+            encode(sha256(int8send(new_id) || fit.model), 'hex'), fit.workers, secs,
             (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)
     RETURNING models.id INTO new_id;
     ref := model_name || '@' || new_version;
