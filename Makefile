@@ -97,10 +97,23 @@ fuzz: fuzz-build
 fuzz-smoke: fuzz-build
 	@bash test/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_HARNESSES)
 
+# The regression suite again, in a database where a role that is not a
+# superuser installed the extension (it is trusted), so the functions write
+# the registry as a non-superuser owner.
+installcheck-owner:
+	psql -X -q -v ON_ERROR_STOP=1 -d postgres \
+		-c 'DROP DATABASE IF EXISTS contrib_regression_owner' -c 'DROP ROLE IF EXISTS ml_owner' \
+		-c 'CREATE ROLE ml_owner' -c 'CREATE DATABASE contrib_regression_owner' \
+		-c 'GRANT CREATE ON DATABASE contrib_regression_owner TO ml_owner'
+	psql -X -q -v ON_ERROR_STOP=1 -d contrib_regression_owner -c 'SET ROLE ml_owner' -c 'CREATE EXTENSION pg_mlops'
+	@mkdir -p results_owner
+	$(pg_regress_installcheck) $(REGRESS_OPTS) --use-existing --dbname=contrib_regression_owner \
+		--outputdir=results_owner $(REGRESS)
+
 demo:
 	@bash demo/demo.sh
 
 test:
 	@bash test/run.sh
 
-.PHONY: unit demo test sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus
+.PHONY: unit demo test installcheck-owner sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus

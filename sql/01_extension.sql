@@ -1,5 +1,15 @@
 -- Installing the extension creates schema ml; helpers for the other tests.
-CREATE EXTENSION pg_mlops;
+-- (make installcheck-owner runs the suite where a role that is not a
+-- superuser installed it already.)
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_mlops;
+RESET client_min_messages;
+-- The extension's owner owns its tables and ml_data: its functions write as it.
+SELECT bool_and(c.relowner = e.extowner) AS owner_owns_tables,
+       (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'ml_data') = e.extowner AS owner_owns_ml_data
+FROM pg_class c, pg_extension e
+WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'S') AND e.extname = 'pg_mlops'
+GROUP BY e.extowner;
 SELECT nspname FROM pg_namespace WHERE nspname IN ('ml', 'ml_data') ORDER BY 1;
 SELECT extrelocatable, extversion FROM pg_extension WHERE extname = 'pg_mlops';
 

@@ -14,7 +14,24 @@
 DO $$
 DECLARE
     f regprocedure;
+    r regclass;
+    owner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops');
 BEGIN
+    -- The extension's owner owns its tables and ml_data, and is the role its
+    -- functions write as; when a non-superuser installs the extension (it is
+    -- trusted), the script runs as the bootstrap superuser and hands them over.
+    EXECUTE pg_catalog.format('ALTER SCHEMA ml_data OWNER TO %s', owner);
+    FOR r IN SELECT c.oid FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s OWNER TO %s', r, owner);
+    END LOOP;
+    FOR r IN SELECT c.oid FROM pg_catalog.pg_class c
+             WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind = 'S'
+               AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d   -- a column's sequence follows its table
+                               WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid
+                                 AND d.deptype IN ('a', 'i')) LOOP
+        EXECUTE pg_catalog.format('ALTER SEQUENCE %s OWNER TO %s', r, owner);
+    END LOOP;
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
              WHERE p.pronamespace = 'ml'::regnamespace AND l.lanname IN ('sql', 'plpgsql') LOOP
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, ml, pg_temp', f);

@@ -8,7 +8,7 @@
 DO $$
 BEGIN
     IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml')
-       IS DISTINCT FROM (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = current_user)
+       IS DISTINCT FROM (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_mlops')
        OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = 'ml'::regnamespace)
        OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'ml'::regnamespace)
        OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = 'ml'::regnamespace)

@@ -82,7 +82,7 @@ if "ml-score" in done:
                                           AND finished_at <= '{done['ml-score'][3]}'::timestamptz + interval '1 second'),
                         string_agg(started_at || ' .. ' || finished_at, '; ')
                  FROM ml.scoring_runs
-                 WHERE output = 'homes_scores' AND rows = 4000 AND scored_by = 'postgres'""", db=DB)
+                 WHERE output = 'public.homes_scores' AND rows = 4000 AND scored_by = 'postgres'""", db=DB)
     checks.true("one scoring run recorded, by the cron job", r[0][0] == "1",
                 f"({r[0][0]} runs: {r[0][1]}; scheduled {scheduled_at}, cron run {done['ml-score'][2]} .. {done['ml-score'][3]})")
 if "ml-drift" in done:
