@@ -63,7 +63,7 @@ unit: test/unit/run_core_tests
 # temporary directory, where crash artifacts are kept too (the path is printed).
 CLANG ?= clang
 FUZZ_BIN = test/fuzz/bin
-FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams
+FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams fuzz_agg_state fuzz_plan_decode
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 10
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
