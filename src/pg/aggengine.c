@@ -169,6 +169,10 @@ agg_new(int rule, int algorithm, int pass, int p, int K, int partial_len, int re
 	MLAggState *s;
 	Size		size;
 
+	/* the lengths may come from SQL (ml._pass's plan): bounded before allocating */
+	if (partial_len < 1 || partial_len > MLC_AGG_MAX_DOUBLES || param_len < 1 ||
+		param_len > MLC_AGG_MAX_DOUBLES || p < 0 || p > MLC_AGG_MAX_P)
+		malformed("A length of the state is out of range.");
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = ML_AGG_MAGIC;
 	hdr.version = ML_AGG_VERSION;
