@@ -541,7 +541,15 @@ ml_pass_accum(PG_FUNCTION_ARGS)
 	c = pass_cache(fcinfo, PG_GETARG_BYTEA_PP(3));
 	plan = c->plan;
 	if (!PG_ARGISNULL(0))
+	{
 		s = own_state(fcinfo, 0);
+		/* an initial condition made for another plan: rows of another width */
+		if (s->p != plan->p || s->algorithm != c->hdr.algorithm || (s->has_folds != 0) != (plan->folds > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the aggregate state does not belong to this training plan"),
+					 errdetail("The state has %d features, the plan %d.", s->p, plan->p)));
+	}
 	else
 	{
 		int			np;
