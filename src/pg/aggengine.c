@@ -48,43 +48,26 @@
 #include "engine.h"
 #include "fit.h"
 #include "pg_mlops.h"
+#include "wire.h"
 
-#define ML_AGG_MAGIC 0x4D4C4147	/* "MLAG" */
-#define ML_AGG_VERSION 1
 /* Rows per block: ML_SAMPLE_PER_CHUNK, so a block's sample is never cut. */
 #define ML_AGG_BLOCK_ROWS ML_SAMPLE_PER_CHUNK
 /* Rows the combined k-means sample keeps at most (the smallest hashes). */
 #define ML_AGG_SAMPLE_CAP (4 * ML_SAMPLE_ROWS)
 
+/* The state's layout and its check are the core's (wire.h). */
 typedef enum MLCombineRule
 {
-	ML_COMBINE_ADD = 1,			/* element by element */
-	ML_COMBINE_STATS = 2,		/* 3 counts added, then mlc_linear_stats_merge */
-	ML_COMBINE_NB = 3,			/* mlc_nb_combine (Chan) */
-	ML_COMBINE_SAMPLE = 4		/* concatenation of (hash, row) records */
+	ML_COMBINE_ADD = MLC_AGG_RULE_ADD,	/* element by element */
+	ML_COMBINE_STATS = MLC_AGG_RULE_STATS,	/* 3 counts added, then mlc_linear_stats_merge */
+	ML_COMBINE_NB = MLC_AGG_RULE_NB,	/* mlc_nb_combine (Chan) */
+	ML_COMBINE_SAMPLE = MLC_AGG_RULE_SAMPLE /* concatenation of (hash, row) records */
 } MLCombineRule;
 
-typedef struct MLAggState
-{
-	int32		vl_len_;
-	uint32		magic;
-	int16		version;
-	int16		rule;			/* MLCombineRule */
-	int32		algorithm;
-	int32		pass;
-	int32		p;
-	int32		K;				/* classes (naive Bayes), else 0 */
-	int32		block_rows;
-	int32		partial_len;	/* doubles of one block's partial */
-	int32		result_len;		/* doubles the final function returns; -1: acc_len */
-	int32		param_len;
-	int32		nbuf;			/* rows buffered */
-	int32		has_folds;		/* buffered train rows carry folds */
-	int32		filled;			/* acc holds statistics (else it is empty) */
-	int64		skipped;		/* unusable rows since the last flush */
-	int64		acc_len;		/* doubles of acc: partial_len, or the sample's length */
-} MLAggState;
+typedef mlc_agg_header MLAggState;
 
+#define ML_AGG_MAGIC MLC_AGG_MAGIC
+#define ML_AGG_VERSION MLC_AGG_VERSION
 #define AGG_HDR MAXALIGN(sizeof(MLAggState))
 
 static inline Size
@@ -136,10 +119,29 @@ malformed(const char *detail)
 
 static int	pass_rule(int pass);
 
-static inline Size
-state_size(const MLAggState *s)
+
+StaticAssertDecl(AGG_HDR == MLC_AGG_HDR_SIZE, "aggregate state header size");
+StaticAssertDecl((int) PASS_STATS == (int) MLC_PASS_STATS && (int) PASS_REFINE == (int) MLC_PASS_REFINE &&
+				 (int) PASS_EVAL == (int) MLC_PASS_EVAL && (int) PASS_LOGISTIC == (int) MLC_PASS_LOGISTIC &&
+				 (int) PASS_SOFTMAX == (int) MLC_PASS_SOFTMAX && (int) PASS_SAMPLE == (int) MLC_PASS_SAMPLE &&
+				 (int) PASS_KMEANS == (int) MLC_PASS_KMEANS && (int) PASS_NB == (int) MLC_PASS_NB,
+				 "pass numbers shared with the core");
+
+/* Every field of a state checked (mlc_agg_state_check), else ERROR. */
+static void
+agg_verify(const MLAggState *s, Size len, bool deep)
 {
-	return agg_size(s, s->acc_len);
+	mlc_error	err;
+
+	if (mlc_agg_state_check((const uint8_t *) s, len, ML_AGG_BLOCK_ROWS, deep, &err) != MLC_OK)
+	{
+		/* "malformed aggregate state: what" as a sentence: "What." */
+		const char *what = strchr(err.msg, ':');
+		char	   *detail = psprintf("%s.", what != NULL ? what + 2 : err.msg);
+
+		detail[0] = pg_toupper((unsigned char) detail[0]);
+		malformed(detail);
+	}
 }
 
 /* A state from outside (a combine argument, text input): an aligned copy, every field checked. */
@@ -150,39 +152,12 @@ agg_check(bytea *b)
 	Size		dlen = VARSIZE_ANY_EXHDR(b);
 	Size		len = dlen + VARHDRSZ;
 
-	s = palloc_extended(Max(len, AGG_HDR), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
-	memcpy(VARDATA(s), VARDATA_ANY(b), dlen);
-	SET_VARSIZE(s, len);
 	if (len < AGG_HDR)
 		malformed("The state is shorter than its header.");
-	if (s->magic != ML_AGG_MAGIC)
-		malformed("The state does not start with the pg_mlops aggregate magic number.");
-	if (s->version != ML_AGG_VERSION)
-		malformed("The state has an unknown version.");
-	if (s->rule < ML_COMBINE_ADD || s->rule > ML_COMBINE_SAMPLE || s->p < 0 || s->p > 1000000 ||
-		s->K < 0 || s->block_rows < 1 || s->block_rows > ML_AGG_BLOCK_ROWS ||
-		s->partial_len < 1 || s->param_len < 1 || s->param_len > 64 * 1024 * 1024 ||
-		s->nbuf < 0 || s->nbuf > s->block_rows ||
-		s->skipped < 0 || s->acc_len < 0 || s->acc_len > (int64) (MaxAllocHugeSize / 16) ||
-		s->result_len < -1 || (s->has_folds != 0 && s->has_folds != 1) ||
-		(s->filled != 0 && s->filled != 1))
-		malformed("A field of the state is out of range.");
-	if (s->pass < PASS_STATS || s->pass > PASS_NB || pass_rule(s->pass) != s->rule ||
-		s->algorithm < 1 || (s->rule == ML_COMBINE_NB && s->K < 1))
-		malformed("The state names an unknown pass, algorithm or combine rule.");
-	if (s->rule != ML_COMBINE_SAMPLE && s->acc_len != s->partial_len)
-		malformed("The statistics have the wrong length.");
-	if (s->rule == ML_COMBINE_SAMPLE && !s->filled && s->acc_len != 0)
-		malformed("The sample has the wrong length.");
-	if (state_size(s) != len)
-		malformed("The state's length does not match its fields.");
-	if (s->rule == ML_COMBINE_SAMPLE && s->filled)
-	{
-		double		n = agg_acc(s)[0];
-
-		if (!(n >= 0) || n != floor(n) || s->acc_len != 1 + (int64) n * (s->p + 1))
-			malformed("The sample has the wrong length.");
-	}
+	s = palloc_extended(len, MCXT_ALLOC_HUGE);
+	memcpy(VARDATA(s), VARDATA_ANY(b), dlen);
+	SET_VARSIZE(s, len);
+	agg_verify(s, len, false);
 	return s;
 }
 
@@ -194,6 +169,10 @@ agg_new(int rule, int algorithm, int pass, int p, int K, int partial_len, int re
 	MLAggState *s;
 	Size		size;
 
+	/* the lengths may come from SQL (ml._pass's plan): bounded before allocating */
+	if (partial_len < 1 || partial_len > MLC_AGG_MAX_DOUBLES || param_len < 1 ||
+		param_len > MLC_AGG_MAX_DOUBLES || p < 0 || p > MLC_AGG_MAX_P)
+		malformed("A length of the state is out of range.");
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.magic = ML_AGG_MAGIC;
 	hdr.version = ML_AGG_VERSION;
@@ -233,13 +212,18 @@ block_partial(MLAggState *s)
 	double	   *rows = agg_rows(s);
 	uint8	   *is_test = agg_flags(s);
 	uint8	   *fold = is_test + s->block_rows;
-	double	   *part = palloc0(sizeof(double) * s->partial_len);
+	double	   *part;
 	MLChunk		c;
 	int64		n[2] = {0, 0},
 				k[2] = {0, 0};
 	int			i,
 				j;
 
+	/* the evaluation pass's model is checked against p and partial_len too */
+	agg_verify(s, VARSIZE(s), true);
+	/* room for all the pass writes: the user aggregates keep only a prefix */
+	part = palloc_extended(sizeof(double) * mlc_agg_partial_scratch((const uint8_t *) s),
+						   MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (i = 0; i < s->nbuf; i++)
 		n[is_test[i] ? 1 : 0]++;
 	memset(&c, 0, sizeof(c));
@@ -406,10 +390,13 @@ own_state(FunctionCallInfo fcinfo, int arg)
 	bytea	   *b = PG_GETARG_BYTEA_P(arg);
 
 	/* states the transition made are aligned, 4-byte-header and ours */
-	if (VARATT_IS_4B_U(b) && ((MLAggState *) b)->magic == ML_AGG_MAGIC &&
-		(uintptr_t) b % MAXIMUM_ALIGNOF == 0 && VARSIZE(b) >= AGG_HDR &&
-		state_size((MLAggState *) b) == VARSIZE(b))
+	if (VARATT_IS_4B_U(b) && (uintptr_t) b % MAXIMUM_ALIGNOF == 0 && VARSIZE(b) >= AGG_HDR &&
+		((MLAggState *) b)->magic == ML_AGG_MAGIC)
+	{
+		/* an initial condition can be any bytes: checked like any other state */
+		agg_verify((MLAggState *) b, VARSIZE(b), false);
 		return (MLAggState *) b;
+	}
 	return agg_check(b);
 }
 
@@ -465,7 +452,7 @@ pass_cache(FunctionCallInfo fcinfo, bytea *planb)
 
 	if (c != NULL && c->blob_len == len && memcmp(c->blob, VARDATA_ANY(planb), len) == 0)
 		return c;
-	if (len < sizeof(MLPassPlanHeader) + sizeof(Size) + sizeof(MLPlan))
+	if (len < sizeof(MLPassPlanHeader))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("malformed pg_mlops training plan")));
@@ -475,7 +462,7 @@ pass_cache(FunctionCallInfo fcinfo, bytea *planb)
 	memcpy(c->blob, VARDATA_ANY(planb), len);
 	c->blob_len = len;
 	memcpy(&c->hdr, c->blob, sizeof(MLPassPlanHeader));
-	c->plan = ml_plan_deserialize(c->blob + sizeof(MLPassPlanHeader));
+	c->plan = ml_plan_deserialize(c->blob + sizeof(MLPassPlanHeader), len - sizeof(MLPassPlanHeader));
 	c->readers = palloc(sizeof(MLInputReader) * Max(1, c->plan->n_inputs));
 	for (i = 0, offset = 0; i < c->plan->n_inputs; i++)
 	{
@@ -554,7 +541,15 @@ ml_pass_accum(PG_FUNCTION_ARGS)
 	c = pass_cache(fcinfo, PG_GETARG_BYTEA_PP(3));
 	plan = c->plan;
 	if (!PG_ARGISNULL(0))
+	{
 		s = own_state(fcinfo, 0);
+		/* an initial condition made for another plan: rows of another width */
+		if (s->p != plan->p || s->algorithm != c->hdr.algorithm || (s->has_folds != 0) != (plan->folds > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the aggregate state does not belong to this training plan"),
+					 errdetail("The state has %d features, the plan %d.", s->p, plan->p)));
+	}
 	else
 	{
 		int			np;
@@ -573,6 +568,8 @@ ml_pass_accum(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid class count %d for naive Bayes statistics", s->K)));
+		/* the plan's lengths and the parameters must fit the pass */
+		agg_verify(s, VARSIZE(s), false);
 	}
 	if (PG_ARGISNULL(1))
 		PG_RETURN_BYTEA_P(s);
@@ -599,6 +596,26 @@ ml_pass_accum(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("the rows have %d columns, the training plan reads column %d",
 							c->tupdesc->natts, (int) maxatt)));
+		/* the readers convert datums by the plan's types: they must be the rows' */
+		for (i = -1; i < plan->n_inputs; i++)
+		{
+			AttrNumber	att = i < 0 ? plan->target_attnum : plan->attnums[i];
+			Oid			want = i < 0 ? plan->target_typid : plan->typids[i];
+			Form_pg_attribute fa;
+
+			if (i < 0 && plan->target_kind == ML_TARGET_NONE)
+				continue;
+			fa = TupleDescAttr(c->tupdesc, att - 1);
+			if (fa->attisdropped || fa->atttypid != want)
+			{
+				/* forget this row type: the next call checks again */
+				c->tupdesc = NULL;
+				ereport(ERROR,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("column %d of the rows has type %s, the training plan reads %s",
+								(int) att, format_type_be(fa->atttypid), format_type_be(want))));
+			}
+		}
 	}
 	tuple.t_len = HeapTupleHeaderGetDatumLength(th);
 	ItemPointerSetInvalid(&tuple.t_self);
@@ -813,7 +830,10 @@ ml_logistic_stats_accum(PG_FUNCTION_ARGS)
 	if (s == NULL)
 		PG_RETURN_NULL();
 	if (params != NULL)
+	{
 		check_params_width("beta (intercept first)", s->param_len - 1, s->p + 1);
+		agg_verify(s, VARSIZE(s), false);
+	}
 	PG_RETURN_BYTEA_P(s);
 }
 
@@ -874,7 +894,10 @@ ml_softmax_stats_accum(PG_FUNCTION_ARGS)
 	if (s == NULL)
 		PG_RETURN_NULL();
 	if (params != NULL)
+	{
 		check_params_width("each row of w (intercept first)", (np - 2) / (int) params[1], s->p + 1);
+		agg_verify(s, VARSIZE(s), false);
+	}
 	PG_RETURN_BYTEA_P(s);
 }
 
@@ -932,7 +955,10 @@ ml_kmeans_stats_accum(PG_FUNCTION_ARGS)
 	if (s == NULL)
 		PG_RETURN_NULL();
 	if (params != NULL)
+	{
 		check_params_width("each centroid", (np - 3) / (int) params[1], s->p);
+		agg_verify(s, VARSIZE(s), false);
+	}
 	PG_RETURN_BYTEA_P(s);
 }
 
@@ -977,6 +1003,8 @@ ml_nb_stats_accum(PG_FUNCTION_ARGS)
 				  nb_partial_len, nb_partial_len);
 	if (s == NULL)
 		PG_RETURN_NULL();
+	if (np > 0)
+		agg_verify(s, VARSIZE(s), false);
 	PG_RETURN_BYTEA_P(s);
 }
 

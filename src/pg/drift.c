@@ -77,43 +77,91 @@ typedef struct DriftState
 	const char *label;
 } DriftState;
 
-static double json_number(JsonbValue *v);
 
-static double *
-json_doubles(JsonbValue *arr, int *n)
+/* Caps on a drift spec: far above what ml.snapshot profiles hold. */
+#define SPEC_MAX_FEATURES 100000
+#define SPEC_MAX_ITEMS 1000000
+
+static void
+bad_spec(const char *what)
 {
-	double	   *out;
-	int			i;
-
-	if (arr == NULL || arr->type != jbvBinary)
-	{
-		*n = 0;
-		return NULL;
-	}
-	*n = JsonContainerSize(arr->val.binary.data);
-	out = palloc(sizeof(double) * Max(1, *n));
-	for (i = 0; i < *n; i++)
-	{
-		JsonbValue *v = getIthJsonbValueFromContainer(arr->val.binary.data, i);
-
-		out[i] = (v && v->type == jbvNumeric) ? json_number(v) : NAN;
-	}
-	return out;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("malformed drift spec"),
+			 errdetail("%s", what)));
 }
 
 static JsonbValue *
 json_key(JsonbContainer *obj, const char *key)
 {
-	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+
+	return v != NULL && v->type != jbvNull ? v : NULL;
 }
 
-/* A JSON number as a double; 0 when absent or null. */
-static double
-json_number(JsonbValue *v)
+/* v as a JSON array (not a scalar) of at most cap items, else ERROR naming what. */
+static JsonbContainer *
+spec_array(JsonbValue *v, int cap, const char *what)
 {
-	if (v == NULL || v->type != jbvNumeric)
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerIsScalar(v->val.binary.data))
+		bad_spec(psprintf("%s must be an array.", what));
+	if (JsonContainerSize(v->val.binary.data) > (uint32) cap)
+		bad_spec(psprintf("%s has more than %d items.", what, cap));
+	return v->val.binary.data;
+}
+
+static JsonbContainer *
+spec_object(JsonbValue *v, const char *what)
+{
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		bad_spec(psprintf("%s must be an object.", what));
+	return v->val.binary.data;
+}
+
+/* A JSON number as a double; 0 when absent or null, ERROR for another type. */
+static double
+json_number(JsonbValue *v, const char *what)
+{
+	if (v == NULL)
 		return 0.0;
+	if (v->type != jbvNumeric)
+		bad_spec(psprintf("%s must be a number.", what));
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
+}
+
+/* An optional array of numbers (absent: none). */
+static double *
+json_doubles(JsonbValue *arr, int *n, const char *what)
+{
+	JsonbContainer *c;
+	double	   *out;
+	int			i;
+
+	*n = 0;
+	if (arr == NULL)
+		return NULL;
+	c = spec_array(arr, SPEC_MAX_ITEMS, what);
+	*n = JsonContainerSize(c);
+	out = palloc(sizeof(double) * Max(1, *n));
+	for (i = 0; i < *n; i++)
+	{
+		JsonbValue *v = getIthJsonbValueFromContainer(c, i);
+
+		if (v == NULL || v->type != jbvNumeric)
+			bad_spec(psprintf("%s must hold only numbers.", what));
+		out[i] = json_number(v, what);
+	}
+	return out;
+}
+
+/* A required string. */
+static char *
+json_string(JsonbValue *v, const char *what)
+{
+	if (v == NULL || v->type != jbvString)
+		bad_spec(psprintf("%s must be a string.", what));
+	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
 static void
@@ -134,51 +182,55 @@ state_create(MemoryContext cxt, int64 model_id, Jsonb *spec)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	DriftState *st = palloc0(sizeof(DriftState));
-	JsonbValue *features = json_key(&spec->root, "features");
-	int			f,
-				offset = 1;
+	JsonbContainer *features;
+	int			f;
+	int64		offset = 1;
 
-	if (features == NULL || features->type != jbvBinary)
-		elog(ERROR, "drift spec has no features");
-	st->nfeat = JsonContainerSize(features->val.binary.data);
+	if (!JsonContainerIsObject(&spec->root))
+		bad_spec("The spec must be an object.");
+	features = spec_array(json_key(&spec->root, "features"), SPEC_MAX_FEATURES, "\"features\"");
+	st->nfeat = JsonContainerSize(features);
 	st->feat = palloc0(sizeof(DriftFeature) * Max(1, st->nfeat));
 	for (f = 0; f < st->nfeat; f++)
 	{
-		JsonbValue *fv = getIthJsonbValueFromContainer(features->val.binary.data, f);
+		JsonbContainer *fv = spec_object(getIthJsonbValueFromContainer(features, f),
+										 "Each item of \"features\"");
 		DriftFeature *d = &st->feat[f];
 		JsonbValue *v;
 
-		v = json_key(fv->val.binary.data, "name");
-		d->name = pnstrdup(v->val.string.val, v->val.string.len);
-		v = json_key(fv->val.binary.data, "kind");
-		d->categorical = v && v->type == jbvString && strncmp(v->val.string.val, "categorical", 11) == 0;
+		d->name = json_string(json_key(fv, "name"), "A feature's \"name\"");
+		v = json_key(fv, "kind");
+		if (v != NULL && v->type != jbvString)
+			bad_spec("A feature's \"kind\" must be a string.");
+		d->categorical = v && v->val.string.len == 11 && strncmp(v->val.string.val, "categorical", 11) == 0;
 		if (d->categorical)
 		{
-			JsonbValue *vals = json_key(fv->val.binary.data, "values");
+			JsonbValue *vals = json_key(fv, "values");
+			JsonbContainer *vc = vals ? spec_array(vals, SPEC_MAX_ITEMS, "A feature's \"values\"") : NULL;
 			int			i;
 
-			d->nvalues = vals ? JsonContainerSize(vals->val.binary.data) : 0;
+			d->nvalues = vc ? JsonContainerSize(vc) : 0;
 			d->values = palloc(sizeof(char *) * Max(1, d->nvalues));
 			for (i = 0; i < d->nvalues; i++)
-			{
-				JsonbValue *s = getIthJsonbValueFromContainer(vals->val.binary.data, i);
-
-				d->values[i] = pnstrdup(s->val.string.val, s->val.string.len);
-			}
+				d->values[i] = json_string(getIthJsonbValueFromContainer(vc, i),
+										   "Each item of a feature's \"values\"");
 			d->nbins = d->nvalues + 1;
 		}
 		else
 		{
-			d->edges = json_doubles(json_key(fv->val.binary.data, "edges"), &d->nedges);
-			d->shift = json_number(json_key(fv->val.binary.data, "mean"));
+			d->edges = json_doubles(json_key(fv, "edges"), &d->nedges, "A feature's \"edges\"");
+			d->shift = json_number(json_key(fv, "mean"), "A feature's \"mean\"");
 			d->nbins = d->nedges + 1;
 		}
-		d->offset = offset;
+		d->offset = (int) offset;
 		offset += B_BINS + d->nbins;
+		if (offset > 64 * 1024 * 1024)
+			bad_spec("The spec has too many bins.");
 	}
-	st->pred_edges = json_doubles(json_key(&spec->root, "prediction_edges"), &st->pred_nedges);
-	st->pred_shift = json_number(json_key(&spec->root, "prediction_mean"));
-	st->pred_offset = offset;
+	st->pred_edges = json_doubles(json_key(&spec->root, "prediction_edges"), &st->pred_nedges,
+								  "\"prediction_edges\"");
+	st->pred_shift = json_number(json_key(&spec->root, "prediction_mean"), "\"prediction_mean\"");
+	st->pred_offset = (int) offset;
 	offset += B_BINS + st->pred_nedges + 1;
 
 	st->nvals = offset;
@@ -415,9 +467,15 @@ ml_drift_deserialize(PG_FUNCTION_ARGS)
 	DriftState *st = palloc0(sizeof(DriftState));
 	int32		n;
 
-	memcpy(&n, p, sizeof(int32));
-	if (n <= 0 || VARSIZE_ANY_EXHDR(in) != sizeof(int32) + n + sizeof(double) * n)
-		elog(ERROR, "invalid drift profile state");
+	if (VARSIZE_ANY_EXHDR(in) < sizeof(int32))
+		n = 0;
+	else
+		memcpy(&n, p, sizeof(int32));
+	if (n <= 0 || VARSIZE_ANY_EXHDR(in) != sizeof(int32) + (Size) n + sizeof(double) * (Size) n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("malformed drift profile state"),
+				 errdetail("The state's length disagrees with its value count.")));
 	st->nvals = n;
 	st->ops = palloc(n);
 	st->vals = palloc(sizeof(double) * n);

@@ -35,6 +35,12 @@
 #include "encode.h"
 #include "engine.h"
 #include "pg_mlops.h"
+#include "wire.h"
+
+/* The shared library workers load (a test build may install it under another name). */
+#ifndef ML_LIBRARY_NAME
+#define ML_LIBRARY_NAME "pg_mlops"
+#endif
 
 /* Fixed chunking: never fewer blocks than this per chunk ... */
 #define ML_CHUNK_MIN_BLOCKS 32
@@ -379,86 +385,95 @@ read_chunk(MLParticipant *pt, int chunk)
 
 /* ---------- the plan in shared memory ---------- */
 
-static void
-put_bytes(StringInfo buf, const void *data, Size len)
-{
-	appendBinaryStringInfo(buf, (const char *) &len, sizeof(Size));
-	appendBinaryStringInfo(buf, data, len);
-}
-
-static void
-put_string(StringInfo buf, const char *s)
-{
-	put_bytes(buf, s, strlen(s) + 1);
-}
-
-static const void *
-get_bytes(const char **pos, Size *len)
-{
-	const void *p;
-
-	memcpy(len, *pos, sizeof(Size));
-	p = *pos + sizeof(Size);
-	*pos += sizeof(Size) + *len;
-	return p;
-}
-
-static char *
-get_string(const char **pos)
-{
-	Size		len;
-
-	return (char *) get_bytes(pos, &len);
-}
-
+/*
+ * The plan as bytes: the core's encoding (wire.h), so the same checked
+ * decoder reads the plan a worker gets and the plan SQL passes to ml._pass.
+ */
 void
 ml_plan_serialize(const MLPlan *plan, StringInfo buf)
 {
-	int			i,
-				k;
+	mlc_plan	pl;
+	mlc_error	err;
+	uint8_t    *out;
+	size_t		out_len;
+	int			i;
 
-	put_bytes(buf, plan, sizeof(MLPlan));
-	for (i = 0; i < plan->n_classes; i++)
-		put_string(buf, plan->classes[i]);
-	if (plan->class_values)
-		put_bytes(buf, plan->class_values, sizeof(double) * plan->n_classes);
-	put_bytes(buf, plan->attnums, sizeof(AttrNumber) * plan->n_inputs);
-	put_bytes(buf, plan->typids, sizeof(Oid) * plan->n_inputs);
+	memset(&pl, 0, sizeof(pl));
+	pl.target_kind = (int) plan->target_kind;
+	pl.target_attnum = plan->target_attnum;
+	pl.target_typid = plan->target_typid;
+	pl.n_classes = plan->n_classes;
+	pl.classes = plan->classes;
+	pl.class_values = plan->class_values;
+	pl.n_inputs = plan->n_inputs;
+	pl.attnums = palloc(sizeof(int) * Max(1, plan->n_inputs));
+	pl.typids = palloc(sizeof(uint32_t) * Max(1, plan->n_inputs));
 	for (i = 0; i < plan->n_inputs; i++)
 	{
-		put_bytes(buf, &plan->enc[i], sizeof(mlc_encoder));
-		put_string(buf, plan->enc[i].column);
-		for (k = 0; k < plan->enc[i].n_categories; k++)
-			put_string(buf, plan->enc[i].categories[k]);
+		pl.attnums[i] = plan->attnums[i];
+		pl.typids[i] = plan->typids[i];
 	}
+	pl.enc = plan->enc;
+	pl.p = plan->p;
+	pl.folds = plan->folds;
+	pl.use_aggregates = plan->use_aggregates;
+	pl.missing_as_nan = plan->missing_as_nan;
+	pl.seed = plan->seed;
+	if (mlc_plan_encode(&pl, &out, &out_len, &err) != MLC_OK)
+		ml_raise_core_error(&err);
+	appendBinaryStringInfo(buf, (const char *) out, (int) out_len);
+	mlc_free(out);
+	pfree(pl.attnums);
+	pfree(pl.typids);
 }
 
-/* The plan's pointers point into the blob, which outlives the participant. */
+/* Decode len bytes at pos (checked: ERROR for bytes that are not a plan). */
 MLPlan *
-ml_plan_deserialize(const char *pos)
+ml_plan_deserialize(const char *pos, Size len)
 {
-	MLPlan	   *plan = palloc(sizeof(MLPlan));
-	Size		len;
+	MLPlan	   *plan = palloc0(sizeof(MLPlan));
+	mlc_plan	pl;
+	mlc_error	err;
 	int			i,
 				k;
 
-	memcpy(plan, get_bytes(&pos, &len), sizeof(MLPlan));
-	plan->classes = palloc(sizeof(char *) * Max(1, plan->n_classes));
-	for (i = 0; i < plan->n_classes; i++)
-		plan->classes[i] = get_string(&pos);
-	if (plan->class_values)
-		plan->class_values = (double *) get_bytes(&pos, &len);
-	plan->attnums = (AttrNumber *) get_bytes(&pos, &len);
-	plan->typids = (Oid *) get_bytes(&pos, &len);
-	plan->enc = palloc(sizeof(mlc_encoder) * Max(1, plan->n_inputs));
-	for (i = 0; i < plan->n_inputs; i++)
+	if (mlc_plan_decode((const uint8_t *) pos, len, &pl, &err) != MLC_OK)
+		ereport(ERROR,
+				(errcode(err.code == MLC_ENOMEM ? ERRCODE_OUT_OF_MEMORY : ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("%s", err.msg),
+				 err.detail[0] ? errdetail("%s", err.detail) : 0));
+	plan->target_kind = (MLTargetKind) pl.target_kind;
+	plan->target_attnum = (AttrNumber) pl.target_attnum;
+	plan->target_typid = pl.target_typid;
+	plan->n_classes = pl.n_classes;
+	plan->classes = palloc(sizeof(char *) * Max(1, pl.n_classes));
+	for (i = 0; i < pl.n_classes; i++)
+		plan->classes[i] = pstrdup(pl.classes[i]);
+	if (pl.class_values != NULL)
 	{
-		memcpy(&plan->enc[i], get_bytes(&pos, &len), sizeof(mlc_encoder));
-		plan->enc[i].column = get_string(&pos);
-		plan->enc[i].categories = palloc(sizeof(char *) * Max(1, plan->enc[i].n_categories));
-		for (k = 0; k < plan->enc[i].n_categories; k++)
-			plan->enc[i].categories[k] = get_string(&pos);
+		plan->class_values = palloc(sizeof(double) * Max(1, pl.n_classes));
+		memcpy(plan->class_values, pl.class_values, sizeof(double) * pl.n_classes);
 	}
+	plan->n_inputs = pl.n_inputs;
+	plan->attnums = palloc(sizeof(AttrNumber) * Max(1, pl.n_inputs));
+	plan->typids = palloc(sizeof(Oid) * Max(1, pl.n_inputs));
+	plan->enc = palloc0(sizeof(mlc_encoder) * Max(1, pl.n_inputs));
+	for (i = 0; i < pl.n_inputs; i++)
+	{
+		plan->attnums[i] = (AttrNumber) pl.attnums[i];
+		plan->typids[i] = pl.typids[i];
+		plan->enc[i] = pl.enc[i];
+		plan->enc[i].column = pstrdup(pl.enc[i].column);
+		plan->enc[i].categories = palloc(sizeof(char *) * Max(1, pl.enc[i].n_categories));
+		for (k = 0; k < pl.enc[i].n_categories; k++)
+			plan->enc[i].categories[k] = pstrdup(pl.enc[i].categories[k]);
+	}
+	plan->p = pl.p;
+	plan->folds = pl.folds;
+	plan->use_aggregates = pl.use_aggregates != 0;
+	plan->missing_as_nan = pl.missing_as_nan != 0;
+	plan->seed = pl.seed;
+	mlc_plan_free(&pl);
 	return plan;
 }
 
@@ -542,7 +557,7 @@ participant_init(MLParticipant *pt, shm_toc *toc, int me, bool noerror)
 
 	pt->shared = shm_toc_lookup(toc, ML_KEY_SHARED, noerror);
 	blob = shm_toc_lookup(toc, ML_KEY_COLUMNS, noerror);
-	pt->plan = plan = ml_plan_deserialize(blob->data);
+	pt->plan = plan = ml_plan_deserialize(blob->data, blob->len);
 	pt->owners = shm_toc_lookup(toc, ML_KEY_OWNERS, noerror);
 	pt->params = shm_toc_lookup(toc, ML_KEY_PARAMS, noerror);
 	pt->partials = shm_toc_lookup(toc, ML_KEY_PARTIALS, noerror);
@@ -661,7 +676,7 @@ ml_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attnum,
 	nworkers = Max(nworkers, 0);
 
 	EnterParallelMode();
-	pcxt = CreateParallelContext("pg_mlops", "ml_engine_worker_main", nworkers);
+	pcxt = CreateParallelContext(ML_LIBRARY_NAME, "ml_engine_worker_main", nworkers);
 	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(MLShared));
 	shm_toc_estimate_chunk(&pcxt->estimator, cols_bytes);
 	shm_toc_estimate_chunk(&pcxt->estimator, sizeof(int) * nchunks);

@@ -102,7 +102,7 @@ extern bool ml_encode_row(const MLPlan *plan, MLInputReader *readers, MLLabel *l
 						  const Datum *values, const bool *isnull, double *row);
 extern uint8 ml_row_fold(const MLPlan *plan, const double *row, int width);
 extern void ml_plan_serialize(const MLPlan *plan, StringInfo buf);
-extern MLPlan *ml_plan_deserialize(const char *pos);
+extern MLPlan *ml_plan_deserialize(const char *pos, Size len);
 
 /*
  * The aggregate engine (aggengine.c): each pass is one SQL aggregate query

@@ -110,15 +110,18 @@ ml_auc_deserialize(PG_FUNCTION_ARGS)
 	Size		len = VARSIZE_ANY_EXHDR(in);
 	MemoryContext cxt;
 	AucState   *st;
-	int64		n;
+	int64		n = 0;
 
 	if (!AggCheckCallContext(fcinfo, &cxt))
 		elog(ERROR, "ml._auc_deserialize called in non-aggregate context");
-	if (len < sizeof(int64))
-		elog(ERROR, "malformed ROC AUC state");
-	memcpy(&n, p, sizeof(int64));
-	if (n < 0 || len != sizeof(int64) + 2 * sizeof(double) * (Size) n)
-		elog(ERROR, "malformed ROC AUC state");
+	if (len >= sizeof(int64))
+		memcpy(&n, p, sizeof(int64));
+	if (len < sizeof(int64) || n < 0 || (Size) n > (len - sizeof(int64)) / (2 * sizeof(double)) ||
+		len != sizeof(int64) + 2 * sizeof(double) * (Size) n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+				 errmsg("malformed ROC AUC state"),
+				 errdetail("The state's length disagrees with its row count.")));
 	st = auc_state(cxt, n);
 	memcpy(st->score, p + sizeof(int64), sizeof(double) * n);
 	memcpy(st->label, p + sizeof(int64) + sizeof(double) * n, sizeof(double) * n);

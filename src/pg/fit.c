@@ -260,10 +260,16 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 
 				for (i = 0; i < b->n; i++)
 				{
-					int			cls = (int) b->y[i];
+					int			cls;
 					int			pred = 0,
 								c;
 
+					/* rows from an aggregate state are bytes from SQL */
+					if (!(b->y[i] >= 0 && b->y[i] < K) || b->y[i] != floor(b->y[i]))
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("class id %g of an evaluated row is not between 0 and %d", b->y[i], K - 1)));
+					cls = (int) b->y[i];
 					block_row(b, i, x);
 					mlc_model_predict_proba(m, x, proba);
 					for (c = 1; c < K; c++)

@@ -52,28 +52,60 @@ jb_get(JsonbContainer *c, const char *key, JsonbValue *out)
 	return v != NULL && v->type != jbvNull;
 }
 
+static void
+bad_plan(const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("malformed training plan"),
+			 errdetail("%s", what)));
+}
+
 static char *
 jb_string(JsonbValue *v)
 {
-	if (v->type != jbvString)
-		elog(ERROR, "malformed training plan: string expected");
+	if (v == NULL || v->type != jbvString)
+		bad_plan("A string was expected.");
 	return pnstrdup(v->val.string.val, v->val.string.len);
 }
 
 static double
 jb_number(JsonbValue *v)
 {
-	if (v->type != jbvNumeric)
-		elog(ERROR, "malformed training plan: number expected");
+	if (v == NULL || v->type != jbvNumeric)
+		bad_plan("A number was expected.");
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 }
 
+/* A JSON array (not a scalar) of at most cap items. */
 static JsonbContainer *
-jb_container(JsonbValue *v)
+jb_array(JsonbValue *v, int cap)
 {
-	if (v->type != jbvBinary)
-		elog(ERROR, "malformed training plan: array or object expected");
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerIsScalar(v->val.binary.data))
+		bad_plan("An array was expected.");
+	if (JsonContainerSize(v->val.binary.data) > (uint32) cap)
+		bad_plan(psprintf("An array has more than %d items.", cap));
 	return v->val.binary.data;
+}
+
+static JsonbContainer *
+jb_object(JsonbValue *v)
+{
+	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
+		bad_plan("An object was expected.");
+	return v->val.binary.data;
+}
+
+/* Item i of an array container (jb_array checked the count). */
+static JsonbValue *
+jb_ith(JsonbContainer *c, int i)
+{
+	JsonbValue *v = getIthJsonbValueFromContainer(c, i);
+
+	if (v == NULL)
+		bad_plan("An array is shorter than expected.");
+	return v;
 }
 
 static AttrNumber
@@ -110,11 +142,14 @@ encoder_kind(const char *s)
 		return MLC_ENC_TIME;
 	if (strcmp(s, "category") == 0)
 		return MLC_ENC_CATEGORY;
-	elog(ERROR, "malformed training plan: encoder kind \"%s\"", s);
+	bad_plan(psprintf("Unknown encoder kind \"%s\".", s));
 	return 0;
 }
 
 static int	cmp_cstring(const void *a, const void *b);
+
+/* Cap on the classes, inputs and categories of a plan (far above max_categories). */
+#define ML_PLAN_MAX_ITEMS 1000000
 
 static void
 read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
@@ -127,15 +162,17 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 	char	   *kind;
 
 	memset(plan, 0, sizeof(*plan));
+	if (!JsonContainerIsObject(root))
+		bad_plan("The plan must be an object.");
 	if (!jb_get(root, "target_kind", &v))
-		elog(ERROR, "malformed training plan: no target_kind");
+		bad_plan("The plan has no \"target_kind\".");
 	kind = jb_string(&v);
 	plan->target_kind = strcmp(kind, "number") == 0 ? ML_TARGET_NUMBER
 		: strcmp(kind, "class") == 0 ? ML_TARGET_CLASS : ML_TARGET_NONE;
 	if (plan->target_kind != ML_TARGET_NONE)
 	{
 		if (!jb_get(root, "target", &v))
-			elog(ERROR, "malformed training plan: no target");
+			bad_plan("The plan has no \"target\".");
 		plan->target_attnum = column_attnum(rel, jb_string(&v), &plan->target_typid);
 	}
 	if (plan->target_kind == ML_TARGET_CLASS)
@@ -143,30 +180,49 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 		JsonbContainer *classes;
 
 		if (!jb_get(root, "classes", &v))
-			elog(ERROR, "malformed training plan: no classes");
-		classes = jb_container(&v);
+			bad_plan("The plan has no \"classes\".");
+		classes = jb_array(&v, ML_PLAN_MAX_ITEMS);
 		plan->n_classes = JsonContainerSize(classes);
 		plan->classes = palloc(sizeof(char *) * Max(1, plan->n_classes));
 		for (i = 0; i < plan->n_classes; i++)
-			plan->classes[i] = jb_string(getIthJsonbValueFromContainer(classes, i));
+			plan->classes[i] = jb_string(jb_ith(classes, i));
 		if (jb_get(root, "class_values", &v))
 		{
-			JsonbContainer *values = jb_container(&v);
+			JsonbContainer *values = jb_array(&v, ML_PLAN_MAX_ITEMS);
 
+			if ((int) JsonContainerSize(values) != plan->n_classes)
+				bad_plan(psprintf("\"class_values\" has %d values for %d classes.",
+								  (int) JsonContainerSize(values), plan->n_classes));
 			plan->class_values = palloc(sizeof(double) * Max(1, plan->n_classes));
 			for (i = 0; i < plan->n_classes; i++)
-				plan->class_values[i] = jb_number(getIthJsonbValueFromContainer(values, i));
+				plan->class_values[i] = jb_number(jb_ith(values, i));
 		}
 	}
-	*train_rows = jb_get(root, "train_rows", &v) ? (int64) jb_number(&v) : 0;
+	*train_rows = 0;
+	if (jb_get(root, "train_rows", &v))
+	{
+		double		n = jb_number(&v);
+
+		if (!(n >= 0 && n <= 9.0e18))
+			bad_plan("\"train_rows\" is out of range.");
+		*train_rows = (int64) n;
+	}
 	plan->use_aggregates = jb_get(root, "engine", &v) && strcmp(jb_string(&v), "aggregate") == 0;
 	plan->missing_as_nan = jb_get(root, "missing_as_nan", &v) && v.type == jbvBool && v.val.boolean;
-	plan->seed = jb_get(root, "seed", &v) ? (int32) jb_number(&v) : 0;
+	plan->seed = 0;
+	if (jb_get(root, "seed", &v))
+	{
+		double		seed = jb_number(&v);
+
+		if (!(seed >= PG_INT32_MIN && seed <= PG_INT32_MAX))
+			bad_plan("\"seed\" is out of range.");
+		plan->seed = (int32) seed;
+	}
 
 	if (!jb_get(root, "inputs", &v))
-		elog(ERROR, "malformed training plan: no inputs");
+		bad_plan("The plan has no \"inputs\".");
 	{
-		JsonbContainer *inputs = jb_container(&v);
+		JsonbContainer *inputs = jb_array(&v, ML_PLAN_MAX_ITEMS);
 
 		plan->n_inputs = JsonContainerSize(inputs);
 		plan->attnums = palloc(sizeof(AttrNumber) * Max(1, plan->n_inputs));
@@ -174,15 +230,15 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 		plan->enc = palloc0(sizeof(mlc_encoder) * Max(1, plan->n_inputs));
 		for (i = 0; i < plan->n_inputs; i++)
 		{
-			JsonbContainer *in = jb_container(getIthJsonbValueFromContainer(inputs, i));
+			JsonbContainer *in = jb_object(jb_ith(inputs, i));
 			mlc_encoder *enc = &plan->enc[i];
 
 			if (!jb_get(in, "column", &e))
-				elog(ERROR, "malformed training plan: input without column");
+				bad_plan("An input has no \"column\".");
 			enc->column = jb_string(&e);
 			plan->attnums[i] = column_attnum(rel, enc->column, &plan->typids[i]);
 			if (!jb_get(in, "kind", &e))
-				elog(ERROR, "malformed training plan: input without kind");
+				bad_plan("An input has no \"kind\".");
 			enc->kind = encoder_kind(jb_string(&e));
 			enc->impute = jb_get(in, "impute", &e) ? jb_number(&e) : NAN;
 			enc->width = 1;
@@ -191,12 +247,12 @@ read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 				JsonbContainer *cats;
 
 				if (!jb_get(in, "categories", &e))
-					elog(ERROR, "malformed training plan: category input without categories");
-				cats = jb_container(&e);
+					bad_plan("A category input has no \"categories\".");
+				cats = jb_array(&e, ML_PLAN_MAX_ITEMS);
 				enc->n_categories = JsonContainerSize(cats);
 				enc->categories = palloc(sizeof(char *) * Max(1, enc->n_categories));
 				for (k = 0; k < enc->n_categories; k++)
-					enc->categories[k] = jb_string(getIthJsonbValueFromContainer(cats, k));
+					enc->categories[k] = jb_string(jb_ith(cats, k));
 				/* the core's binary search needs strcmp order */
 				qsort(enc->categories, enc->n_categories, sizeof(char *), cmp_cstring);
 				enc->has_other = jb_get(in, "has_other", &e) && e.type == jbvBool && e.val.boolean;
@@ -401,6 +457,10 @@ ml_fit(PG_FUNCTION_ARGS)
 	{
 		JsonbContainer *arr = &trials_json->root;
 
+		if (!JsonContainerIsArray(arr) || JsonContainerIsScalar(arr))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the trials of a search must be a jsonb array of objects")));
 		ntrials = JsonContainerSize(arr);
 		if (ntrials < 1 || ntrials > ML_MAX_TRIALS)
 			ereport(ERROR,
@@ -641,9 +701,12 @@ ml_class_metrics_sql(PG_FUNCTION_ARGS)
 	mlc_class_metrics_out cm;
 	StringInfoData buf;
 
-	if (k < 2 || ARR_NDIM(arr) != 1 || ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) != k * k ||
+	if (k < 2 || k > 65535 || ARR_NDIM(arr) != 1 ||
+		(int64) ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr)) != (int64) k * k ||
 		ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != FLOAT8OID)
-		elog(ERROR, "ml._class_metrics needs k >= 2 and k * k non-NULL counts");
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("ml._class_metrics needs k between 2 and 65535 and k * k non-NULL float8 counts")));
 	mlc_class_metrics(k, (const double *) ARR_DATA_PTR(arr), &cm);
 	initStringInfo(&buf);
 	appendStringInfoChar(&buf, '{');

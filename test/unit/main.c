@@ -24,6 +24,7 @@ main(void)
 	failed += run_classify_tests();
 	failed += run_unsupervised_tests();
 	failed += run_tree_tests();
+	failed += run_wire_tests();
 
 	if (failed != 0)
 		fprintf(stderr, "core unit tests: %d failed\n", failed);
