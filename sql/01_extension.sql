@@ -24,7 +24,8 @@ ORDER BY p.oid::regprocedure::text;
 SELECT c.relname, c.relkind FROM pg_class c
 WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') ORDER BY 1;
 
--- Settings are registered with their defaults.
+-- Settings are registered with their defaults (when the library is loaded).
+DO $$ BEGIN PERFORM ml.blas_info(); END $$;
 SELECT name, setting, unit FROM pg_settings WHERE name LIKE 'ml.%' ORDER BY 1;
 
 -- The backend loaded the sequential OpenBLAS and runs a single thread.

@@ -160,8 +160,10 @@ FROM (VALUES ('{"features":[{}]}'), ('{}'), ('[]'), ('"features"'), ('{"features
 ORDER BY 1;
 
 -- jsonb training plans for ml._fit (read before any row).
-CREATE TABLE hostile.ft (x float8, y int, _ml_is_test boolean);
-SELECT plan, regress.err(format('SELECT ml._fit(%L, %L::jsonb, %L, ''{}'', NULL, NULL)', 'hostile.ft', plan, 'logistic_regression')) AS error
+SET ml.progress = off;
+SELECT relation AS ft FROM ml.snapshot('SELECT 1.5::float8 AS x, 1 AS y', name => 'hostile_ft') \gset
+RESET ml.progress;
+SELECT plan, regress.err(format('SELECT ml._fit(%L, %L::jsonb, %L, ''{}'', NULL, NULL)', :'ft', plan, 'logistic_regression')) AS error
 FROM (VALUES
     ('{"target_kind":"class","target":"y","classes":["0","1"],"class_values":[0],"inputs":[{"column":"x","kind":"number"}]}'),
     ('{"target_kind":"class","target":"y","classes":["0","1"],"class_values":[0,1,2],"inputs":[{"column":"x","kind":"number"}]}'),
@@ -184,8 +186,8 @@ FROM (VALUES
     ('{"target_kind":"class","target":"y","classes":["0","1"],"train_rows":-1,"inputs":[{"column":"x","kind":"number"}]}'),
     ('[]'), ('{}')) p(plan)
 ORDER BY 1;
-SELECT regress.err($$SELECT ml._fit('hostile.ft', '{"target_kind":"number","target":"y","inputs":[{"column":"x","kind":"number"}]}',
-                                     'linear_regression', '{}', '{"a":1}', 3)$$) AS trials_object;
+SELECT regress.err(format($$SELECT ml._fit(%L, '{"target_kind":"number","target":"y","inputs":[{"column":"x","kind":"number"}]}',
+                                     'linear_regression', '{}', '{"a":1}', 3)$$, :'ft')) AS trials_object;
 
 -- Other internals that take counts or bytes.
 SELECT regress.err($$SELECT ml._class_metrics(65537, array_fill(1::float8, ARRAY[131073]))$$) AS class_metrics_wrapping_k;

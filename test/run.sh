@@ -65,6 +65,19 @@ elif [ "$p" -eq 0 ]; then
   fail 1 "pg_regress(no tests ran)"; cat /tmp/pg_mlops_regress.log
 fi
 
+echo "==> pg_regress again, the extension installed by a role that is not a superuser"
+make -s installcheck-owner >/tmp/pg_mlops_regress_owner.log 2>&1
+sed 's/^/    /' /tmp/pg_mlops_regress_owner.log | grep -E '\.\.\.|tests|failed|passed'
+p=$(grep -E '\.\.\. ok' /tmp/pg_mlops_regress_owner.log | wc -l)
+f=$(grep -E '\.\.\. FAILED' /tmp/pg_mlops_regress_owner.log | wc -l)
+pass "$p"
+if [ "$f" -gt 0 ]; then
+  fail "$f" "pg_regress(owner)"
+  [ -f results_owner/regression.diffs ] && head -n 200 results_owner/regression.diffs
+elif [ "$p" -eq 0 ]; then
+  fail 1 "pg_regress(owner, no tests ran)"; cat /tmp/pg_mlops_regress_owner.log
+fi
+
 echo "==> reference checks (statsmodels, scikit-learn) and client-side checks"
 for t in test/reference/check_*.py; do
   [ -f "$t" ] || continue

@@ -171,7 +171,7 @@ END $$;
 
 -- extra_float_digits = 1: every float8 is printed as its shortest decimal
 -- that reads back to the same double, whatever the caller's setting.
-CREATE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
+CREATE FUNCTION ml._export_model(model text, format text DEFAULT 'json') RETURNS text
 LANGUAGE plpgsql STABLE
 SET extra_float_digits = 1
 AS $$
@@ -350,6 +350,8 @@ BEGIN
         || E'</PMML>\n';
     RETURN out;
 END $$;
+CREATE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
+AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C STABLE;
 COMMENT ON FUNCTION ml.export_model(text, text)
     IS 'a model as a re-importable JSON document, a standalone C99 scorer or PMML 4.4';
 

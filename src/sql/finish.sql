@@ -37,15 +37,19 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, ml, pg_temp', f);
         EXECUTE pg_catalog.format('ALTER FUNCTION %s SET extra_float_digits = 1', f);
     END LOOP;
-    FOR f IN SELECT i.oid
+    FOR f IN SELECT i.oid::regprocedure
              FROM pg_catalog.pg_proc e
              JOIN pg_catalog.pg_proc i ON i.pronamespace = e.pronamespace AND i.proname OPERATOR(pg_catalog.=) ('_' || e.proname)
                                       AND i.proargtypes OPERATOR(pg_catalog.=) e.proargtypes
-             WHERE e.pronamespace = 'ml'::regnamespace AND e.prosrc = 'ml_privileged' LOOP
+             WHERE e.pronamespace = 'ml'::regnamespace AND e.prosrc = 'ml_privileged'
+             UNION ALL
+             SELECT p::regprocedure FROM unnest(ARRAY['ml._as_caller(text, jsonb)', 'ml._caller_view(text)',
+                 'ml._caller_new_relation(text)', 'ml._caller_relation(text)',
+                 'ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)', 'ml._query_relations(text)',
+                 'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)']) p LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        -- the extension's owner runs them (it does not own functions the
+        -- bootstrap superuser made when a non-superuser installed it)
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s', f, owner);
     END LOOP;
 END $$;
-
-REVOKE ALL ON FUNCTION ml._as_caller(text, jsonb), ml._caller_view(text), ml._caller_new_relation(text),
-    ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)
-FROM PUBLIC;
