@@ -3,7 +3,7 @@
 # targets need postgresql-server-dev-15, libopenblas-dev and liblapacke-dev.
 
 EXTENSION = pg_mlops
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = pg_mlops
 
 CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
@@ -16,10 +16,15 @@ PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
 	src/pg/document.o src/pg/aggengine.o src/pg/privilege.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
-# The install script is assembled from the parts in src/sql/, in this order.
-SQL_PARTS = src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql src/sql/scaleout.sql \
-	src/sql/finish.sql
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# Releases: pg_mlops--0.1.0.sql is the first release's install script, as it
+# shipped; each later release is an update script, assembled from the parts
+# in src/sql/ (functions, views and aggregates made with CREATE OR REPLACE,
+# then the table changes), so a new install (0.1.0, then every update) and an
+# updated one end in the same catalog.
+SQL_PARTS = src/sql/update-prelude.sql src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql \
+	src/sql/scaleout.sql src/sql/migrate-0.2.0.sql src/sql/finish.sql
+DATA = src/sql/pg_mlops--0.1.0.sql
+DATA_built = $(EXTENSION)--0.1.0--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
 EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o test/fuzz/bin
@@ -44,7 +49,7 @@ all:
 	@echo "pg_config not found: install postgresql-server-dev-15 (or run 'make demo' / 'make test', which do)" >&2; exit 1
 endif
 
-$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS)
+$(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
 
 # PGXS does not track headers.

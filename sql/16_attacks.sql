@@ -105,6 +105,30 @@ SELECT regress.err($$SELECT ml.train_model('victim', 'snapshot:victim_v1', 'y')$
 SELECT regress.err($$SELECT ml.evaluate('victim', 'SELECT 1 AS x, 2 AS z, 3 AS y')$$);
 RESET ROLE;
 
+SET ROLE mallory;
+-- Her query changes the session's search_path (a plain SET, not LOCAL) in
+-- the middle of ml.snapshot, to make the rest of it, which runs as the
+-- extension's owner, call her clock_timestamp(): the change is undone when
+-- her query returns.
+CREATE FUNCTION public.mallory_setpath() RETURNS int LANGUAGE plpgsql AS
+$$ BEGIN PERFORM pg_catalog.set_config('search_path', 'public, pg_catalog', false); RETURN 1; END $$;
+CREATE FUNCTION public.clock_timestamp() RETURNS timestamptz LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO public.mallory_log VALUES (current_user, 'clock_timestamp'); RETURN pg_catalog.clock_timestamp(); END $$;
+SELECT current_setting('search_path') AS path_before \gset
+SELECT row_count FROM ml.snapshot('SELECT a::float8 AS a, public.mallory_setpath() AS b FROM generate_series(1, 10) a', 'mallory_path');
+SELECT current_setting('search_path') = :'path_before' AS path_unchanged,
+       (SELECT count(*) FROM mallory_log) AS trojan_runs,
+       (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS mallory_is_superuser;
+-- A table of hers that an administrator's unqualified output name finds.
+CREATE TABLE public.scores (id int, prediction float8, model text, scored_at timestamptz);
+GRANT INSERT ON public.scores TO PUBLIC;
+RESET ROLE;
+SET search_path = public, pg_catalog;
+-- (called directly: the test helper regress.err is itself an unpinned function)
+SELECT ml.score('victim@1', 'victim_data', 'scores', 'id');
+RESET search_path;
+SELECT count(*) AS rows_in_malloryss_table FROM public.scores;
+
 -- A SECURITY DEFINER function of mallory's, called by an administrator,
 -- acts as mallory, not as the administrator.
 SET ROLE mallory;
@@ -114,10 +138,20 @@ RESET ROLE;
 SELECT regress.err($$SELECT mallory_promote()$$);
 
 -- A use grantee reads and scores but writes nothing by hand.
+SET ROLE victim;
+SELECT ml.score('victim@1', 'victim_data', 'victim_scores', 'id');
+RESET ROLE;
 SET ROLE user_grantee;
 SELECT round(ml.predict('victim', ARRAY[1, 2]::float8[])::numeric, 6) IS NOT NULL AS predicts;
 SELECT regress.err($$INSERT INTO ml.drift_checks (check_id, model_id, source, feature, metric, status) VALUES (1, 1, 'x', '_dataset', 'drifted_share', 'ok')$$);
 SELECT regress.err($$SELECT ml.promote('victim', 1)$$);
+-- Her scoring run of a source she chose does not decide the owner's default drift check.
+CREATE TABLE grantee_rows AS SELECT i AS id, 1000.0::float8 AS x, 0::float8 AS z FROM generate_series(1, 50) i;
+SELECT ml.score('victim@1', 'grantee_rows', 'grantee_scores', 'id');
+RESET ROLE;
+SET ROLE victim;
+SELECT count(*) > 0 AS checked FROM ml.check_drift('victim@1');
+SELECT DISTINCT source FROM ml.drift_checks WHERE check_id = (SELECT max(check_id) FROM ml.drift_checks);
 RESET ROLE;
 -- A manage grantee promotes through ml.promote, which records it with him
 -- as the actor, but cannot update the registry by hand.
@@ -171,7 +205,7 @@ DROP ROLE squatter;
 SELECT count(*) AS forged_snapshots FROM ml.snapshots WHERE name IN ('x', 'stolen');
 SELECT count(*) AS victim_versions FROM ml.models WHERE name = 'victim';
 SELECT count(*) AS owners FROM ml.model_owners WHERE name = 'victim2';
-SELECT count(*) AS trojan_runs_total FROM mallory_log;
+SELECT who, what, count(*) AS trojan_runs FROM mallory_log GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT 1 AS server_up;
 
 DROP OWNED BY victim, mallory, user_grantee, manage_grantee CASCADE;

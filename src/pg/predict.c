@@ -13,6 +13,7 @@
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -102,10 +103,19 @@ cache_lookup(int64 id, const char *hash, const char *label)
 		mlc_error	err;
 		mlc_status	st;
 
-		/* The bytes must be the registered ones, and this row's (not copied from another). */
-		if (SPI_execute_with_args("SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
+		/*
+		 * The bytes must be the registered ones, and this row's (not copied
+		 * from another); a catalog of 0.1.0 not yet updated has no digest.
+		 */
+		bool		has_digest = get_attnum(get_relname_relid("models", get_namespace_oid("ml", false)),
+										   "model_digest") != InvalidAttrNumber;
+
+		if (SPI_execute_with_args(has_digest
+								  ? "SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
 								  "AND pg_catalog.encode(pg_catalog.sha256(pg_catalog.int8send(id) OPERATOR(pg_catalog.||) model), 'hex') "
 								  "OPERATOR(pg_catalog.=) model_digest "
+								  "FROM ml.models WHERE id OPERATOR(pg_catalog.=) $1"
+								  : "SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
 								  "FROM ml.models WHERE id OPERATOR(pg_catalog.=) $1",
 								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
 			SPI_processed != 1)

@@ -95,6 +95,12 @@ ml_caller_id(void)
 	return acting_for_caller() ? current_frame->caller : GetUserId();
 }
 
+/*
+ * Code of the caller's runs between ml_enter_caller and ml_leave_caller (its
+ * query, functions it calls, policies of what it reads).  Whatever settings
+ * it changes, with SET LOCAL or a plain SET alike, are undone on the way
+ * out: the implementation goes on with its own pinned search_path.
+ */
 void
 ml_enter_caller(MLCallerSwitch *sw, bool with_path)
 {
@@ -104,12 +110,10 @@ ml_enter_caller(MLCallerSwitch *sw, bool with_path)
 		return;
 	GetUserIdAndSecContext(&sw->save_uid, &sw->save_sec);
 	SetUserIdAndSecContext(current_frame->caller, sw->save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	sw->guc_level = NewGUCNestLevel();
 	if (with_path)
-	{
-		sw->guc_level = NewGUCNestLevel();
 		(void) set_config_option("search_path", current_frame->path, PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
-	}
 }
 
 void
@@ -117,8 +121,7 @@ ml_leave_caller(MLCallerSwitch *sw)
 {
 	if (!sw->active)
 		return;
-	if (sw->guc_level >= 0)
-		AtEOXact_GUC(true, sw->guc_level);
+	AtEOXact_GUC(false, sw->guc_level);
 	SetUserIdAndSecContext(sw->save_uid, sw->save_sec);
 	sw->active = false;
 }
@@ -193,6 +196,7 @@ ml_privileged(PG_FUNCTION_ARGS)
 	int			save_sec;
 	Datum		result = (Datum) 0;
 	bool		isnull = true;
+	int			guc_level;
 
 	GetUserIdAndSecContext(&save_uid, &save_sec);
 	/* An implementation calling another entry keeps its caller. */
@@ -206,6 +210,8 @@ ml_privileged(PG_FUNCTION_ARGS)
 		current_frame = &frame;
 	}
 	SetUserIdAndSecContext(current_frame->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE);
+	/* no setting changed inside outlives the call */
+	guc_level = NewGUCNestLevel();
 	PG_TRY();
 	{
 		LOCAL_FCINFO(inner, FUNC_MAX_ARGS);
@@ -220,12 +226,16 @@ ml_privileged(PG_FUNCTION_ARGS)
 		if (current_frame == &frame)
 			drop_views(&frame);
 	}
-	PG_FINALLY();
+	PG_CATCH();
 	{
+		/* the (sub)transaction's abort restores the user and settings */
 		current_frame = saved;
-		SetUserIdAndSecContext(save_uid, save_sec);
+		PG_RE_THROW();
 	}
 	PG_END_TRY();
+	AtEOXact_GUC(false, guc_level);
+	current_frame = saved;
+	SetUserIdAndSecContext(save_uid, save_sec);
 	fcinfo->isnull = isnull;
 	return result;
 }
@@ -384,19 +394,40 @@ ml_caller_view(PG_FUNCTION_ARGS)
 }
 
 /*
- * The training engine reads only snapshot relations: in ml_data, made by
- * ml.snapshot (owned by the extension's owner), a table or a view, and
- * never one whose rows row-level security would filter (the engine reads
- * the heap directly).
+ * The training engine reads only snapshot relations: in ml_data, named by a
+ * snapshot row the caller can see, a table or a view owned by the
+ * extension's owner (or, in catalogs of 0.1.0 that the update has not
+ * re-owned yet, by the role that took it), and never one whose rows
+ * row-level security would filter (the engine reads the heap directly).
  */
 void
 ml_check_snapshot_relation(Relation rel)
 {
 	char		kind = rel->rd_rel->relkind;
+	Oid			owner = rel->rd_rel->relowner;
+	Oid			creator = InvalidOid;
+	bool		registered = false;
 
-	if (rel->rd_rel->relnamespace != get_namespace_oid("ml_data", false) ||
-		(kind != RELKIND_RELATION && kind != RELKIND_VIEW) ||
-		rel->rd_rel->relowner != ml_extension_owner())
+	if (rel->rd_rel->relnamespace == get_namespace_oid("ml_data", false) &&
+		(kind == RELKIND_RELATION || kind == RELKIND_VIEW))
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		Datum		args[1] = {CStringGetTextDatum(quote_qualified_identifier("ml_data", RelationGetRelationName(rel)))};
+
+		SPI_connect();
+		if (SPI_execute_with_args("SELECT s.created_by FROM ml.snapshots s "
+								  "WHERE s.relation OPERATOR(pg_catalog.=) $1 AND s.dropped_at IS NULL",
+								  1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT && SPI_processed == 1)
+		{
+			char	   *who = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+
+			registered = true;
+			if (who != NULL)
+				creator = get_role_oid(who, true);
+		}
+		SPI_finish();
+	}
+	if (!registered || (owner != ml_extension_owner() && owner != creator))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("relation \"%s\" is not a pg_mlops snapshot", RelationGetRelationName(rel)),
@@ -407,4 +438,24 @@ ml_check_snapshot_relation(Relation rel)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("snapshot relation \"%s\" has row-level security", RelationGetRelationName(rel)),
 				 errdetail("The training engine reads rows directly and would bypass the policies.")));
+}
+
+/*
+ * ml._caller_owns(rel): is the caller the owner of rel, or a member of the
+ * owning role?  Superusers are not members of every role here: an
+ * administrator's call must not write into a table another role put in its
+ * path.
+ */
+PG_FUNCTION_INFO_V1(ml_caller_owns);
+Datum
+ml_caller_owns(PG_FUNCTION_ARGS)
+{
+	HeapTuple	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(PG_GETARG_OID(0)));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tp))
+		PG_RETURN_BOOL(false);
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
+	PG_RETURN_BOOL(is_member_of_role_nosuper(ml_caller_id(), owner));
 }

@@ -15,7 +15,7 @@
 -- 0x1.<fraction>p<exp> from the IEEE-754 bits (0x0.<fraction>p-1022 for
 -- subnormals), trailing zero digits of the fraction dropped.  NULL for NaN
 -- and infinities, which have no literal.
-CREATE FUNCTION ml._float8_hex(x float8) RETURNS text
+CREATE OR REPLACE FUNCTION ml._float8_hex(x float8) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT CASE
         WHEN e = 2047 THEN NULL
@@ -33,7 +33,7 @@ $$;
 -- The little-endian IEEE-754 double at byte offset off of b (0-based), bit
 -- for bit: the bits become a hexadecimal literal, which float8in (strtod)
 -- reads exactly.
-CREATE FUNCTION ml._float8_le(b bytea, off integer) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._float8_le(b bytea, off integer) RETURNS float8
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT CASE
         WHEN e = 2047 AND f = '' THEN (s || 'Infinity')::float8
@@ -51,12 +51,12 @@ $$;
 -- inputs (encoders), expanded features, classes and every parameter array
 -- {"rows", "cols", "data"}.  Raises data_corrupted for bytes the codec
 -- refuses (header, CRC-32C, lengths, validation).
-CREATE FUNCTION ml._model_document(model bytea) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._model_document(model bytea) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_model_document' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
 -- The linear family export writes: models whose prediction is intercept +
 -- sum of coef[j] * x[j] over the input columns themselves.
-CREATE FUNCTION ml._exportable_algorithms() RETURNS text[]
+CREATE OR REPLACE FUNCTION ml._exportable_algorithms() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT '{linear_regression,ridge,lasso,elastic_net}'::text[]
 $$;
@@ -69,7 +69,7 @@ $$;
 -- The coefficients are the encoded bits: "coef" is the last array of the
 -- payload, so they are read from the tail of the bytes (keeping the sign of
 -- a zero, which JSON numbers lose) and checked against the document.
-CREATE FUNCTION ml._decode_linear(model bytea, OUT algorithm text, OUT features text[],
+CREATE OR REPLACE FUNCTION ml._decode_linear(model bytea, OUT algorithm text, OUT features text[],
                                   OUT intercept float8, OUT coefficients float8[], OUT problem text,
                                   OUT unsupported text, OUT impute float8[], OUT document jsonb)
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -128,14 +128,14 @@ BEGIN
 END $$;
 
 -- Text for a C comment: no comment terminator, no control characters.
-CREATE FUNCTION ml._c_comment(s text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._c_comment(s text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT regexp_replace(replace(s, '*/', '*\/'), '[\x01-\x1f\x7f]', '?', 'g')
 $$;
 
 -- A C string literal holding the UTF-8 bytes of s: printable ASCII as is,
 -- '"', '\' and '?' (trigraphs) escaped, every other byte as a 3-digit octal escape.
-CREATE FUNCTION ml._c_string(s text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._c_string(s text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT '"' || coalesce(string_agg(CASE
                WHEN c IN (34, 63, 92) THEN '\' || chr(c)
@@ -148,7 +148,7 @@ $$;
 
 -- The C identifier of a model name: '.' and '-' become '_'; a name not
 -- starting with a letter gets the prefix 'm_'.
-CREATE FUNCTION ml._c_ident(name text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._c_ident(name text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT CASE WHEN x ~ '^[A-Za-z]' THEN x ELSE 'm_' || x END
     FROM (SELECT regexp_replace(name, '[^A-Za-z0-9_]', '_', 'g') AS x) y
@@ -156,7 +156,7 @@ $$;
 
 -- Text for an XML attribute value or element content.  Characters XML 1.0
 -- does not allow are an error rather than silently changed.
-CREATE FUNCTION ml._xml_escape(s text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._xml_escape(s text) RETURNS text
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
 BEGIN
     IF s ~ '[\x01-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]' THEN
@@ -171,7 +171,7 @@ END $$;
 
 -- extra_float_digits = 1: every float8 is printed as its shortest decimal
 -- that reads back to the same double, whatever the caller's setting.
-CREATE FUNCTION ml._export_model(model text, format text DEFAULT 'json') RETURNS text
+CREATE OR REPLACE FUNCTION ml._export_model(model text, format text DEFAULT 'json') RETURNS text
 LANGUAGE plpgsql STABLE
 SET extra_float_digits = 1
 AS $$
@@ -350,13 +350,13 @@ BEGIN
         || E'</PMML>\n';
     RETURN out;
 END $$;
-CREATE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
+CREATE OR REPLACE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C STABLE;
 COMMENT ON FUNCTION ml.export_model(text, text)
     IS 'a model as a re-importable JSON document, a standalone C99 scorer or PMML 4.4';
 
 -- A field of an import document must be present and of a JSON type.
-CREATE FUNCTION ml._import_field(document jsonb, key text, kind text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._import_field(document jsonb, key text, kind text) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -380,7 +380,7 @@ BEGIN
     RETURN v;
 END $$;
 
-CREATE FUNCTION ml._import_model(name text, document jsonb) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._import_model(name text, document jsonb) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -605,7 +605,7 @@ BEGIN
                               name, new_version, m.id, source_label, snap.name));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.import_model(text, jsonb)
     IS 'register a model exported with ml.export_model(model, ''json'') as a new version, on a local snapshot of the same content';

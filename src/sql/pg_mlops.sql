@@ -1,127 +1,31 @@
-/* pg_mlops 0.1.0: machine learning lifecycle in SQL */
-
-\echo Use "CREATE EXTENSION pg_mlops" to load this file. \quit
-
--- The extension's schemas must be its own: a schema ml (or ml_data) that
--- existed before, owned by another role or holding objects, could hold
--- objects planted to run with the rights of whoever calls ml functions.
-DO $$
-BEGIN
-    IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname = 'ml')
-       IS DISTINCT FROM (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname = 'pg_mlops')
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_class c WHERE c.relnamespace = 'ml'::regnamespace)
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_proc p WHERE p.pronamespace = 'ml'::regnamespace)
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_type t WHERE t.typnamespace = 'ml'::regnamespace)
-       OR EXISTS (SELECT 1 FROM pg_catalog.pg_operator o WHERE o.oprnamespace = 'ml'::regnamespace) THEN
-        RAISE EXCEPTION 'schema ml already exists and is not an empty schema of the installing role'
-            USING ERRCODE = 'insufficient_privilege',
-                  DETAIL = 'pg_mlops runs its functions from schema ml; objects another role placed there would run with its callers'' rights.',
-                  HINT = 'Drop or rename the existing schema ml, then CREATE EXTENSION pg_mlops again.';
-    END IF;
-END $$;
-REVOKE ALL ON SCHEMA ml FROM PUBLIC;
-GRANT USAGE ON SCHEMA ml TO PUBLIC;
-
--- Snapshot relations live in ml_data and belong to the extension's owner;
--- ml.snapshot grants SELECT (with grant option) to the role that took one.
-CREATE SCHEMA ml_data;
-REVOKE ALL ON SCHEMA ml_data FROM PUBLIC;
-GRANT USAGE ON SCHEMA ml_data TO PUBLIC;
-
 -- The role an ml function acts for: inside ml.* (which run as the
 -- extension's owner) the role that called it, elsewhere current_user.
-CREATE FUNCTION ml._caller() RETURNS name
+CREATE OR REPLACE FUNCTION ml._caller() RETURNS name
 AS 'MODULE_PATHNAME', 'ml_caller' LANGUAGE C STABLE PARALLEL RESTRICTED;
 -- Run SQL with the caller's rights (only ml functions may); $1 is args.
-CREATE FUNCTION ml._as_caller(sql text, args jsonb DEFAULT NULL) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._as_caller(sql text, args jsonb DEFAULT NULL) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_as_caller' LANGUAGE C VOLATILE;
 -- The relation a name means in the caller's search_path (NULL if none).
-CREATE FUNCTION ml._caller_relation(name text) RETURNS regclass
+CREATE OR REPLACE FUNCTION ml._caller_relation(name text) RETURNS regclass
 AS 'MODULE_PATHNAME', 'ml_caller_relation' LANGUAGE C STRICT STABLE;
 -- A query text as a temporary view of the caller, resolved in the caller's
 -- search_path; dropped when the ml function that made it returns.
-CREATE FUNCTION ml._caller_view(query text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._caller_view(query text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_caller_view' LANGUAGE C STRICT VOLATILE;
+-- Does the caller own a relation (itself, or as a member of the owner)?
+CREATE OR REPLACE FUNCTION ml._caller_owns(rel regclass) RETURNS boolean
+AS 'MODULE_PATHNAME', 'ml_caller_owns' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 -- The schema-qualified name a new relation gets when the caller creates it.
-CREATE FUNCTION ml._caller_new_relation(name text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._caller_new_relation(name text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_caller_new_relation' LANGUAGE C STRICT STABLE;
 
 ----------------------------------------------------------------------------
--- Catalog tables
+-- The registry's tables are made by pg_mlops--0.1.0.sql and changed by
+-- src/sql/migrate-0.2.0.sql; this file and the others define functions,
+-- views and aggregates (CREATE OR REPLACE in the update script).
 ----------------------------------------------------------------------------
 
-CREATE TABLE ml.snapshots (
-    id               bigserial PRIMARY KEY,
-    name             text NOT NULL UNIQUE,
-    source           text NOT NULL,
-    source_relations text[] NOT NULL,
-    relation         text NOT NULL,
-    columns          jsonb NOT NULL,
-    row_count        bigint NOT NULL,
-    train_count      bigint NOT NULL,
-    test_count       bigint NOT NULL,
-    test_fraction    float8 NOT NULL,
-    seed             integer NOT NULL,
-    content_hash     text NOT NULL,
-    schema_hash      text NOT NULL,
-    profile          jsonb NOT NULL,
-    created_at       timestamptz NOT NULL DEFAULT now(),
-    created_by       text NOT NULL DEFAULT ml._caller(),
-    dropped_at       timestamptz,
-    dropped_by       text,
-    CHECK (relation = 'ml_data.snapshot_' || id)
-);
-COMMENT ON TABLE ml.snapshots IS 'immutable, hashed copies of training data';
-
-CREATE TABLE ml.models (
-    id                bigserial PRIMARY KEY,
-    name              text NOT NULL,
-    version           integer NOT NULL,
-    task              text NOT NULL,
-    algorithm         text NOT NULL,
-    snapshot_id       bigint NOT NULL REFERENCES ml.snapshots (id),
-    target            text,             -- NULL for kmeans and pca
-    features          text[] NOT NULL,  -- the input columns
-    hyperparams       jsonb NOT NULL,
-    seed              integer NOT NULL,
-    metrics           jsonb NOT NULL,
-    summary           jsonb NOT NULL,
-    stage             text NOT NULL DEFAULT 'none'
-                      CHECK (stage IN ('none', 'staging', 'production', 'archived')),
-    model             bytea NOT NULL,
-    model_hash        text NOT NULL,    -- sha256 of the model bytes: equal for identical trainings
-    model_digest      text NOT NULL,    -- sha256 of id and bytes: the bytes belong to this row
-    workers           integer NOT NULL,
-    train_seconds     float8 NOT NULL,
-    trained_by        text NOT NULL DEFAULT ml._caller(),
-    trained_at        timestamptz NOT NULL DEFAULT now(),
-    extension_version text NOT NULL,
-    parent_id         bigint REFERENCES ml.models (id),
-    description       text,
-    deleted_at        timestamptz,
-    deleted_by        text,
-    history           jsonb NOT NULL DEFAULT '[]',  -- per iteration, see ml.training_info
-    search            jsonb,            -- the hyperparameter search that chose hyperparams
-    UNIQUE (name, version)
-);
-COMMENT ON TABLE ml.models IS 'model registry: one row per trained version';
--- At most one production and one staging version per model name.
-CREATE UNIQUE INDEX models_one_per_stage ON ml.models (name, stage)
-    WHERE stage IN ('staging', 'production');
-
-CREATE TABLE ml.model_events (
-    id          bigserial PRIMARY KEY,
-    at          timestamptz NOT NULL DEFAULT clock_timestamp(),
-    actor       text NOT NULL DEFAULT ml._caller(),
-    action      text NOT NULL,
-    model_id    bigint REFERENCES ml.models (id),
-    snapshot_id bigint REFERENCES ml.snapshots (id),
-    details     jsonb NOT NULL DEFAULT '{}'
-);
-COMMENT ON TABLE ml.model_events IS 'append-only audit log of every snapshot, training and stage change';
-CREATE INDEX ON ml.model_events (model_id);
-
-CREATE FUNCTION ml._append_only() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml._append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 BEGIN
@@ -129,48 +33,17 @@ BEGIN
         USING ERRCODE = 'insufficient_privilege',
               DETAIL = format('%s is not allowed on the audit log.', TG_OP);
 END $$;
-CREATE TRIGGER model_events_append_only BEFORE UPDATE OR DELETE OR TRUNCATE
-    ON ml.model_events FOR EACH STATEMENT EXECUTE FUNCTION ml._append_only();
 
-SELECT pg_catalog.pg_extension_config_dump('ml.snapshots', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.snapshots_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.models', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.models_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.model_events', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.model_events_id_seq', '');
-
--- Users read (row-level security filters); only ml functions write.
-GRANT SELECT ON ml.snapshots, ml.models, ml.model_events TO PUBLIC;
-
--- Who owns each model name (the role that trained its first version), and
--- the privileges owners give: 'use' (predict, score, explain, check drift,
--- export) and 'manage' (also train new versions, promote, archive, roll back,
--- describe).
-CREATE TABLE ml.model_owners (
-    name       text PRIMARY KEY,
-    owner      name NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE ml.model_grants (
-    name       text NOT NULL REFERENCES ml.model_owners (name),
-    grantee    name NOT NULL,
-    privilege  text NOT NULL CHECK (privilege IN ('use', 'manage')),
-    granted_by name NOT NULL DEFAULT ml._caller(),
-    granted_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (name, grantee, privilege)
-);
-SELECT pg_catalog.pg_extension_config_dump('ml.model_owners', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.model_grants', '');
-GRANT SELECT ON ml.model_owners, ml.model_grants TO PUBLIC;
-
--- Does the current user hold a privilege on a model name?  Owners, members
--- of the owner role and superusers hold both.
-CREATE FUNCTION ml._is_superuser() RETURNS boolean
+-- Does the caller hold a privilege on a model name?  The owner of a name is
+-- the role that trained its first version; its members and superusers hold
+-- both privileges: 'use' (predict, score, explain, check drift, export) and
+-- 'manage' (also train new versions, promote, archive, roll back, describe).
+CREATE OR REPLACE FUNCTION ml._is_superuser() RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
     SELECT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = ml._caller() AND r.rolsuper)
 $$;
 
-CREATE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._has_model_privilege(model_name text, wanted text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
     SELECT ml._is_superuser()
         -- joined to pg_roles, so that roles dropped since are simply no one
@@ -185,18 +58,18 @@ LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
 $$;
 
 -- Can the current user read a relation (named as text; false once it is gone)?
-CREATE FUNCTION ml._can_read(rel text) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._can_read(rel text) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
     SELECT coalesce(has_table_privilege(ml._caller(), to_regclass(rel), 'SELECT'), false)
 $$;
 
 -- May the caller use a snapshot (it took it, or can read its relation)?
-CREATE FUNCTION ml._can_use_snapshot(s ml.snapshots) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._can_use_snapshot(s ml.snapshots) RETURNS boolean
 LANGUAGE sql STABLE PARALLEL RESTRICTED AS $$
     SELECT s.created_by = ml._caller() OR ml._can_read(s.relation)
 $$;
 
-CREATE FUNCTION ml._require_model_exists(model_name text) RETURNS void
+CREATE OR REPLACE FUNCTION ml._require_model_exists(model_name text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     PERFORM ml._check_model_name(model_name);
@@ -207,7 +80,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION ml._require_model_privilege(model_name text, privilege text, action text) RETURNS void
+CREATE OR REPLACE FUNCTION ml._require_model_privilege(model_name text, privilege text, action text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF NOT ml._has_model_privilege(model_name, privilege) THEN
@@ -223,31 +96,31 @@ END $$;
 -- C helpers
 ----------------------------------------------------------------------------
 
-CREATE FUNCTION ml._notice(message text) RETURNS void
+CREATE OR REPLACE FUNCTION ml._notice(message text) RETURNS void
 AS 'MODULE_PATHNAME', 'ml_notice' LANGUAGE C STRICT VOLATILE PARALLEL SAFE;
 
-CREATE FUNCTION ml._check_model_name(name text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._check_model_name(name text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_check_model_name' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION ml._parse_model_ref(ref text, OUT name text, OUT version integer, OUT stage text)
+CREATE OR REPLACE FUNCTION ml._parse_model_ref(ref text, OUT name text, OUT version integer, OUT stage text)
 AS 'MODULE_PATHNAME', 'ml_parse_model_ref' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION ml._row_is_test(row_value record, seed integer, test_fraction float8) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._row_is_test(row_value record, seed integer, test_fraction float8) RETURNS boolean
 AS 'MODULE_PATHNAME', 'ml_row_is_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION ml._content_hash_accum(internal, record) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._content_hash_accum(internal, record) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_content_hash_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._content_hash_final(internal) RETURNS text
+CREATE OR REPLACE FUNCTION ml._content_hash_final(internal) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_content_hash_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._content_hash_combine(internal, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._content_hash_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_content_hash_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._content_hash_serialize(internal) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._content_hash_serialize(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_content_hash_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._content_hash_deserialize(bytea, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._content_hash_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_content_hash_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 -- Partial states combine (a sum of row hashes), so the aggregate runs in
 -- parallel plans and in engines that combine partial aggregates.
-CREATE AGGREGATE ml.content_hash(record) (
+CREATE OR REPLACE AGGREGATE ml.content_hash(record) (
     SFUNC = ml._content_hash_accum,
     STYPE = internal,
     FINALFUNC = ml._content_hash_final,
@@ -260,11 +133,11 @@ COMMENT ON AGGREGATE ml.content_hash(record) IS 'order-independent hash of a set
 
 -- Linear-regression statistics of rows (n, means, R of the centered [x y]),
 -- combinable, and the least-squares (or ridge) fit from them.
-CREATE FUNCTION ml._linreg_stats_accum(float8[], float8, float8[]) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._linreg_stats_accum(float8[], float8, float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_linreg_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._linreg_stats_combine(float8[], float8[]) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._linreg_stats_combine(float8[], float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_linreg_stats_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE AGGREGATE ml.linreg_stats(y float8, x float8[]) (
+CREATE OR REPLACE AGGREGATE ml.linreg_stats(y float8, x float8[]) (
     SFUNC = ml._linreg_stats_accum,
     STYPE = float8[],
     COMBINEFUNC = ml._linreg_stats_combine,
@@ -272,9 +145,9 @@ CREATE AGGREGATE ml.linreg_stats(y float8, x float8[]) (
 );
 COMMENT ON AGGREGATE ml.linreg_stats(float8, float8[]) IS
     'linear regression statistics of rows (skips rows with NULL or non-finite values); fit with ml.linreg_solve';
-CREATE FUNCTION ml._linreg_solve(stats float8[], alpha float8) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._linreg_solve(stats float8[], alpha float8) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_linreg_solve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml.linreg_solve(stats float8[], alpha float8 DEFAULT 0)
+CREATE OR REPLACE FUNCTION ml.linreg_solve(stats float8[], alpha float8 DEFAULT 0)
 RETURNS TABLE (term integer, coefficient float8)
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT (u.o - 1)::integer, u.c FROM unnest(ml._linreg_solve(stats, alpha)) WITH ORDINALITY AS u(c, o)
@@ -282,31 +155,31 @@ $$;
 COMMENT ON FUNCTION ml.linreg_solve(float8[], float8) IS
     'coefficients (term 0: intercept, then features 1..p) fitted from ml.linreg_stats';
 
-CREATE FUNCTION ml._query_relations(query text) RETURNS text[]
+CREATE OR REPLACE FUNCTION ml._query_relations(query text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_query_relations' LANGUAGE C STRICT VOLATILE;
 
-CREATE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperparams jsonb,
+CREATE OR REPLACE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperparams jsonb,
                         trials jsonb, folds integer,
                         OUT task text, OUT model bytea, OUT effective_hyperparams jsonb,
                         OUT metrics jsonb, OUT summary jsonb, OUT history jsonb,
                         OUT workers integer, OUT trials jsonb)
 AS 'MODULE_PATHNAME', 'ml_fit' LANGUAGE C VOLATILE;
 
-CREATE FUNCTION ml._check_hyperparams(algorithm text, hyperparams jsonb) RETURNS void
+CREATE OR REPLACE FUNCTION ml._check_hyperparams(algorithm text, hyperparams jsonb) RETURNS void
 AS 'MODULE_PATHNAME', 'ml_check_hyperparams' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_algorithm_task_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION ml._class_metrics(k integer, confusion float8[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._class_metrics(k integer, confusion float8[]) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_class_metrics_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
-CREATE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT process_threads integer)
+CREATE OR REPLACE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT process_threads integer)
 AS 'MODULE_PATHNAME', 'ml_blas_info' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.blas_info() IS 'OpenBLAS build loaded in this backend and the backend''s thread count';
 
 -- Writes fail on a hot standby; say why before any work is done.
-CREATE FUNCTION ml._require_writable(action text) RETURNS void
+CREATE OR REPLACE FUNCTION ml._require_writable(action text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF pg_is_in_recovery() THEN
@@ -324,7 +197,7 @@ END $$;
 -- A source is a relation name or a query; return it as a query that runs
 -- the same for the caller under the pinned search_path: a relation named
 -- with its schema, or a query text as a temporary view of the caller's.
-CREATE FUNCTION ml._source_query(source text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._source_query(source text) RETURNS text
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -348,12 +221,12 @@ BEGIN
 END $$;
 
 -- Is a source a query text (else a relation or snapshot name)?
-CREATE FUNCTION ml._is_query(source text) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._is_query(source text) RETURNS boolean
 LANGUAGE sql IMMUTABLE AS $$ SELECT source ~* '^\s*\(*\s*(select|with|values|table)\M' $$;
 
 -- Per-column profile: counts, moments, decile edges and shares (numeric),
 -- top categories and shares (everything else).
-CREATE FUNCTION ml._profile(rel text, columns jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._profile(rel text, columns jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -416,7 +289,7 @@ BEGIN
     RETURN profile;
 END $$;
 
-CREATE FUNCTION ml._snapshot_is_immutable() RETURNS trigger
+CREATE OR REPLACE FUNCTION ml._snapshot_is_immutable() RETURNS trigger
 LANGUAGE plpgsql AS $$
 #variable_conflict use_variable
 BEGIN
@@ -426,7 +299,7 @@ BEGIN
               HINT = 'Take a new snapshot with ml.snapshot() instead.';
 END $$;
 
-CREATE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
                             test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
@@ -555,7 +428,7 @@ BEGIN
                               name, snap.train_count, snap.test_count, snap.content_hash));
     RETURN snap;
 END $$;
-CREATE FUNCTION ml.snapshot(source text, name text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION ml.snapshot(source text, name text DEFAULT NULL,
                             test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
 RETURNS ml.snapshots
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
@@ -566,7 +439,7 @@ COMMENT ON FUNCTION ml.snapshot(text, text, float8, integer) IS 'freeze a table,
 ----------------------------------------------------------------------------
 
 -- 'name' (production, else latest), 'name@3', 'name@staging' -> models.id
-CREATE FUNCTION ml._resolve_model(ref text) RETURNS bigint
+CREATE OR REPLACE FUNCTION ml._resolve_model(ref text) RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 #variable_conflict use_variable
 DECLARE
@@ -603,7 +476,7 @@ BEGIN
     RETURN mid;
 END $$;
 
-CREATE FUNCTION ml._resolve_model(id bigint) RETURNS bigint
+CREATE OR REPLACE FUNCTION ml._resolve_model(id bigint) RETURNS bigint
 LANGUAGE plpgsql STABLE PARALLEL RESTRICTED AS $$
 #variable_conflict use_variable
 BEGIN
@@ -617,7 +490,7 @@ BEGIN
 END $$;
 
 -- A deleted model keeps its record (a tombstone) but cannot be used.
-CREATE FUNCTION ml._require_not_deleted(mid bigint) RETURNS void
+CREATE OR REPLACE FUNCTION ml._require_not_deleted(mid bigint) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
 DECLARE
     m record;
@@ -635,7 +508,7 @@ END $$;
 ----------------------------------------------------------------------------
 
 -- Find or take the snapshot a training source names.
-CREATE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer)
+CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -680,7 +553,7 @@ BEGIN
 END $$;
 
 -- Whether a snapshot column type (as format_type prints it) is a number.
-CREATE FUNCTION ml._is_number_type(t text) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._is_number_type(t text) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT t IN ('smallint', 'integer', 'bigint', 'real', 'double precision') OR t LIKE 'numeric%'
 $$;
@@ -690,7 +563,7 @@ $$;
 -- one-hot category) and the value imputed for NULLs.  ml._fit applies it in
 -- the parallel engine and stores it in the model, so scoring encodes rows
 -- the same way.
-CREATE FUNCTION ml._read_training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+CREATE OR REPLACE FUNCTION ml._read_training_plan(snap ml.snapshots, target text, features text[], algorithm text,
                                        hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
                                        OUT impute text)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -833,7 +706,7 @@ BEGIN
 END $$;
 
 -- The plan, read from the snapshot with the caller's rights.
-CREATE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+CREATE OR REPLACE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
                                   hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
                                   OUT impute text)
 LANGUAGE sql VOLATILE AS $$
@@ -851,7 +724,7 @@ $$;
 -- values ("grid"), or n_iter of them drawn without replacement in an order
 -- fixed by the seed ("random").  Each trial is the base hyperparameters
 -- with its own values on top.
-CREATE FUNCTION ml._search_trials(search jsonb, base jsonb, seed integer, OUT trials jsonb, OUT folds integer)
+CREATE OR REPLACE FUNCTION ml._search_trials(search jsonb, base jsonb, seed integer, OUT trials jsonb, OUT folds integer)
 LANGUAGE plpgsql IMMUTABLE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -926,36 +799,18 @@ BEGIN
           LIMIT CASE WHEN method = 'random' THEN n_iter END) t;
 END $$;
 
-CREATE TABLE ml.trials (
-    id          bigserial PRIMARY KEY,
-    model_id    bigint NOT NULL REFERENCES ml.models (id),
-    trial       integer NOT NULL,
-    params      jsonb NOT NULL,
-    score_name  text NOT NULL,
-    folds       integer NOT NULL,
-    fold_scores float8[] NOT NULL,
-    mean_score  float8,
-    sd_score    float8,
-    chosen      boolean NOT NULL,
-    UNIQUE (model_id, trial)
-);
-SELECT pg_catalog.pg_extension_config_dump('ml.trials', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.trials_id_seq', '');
-GRANT SELECT ON ml.trials TO PUBLIC;
-COMMENT ON TABLE ml.trials IS 'every trial of a hyperparameter search, with its cross-validated scores; the chosen one was refit as the model';
-
 -- Exact ROC AUC of scored rows (ties count one half), as a parallel aggregate.
-CREATE FUNCTION ml._auc_trans(internal, float8, boolean) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._auc_trans(internal, float8, boolean) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_auc_trans' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION ml._auc_combine(internal, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._auc_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_auc_combine' LANGUAGE C PARALLEL SAFE;
-CREATE FUNCTION ml._auc_serialize(internal) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._auc_serialize(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_auc_serialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._auc_deserialize(bytea, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._auc_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_auc_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._auc_final(internal) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._auc_final(internal) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_auc_final' LANGUAGE C PARALLEL SAFE;
-CREATE AGGREGATE ml._auc_agg(score float8, positive boolean) (
+CREATE OR REPLACE AGGREGATE ml._auc_agg(score float8, positive boolean) (
     SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
     SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
     FINALFUNC = ml._auc_final, PARALLEL = SAFE
@@ -963,7 +818,7 @@ CREATE AGGREGATE ml._auc_agg(score float8, positive boolean) (
 
 -- ROC AUC of a binary classifier on a query's rows: the probability that a
 -- positive row scores above a negative one, ties counting one half.
-CREATE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN (ml._as_caller(format($q$
@@ -972,7 +827,7 @@ BEGIN
         target, model, query, positive)) #>> '{}')::float8;
 END $$;
 
-CREATE FUNCTION ml._train_model(model_name text, source text, target text,
+CREATE OR REPLACE FUNCTION ml._train_model(model_name text, source text, target text,
                                algorithm text DEFAULT 'linear_regression',
                                hyperparams jsonb DEFAULT '{}',
                                features text[] DEFAULT NULL,
@@ -1118,7 +973,7 @@ BEGIN
                               ref, new_id, snap.name, round(secs::numeric, 3)));
     RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
-CREATE FUNCTION ml.train_model(model_name text, source text, target text,
+CREATE OR REPLACE FUNCTION ml.train_model(model_name text, source text, target text,
                                algorithm text DEFAULT 'linear_regression',
                                hyperparams jsonb DEFAULT '{}',
                                features text[] DEFAULT NULL,
@@ -1135,7 +990,7 @@ COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8
 ----------------------------------------------------------------------------
 
 -- Lock every version of a model name and return the version's row.
-CREATE FUNCTION ml._lock_version(model text, version integer) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._lock_version(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1153,7 +1008,7 @@ BEGIN
     RETURN m;
 END $$;
 
-CREATE FUNCTION ml._promote(model text, version integer, stage text DEFAULT 'production')
+CREATE OR REPLACE FUNCTION ml._promote(model text, version integer, stage text DEFAULT 'production')
 RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1183,12 +1038,12 @@ BEGIN
                                'previous_version', previous.version));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.promote(model text, version integer, stage text DEFAULT 'production')
+CREATE OR REPLACE FUNCTION ml.promote(model text, version integer, stage text DEFAULT 'production')
 RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.promote(text, integer, text) IS 'move a version to staging or production; the previous holder is archived';
 
-CREATE FUNCTION ml._archive(model text, version integer) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._archive(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1201,13 +1056,13 @@ BEGIN
     VALUES ('archive', m.id, m.snapshot_id, jsonb_build_object('model', model || '@' || version));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.archive(text, integer) IS 'retire a version';
 
 -- Production history of a model name, replayed from the audit log: a
 -- promotion pushes, a rollback pops, an archive removes.
-CREATE FUNCTION ml._rollback(model text) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._rollback(model text) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1253,11 +1108,11 @@ BEGIN
                                'from_version', current_prod.version));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.rollback(model text) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml.rollback(model text) RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.rollback(text) IS 'put back the version that held production before the current one';
 
-CREATE VIEW ml.registry AS
+CREATE OR REPLACE VIEW ml.registry AS
 SELECT m.id, m.name, m.version, m.name || '@' || m.version AS reference, m.stage, m.task, m.algorithm,
        m.target, array_to_string(m.features, ', ') AS features, cardinality(m.features) AS n_features,
        s.name AS snapshot, s.content_hash AS snapshot_hash, s.row_count AS snapshot_rows,
@@ -1277,30 +1132,30 @@ COMMENT ON VIEW ml.registry IS 'models without the encoded blob, with their data
 -- Scoring and explanation
 ----------------------------------------------------------------------------
 
-CREATE FUNCTION ml.predict(model text, features anyelement) RETURNS float8
+CREATE OR REPLACE FUNCTION ml.predict(model text, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION ml.predict(model bigint, features anyelement) RETURNS float8
+CREATE OR REPLACE FUNCTION ml.predict(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict(text, anyelement) IS 'score one row (features matched by column name) or one float8[] (by position)';
 
-CREATE FUNCTION ml._predict_raw(model bigint, features anyelement) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._predict_raw(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict_raw' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text
+CREATE OR REPLACE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict_class(text, anyelement) IS 'the label a classifier predicts for one row';
-CREATE FUNCTION ml.predict_proba(model text, features anyelement) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml.predict_proba(model text, features anyelement) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict_proba(text, anyelement) IS 'class probabilities of one row, in the order of ml.classes()';
-CREATE FUNCTION ml.transform(model text, features anyelement) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml.transform(model text, features anyelement) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_transform' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.transform(text, anyelement) IS 'pca: the row''s component scores; kmeans: its distance to each centroid';
-CREATE FUNCTION ml.classes(model text) RETURNS text[]
+CREATE OR REPLACE FUNCTION ml.classes(model text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_classes' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.classes(text) IS 'a classifier''s labels, in the order of ml.predict_proba()';
 
 -- Per encoded feature: coefficients (linear models) or importance (trees:
 -- total split gain, cover and number of splits), with the source column.
-CREATE FUNCTION ml._explain(mid bigint)
+CREATE OR REPLACE FUNCTION ml._explain(mid bigint)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
                source_column text, class text, gain float8, cover float8, splits float8)
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
@@ -1325,23 +1180,23 @@ BEGIN
     FROM jsonb_array_elements(coalesce(m.summary->'coefficients', m.summary->'importance')) WITH ORDINALITY AS x(c, o)
     ORDER BY o;
 END $$;
-CREATE FUNCTION ml.explain(model text)
+CREATE OR REPLACE FUNCTION ml.explain(model text)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
                source_column text, class text, gain float8, cover float8, splits float8)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
-CREATE FUNCTION ml.explain(model bigint)
+CREATE OR REPLACE FUNCTION ml.explain(model bigint)
 RETURNS TABLE (feature text, coefficient float8, std_error float8, t_stat float8, p_value float8,
                source_column text, class text, gain float8, cover float8, splits float8)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT * FROM ml._explain(ml._resolve_model(model)) $$;
 COMMENT ON FUNCTION ml.explain(text) IS 'coefficients per encoded feature (t for linear regression, z for logistic regression) or tree feature importance, and the source column of each';
 
-CREATE FUNCTION ml.explain_predict(model text, features anyelement)
+CREATE OR REPLACE FUNCTION ml.explain_predict(model text, features anyelement)
 RETURNS TABLE (class text, feature text, value float8, contribution float8)
 AS 'MODULE_PATHNAME', 'ml_explain_predict' LANGUAGE C STABLE PARALLEL SAFE ROWS 20;
 COMMENT ON FUNCTION ml.explain_predict(text, anyelement) IS 'each encoded feature''s contribution to one prediction (Tree SHAP for trees, coefficient x centered value for linear models) and the base value they add to';
 
 -- ml.explain per source column: a one-hot column's features together.
-CREATE FUNCTION ml.explain_columns(model text)
+CREATE OR REPLACE FUNCTION ml.explain_columns(model text)
 RETURNS TABLE (source_column text, features integer, max_abs_coefficient float8, min_p_value float8, gain float8)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT e.source_column, count(*)::integer, max(abs(e.coefficient)), min(e.p_value), sum(e.gain)
@@ -1352,13 +1207,13 @@ $$;
 COMMENT ON FUNCTION ml.explain_columns(text) IS 'ml.explain summed per source column: the largest coefficient, the smallest p-value, the total tree gain';
 
 -- The training rows of a model's snapshot (split = 'train' or 'test'), as a query.
-CREATE FUNCTION ml._split_query(relation text, split text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._split_query(relation text, split text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT format('SELECT * FROM %s WHERE %s_ml_is_test', relation, CASE split WHEN 'train' THEN 'NOT ' ELSE '' END)
 $$;
 
 -- Resolve a model reference and the query of a source (query, relation or snapshot).
-CREATE FUNCTION ml._evaluation_source(model text, source text, OUT m ml.models, OUT query text)
+CREATE OR REPLACE FUNCTION ml._evaluation_source(model text, source text, OUT m ml.models, OUT query text)
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 BEGIN
@@ -1375,7 +1230,7 @@ BEGIN
     END IF;
 END $$;
 
-CREATE FUNCTION ml._evaluate(model text, source text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._evaluate(model text, source text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1437,11 +1292,11 @@ BEGIN
     END CASE;
     RETURN result;
 END $$;
-CREATE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
 
-CREATE FUNCTION ml._confusion_matrix(model text, source text)
+CREATE OR REPLACE FUNCTION ml._confusion_matrix(model text, source text)
 RETURNS TABLE (actual text, predicted text, count bigint)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1467,12 +1322,12 @@ BEGIN
         LEFT JOIN cells ON cells.a = a.c AND cells.p = b.c $q$, (e.m).target, ref, e.query)))
         AS x(actual text, predicted text, count bigint);
 END $$;
-CREATE FUNCTION ml.confusion_matrix(model text, source text)
+CREATE OR REPLACE FUNCTION ml.confusion_matrix(model text, source text)
 RETURNS TABLE (actual text, predicted text, count bigint)
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.confusion_matrix(text, text) IS 'counts of actual x predicted labels of a classifier on labeled rows, every cell included';
 
-CREATE FUNCTION ml._roc_curve(model text, source text, positive text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml._roc_curve(model text, source text, positive text DEFAULT NULL)
 RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1514,12 +1369,12 @@ BEGIN
         (e.m).target, ref, e.query, classes[pos], pos)))
         AS x(threshold float8, false_positive_rate float8, true_positive_rate float8);
 END $$;
-CREATE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
 RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.roc_curve(text, text, text) IS 'ROC curve of a classifier for one class against the rest (default: the last class)';
 
-CREATE FUNCTION ml.training_info(model text)
+CREATE OR REPLACE FUNCTION ml.training_info(model text)
 RETURNS TABLE (iteration integer, train_loss float8, valid_loss float8, step float8, elapsed_s float8)
 LANGUAGE sql STABLE AS $$
     SELECT (h->>'iteration')::integer, (h->>'train_loss')::float8, (h->>'valid_loss')::float8,
@@ -1534,83 +1389,29 @@ COMMENT ON FUNCTION ml.training_info(text) IS 'per-iteration loss on the train a
 -- Batch scoring and drift
 ----------------------------------------------------------------------------
 
-CREATE TABLE ml.scoring_runs (
-    id               bigserial PRIMARY KEY,
-    model_id         bigint NOT NULL REFERENCES ml.models (id),
-    model            text NOT NULL,
-    source           text NOT NULL,
-    source_relations text[] NOT NULL,
-    output           text NOT NULL,
-    mode             text NOT NULL,
-    rows             bigint NOT NULL,
-    input_profile    jsonb NOT NULL,
-    started_at       timestamptz NOT NULL,
-    finished_at      timestamptz NOT NULL,
-    seconds          float8 NOT NULL,
-    scored_by        text NOT NULL DEFAULT ml._caller()
-);
-COMMENT ON TABLE ml.scoring_runs IS 'every batch scoring with ml.score, with the profile of the inputs it scored';
-
-CREATE TABLE ml.prediction_baselines (
-    model_id    bigint PRIMARY KEY REFERENCES ml.models (id),
-    rows        bigint NOT NULL,
-    mean        float8,
-    edges       float8[] NOT NULL,
-    shares      float8[] NOT NULL,
-    computed_at timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE ml.prediction_baselines IS 'distribution of each model''s predictions on its test split, the reference of prediction drift';
-
-CREATE SEQUENCE ml.drift_checks_check_id_seq;
-CREATE TABLE ml.drift_checks (
-    id         bigserial PRIMARY KEY,
-    check_id   bigint NOT NULL,
-    model_id   bigint NOT NULL REFERENCES ml.models (id),
-    checked_at timestamptz NOT NULL DEFAULT now(),
-    source     text NOT NULL,
-    feature    text NOT NULL,
-    metric     text NOT NULL,
-    value      float8,
-    reference  float8,
-    threshold  float8,
-    status     text NOT NULL CHECK (status IN ('ok', 'warn', 'alert')),
-    epsilon    float8,
-    checked_by text NOT NULL DEFAULT ml._caller()
-);
-CREATE INDEX ON ml.drift_checks (model_id, check_id);
-COMMENT ON TABLE ml.drift_checks IS 'history of ml.check_drift: one row per feature and metric';
-
-SELECT pg_catalog.pg_extension_config_dump('ml.scoring_runs', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.scoring_runs_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.prediction_baselines', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('ml.drift_checks_check_id_seq', '');
-GRANT SELECT ON ml.scoring_runs, ml.prediction_baselines, ml.drift_checks TO PUBLIC;
-
-CREATE FUNCTION ml._query_columns(query text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._query_columns(query text) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_query_columns' LANGUAGE C STRICT VOLATILE;
 
-CREATE FUNCTION ml._psi(reference float8[], current float8[], epsilon float8) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._psi(reference float8[], current float8[], epsilon float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_psi' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._ks_binned(reference float8[], current float8[]) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._ks_binned(reference float8[], current float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_ks_binned' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._ks_pvalue(d float8, n1 float8, n2 float8) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._ks_pvalue(d float8, n1 float8, n2 float8) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_ks_pvalue' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._js_distance(p float8[], q float8[]) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._js_distance(p float8[], q float8[]) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_js_distance' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
-CREATE FUNCTION ml._drift_accum(internal, bigint, jsonb, VARIADIC "any") RETURNS internal
+CREATE OR REPLACE FUNCTION ml._drift_accum(internal, bigint, jsonb, VARIADIC "any") RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_accum' LANGUAGE C STABLE PARALLEL SAFE;
-CREATE FUNCTION ml._drift_combine(internal, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._drift_combine(internal, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._drift_serialize(internal) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._drift_serialize(internal) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_drift_serialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._drift_deserialize(bytea, internal) RETURNS internal
+CREATE OR REPLACE FUNCTION ml._drift_deserialize(bytea, internal) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_drift_deserialize' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-CREATE FUNCTION ml._drift_final(internal) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._drift_final(internal) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_drift_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml._drift_profile(bigint, jsonb, VARIADIC "any") (
+CREATE OR REPLACE AGGREGATE ml._drift_profile(bigint, jsonb, VARIADIC "any") (
     SFUNC = ml._drift_accum,
     STYPE = internal,
     COMBINEFUNC = ml._drift_combine,
@@ -1622,7 +1423,7 @@ CREATE AGGREGATE ml._drift_profile(bigint, jsonb, VARIADIC "any") (
 
 -- The distribution of a model's predictions on its test split (train split
 -- without one), computed once and kept.
-CREATE FUNCTION ml._prediction_baseline(mid bigint) RETURNS ml.prediction_baselines
+CREATE OR REPLACE FUNCTION ml._prediction_baseline(mid bigint) RETURNS ml.prediction_baselines
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1666,7 +1467,7 @@ END $$;
 -- What the drift profile of a model's inputs needs: per feature its
 -- reference bins (decile edges or top categories) and statistics from the
 -- training snapshot, and the prediction baseline.
-CREATE FUNCTION ml._drift_spec(mid bigint) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._drift_spec(mid bigint) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -1714,7 +1515,7 @@ BEGIN
 END $$;
 
 -- Turn the flat result of ml._drift_profile into a profile keyed by feature.
-CREATE FUNCTION ml._profile_json(spec jsonb, vals float8[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._profile_json(spec jsonb, vals float8[]) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     f jsonb;
@@ -1734,7 +1535,7 @@ BEGIN
                               'prediction', ml._profile_block('numeric', (spec->>'prediction_mean')::float8, vals[pos:pos + 5 + nbins]));
 END $$;
 
-CREATE FUNCTION ml._profile_block(kind text, shift float8, b float8[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._profile_block(kind text, shift float8, b float8[]) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_object('kind', kind, 'count', b[1], 'nulls', b[2], 'bin_counts', to_jsonb(b[7:]),
                               'bin_shares', (SELECT jsonb_agg(x / nullif(b[1], 0) ORDER BY o) FROM unnest(b[7:]) WITH ORDINALITY u(x, o)))
@@ -1746,7 +1547,7 @@ LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- Profile the rows of a query for a model (one parallel-capable pass).
-CREATE FUNCTION ml._input_profile(mid bigint, spec jsonb, query text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._input_profile(mid bigint, spec jsonb, query text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     vals float8[];
@@ -1766,7 +1567,7 @@ BEGIN
 END $$;
 
 -- Check that a source has every feature of a model (and the key, if any).
-CREATE FUNCTION ml._check_source_columns(m ml.models, query text, source text, key text) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._check_source_columns(m ml.models, query text, source text, key text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     cols jsonb := ml._query_columns(query);
@@ -1790,7 +1591,7 @@ BEGIN
     RETURN cols;
 END $$;
 
-CREATE FUNCTION ml._score(model text, source text, "into" text, key text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION ml._score(model text, source text, "into" text, key text DEFAULT NULL,
                          mode text DEFAULT 'append')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -1864,6 +1665,13 @@ BEGIN
         IF key IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = target AND a.attname = key AND NOT a.attisdropped) THEN
             missing := concat_ws(', ', missing, quote_ident(key));
         END IF;
+        IF NOT ml._caller_owns(target) THEN
+            RAISE EXCEPTION 'permission denied to score into %', target
+                USING ERRCODE = 'insufficient_privilege',
+                      DETAIL = format('%s is owned by %s; ml.score writes only into tables the caller owns (or a new one).',
+                                      target, (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = target)),
+                      HINT = 'Name the output table with its schema, or score into a new table.';
+        END IF;
         IF missing IS NOT NULL THEN
             RAISE EXCEPTION 'table % cannot hold the scores of %', target, label
                 USING ERRCODE = 'datatype_mismatch',
@@ -1895,13 +1703,13 @@ BEGIN
                               round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
     RETURN n;
 END $$;
-CREATE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
                          mode text DEFAULT 'append')
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.score(text, text, text, text, text) IS 'score a table or query into a table, recorded in ml.scoring_runs';
 
-CREATE FUNCTION ml._status(value float8, warn float8, alert float8, higher_is_worse boolean DEFAULT true)
+CREATE OR REPLACE FUNCTION ml._status(value float8, warn float8, alert float8, higher_is_worse boolean DEFAULT true)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE WHEN value IS NULL THEN 'ok'
                 WHEN higher_is_worse AND value >= alert THEN 'alert'
@@ -1911,17 +1719,17 @@ RETURNS text LANGUAGE sql IMMUTABLE AS $$
                 ELSE 'ok' END
 $$;
 
-CREATE FUNCTION ml._drift_row(feature text, metric text, value float8, reference float8, threshold float8, status text)
+CREATE OR REPLACE FUNCTION ml._drift_row(feature text, metric text, value float8, reference float8, threshold float8, status text)
 RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
     SELECT jsonb_build_array(jsonb_build_object('feature', feature, 'metric', metric,
         'value', CASE WHEN value = 'NaN'::float8 THEN NULL ELSE value END, 'reference', reference,
         'threshold', threshold, 'status', status))
 $$;
 
-CREATE FUNCTION ml._setting(name text) RETURNS float8
+CREATE OR REPLACE FUNCTION ml._setting(name text) RETURNS float8
 LANGUAGE sql STABLE AS $$ SELECT current_setting(name)::float8 $$;
 
-CREATE FUNCTION ml._check_drift(model text, source text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml._check_drift(model text, source text DEFAULT NULL)
 RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -1955,14 +1763,19 @@ BEGIN
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
     spec := ml._drift_spec(mid);
     IF source IS NULL THEN
-        SELECT * INTO run FROM ml.scoring_runs r WHERE r.model_id = mid ORDER BY r.id DESC LIMIT 1;
+        -- The caller's latest run, or the model owner's: a use grantee's run
+        -- must not decide what others see.
+        SELECT * INTO run FROM ml.scoring_runs r
+        WHERE r.model_id = mid
+          AND (r.scored_by = ml._caller() OR r.scored_by = (SELECT o.owner::text FROM ml.model_owners o WHERE o.name = m.name))
+        ORDER BY r.id DESC LIMIT 1;
         IF NOT FOUND THEN
             RAISE EXCEPTION 'model %@% has no scoring run to compare with', m.name, m.version
                 USING ERRCODE = 'object_not_in_prerequisite_state',
                       HINT = 'Pass a source table or query, or score data first with ml.score().';
         END IF;
         cur := run.input_profile;
-        source_label := format('scoring run %s (%s)', run.id, run.source);
+        source_label := format('scoring run %s (%s, by %s)', run.id, run.source, run.scored_by);
     ELSE
         query := ml._source_query(source);
         PERFORM ml._check_source_columns(m, query, source, NULL);
@@ -2064,12 +1877,12 @@ BEGIN
     RETURN QUERY SELECT r.feature, r.metric, r.value, r.reference, r.threshold, r.status
     FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
 END $$;
-CREATE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
 RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.check_drift(text, text) IS 'compare a model''s inputs and predictions on new data with its training data';
 
-CREATE VIEW ml.drift AS
+CREATE OR REPLACE VIEW ml.drift AS
 SELECT DISTINCT ON (d.model_id, d.feature, d.metric)
        m.name || '@' || m.version AS model, m.name AS model_name, m.version, d.model_id, d.check_id,
        d.feature, d.metric, d.value, d.reference, d.threshold, d.status, d.epsilon, d.checked_at, d.source
@@ -2077,7 +1890,7 @@ FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
 ORDER BY d.model_id, d.feature, d.metric, d.check_id DESC;
 COMMENT ON VIEW ml.drift IS 'latest drift status per model version, feature and metric';
 
-CREATE VIEW ml.drift_summary AS
+CREATE OR REPLACE VIEW ml.drift_summary AS
 WITH checks AS (
     SELECT d.model_id, d.check_id, d.checked_at, d.source, d.value AS drifted_share, d.status AS verdict,
            lag(d.value) OVER (PARTITION BY d.model_id ORDER BY d.check_id) AS previous_share,
@@ -2101,7 +1914,7 @@ FROM checks c JOIN ml.models m ON m.id = c.model_id
 WHERE c.recency = 1;
 COMMENT ON VIEW ml.drift_summary IS 'per model version: the last drift check, its verdict, worst feature and trend';
 
-CREATE VIEW ml.performance AS
+CREATE OR REPLACE VIEW ml.performance AS
 SELECT m.name || '@' || m.version AS model, m.name AS model_name, m.version, d.model_id, d.check_id,
        d.checked_at, d.source, d.metric, d.value, d.reference AS training_test_value, d.threshold, d.status
 FROM ml.drift_checks d JOIN ml.models m ON m.id = d.model_id
@@ -2109,7 +1922,7 @@ WHERE d.feature = '_performance';
 COMMENT ON VIEW ml.performance IS 'history of model performance on labeled new data against the training test metrics';
 
 -- Champion/challenger: promote a version only if it beats production on a test metric.
-CREATE FUNCTION ml._promote_if_better(model text, version integer, metric text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml._promote_if_better(model text, version integer, metric text DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -2155,7 +1968,7 @@ BEGIN
     END IF;
     RETURN better;
 END $$;
-CREATE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
+CREATE OR REPLACE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
@@ -2165,7 +1978,7 @@ COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a vers
 ----------------------------------------------------------------------------
 
 -- Kind of a relation named in lineage ('relation' once it is gone).
-CREATE FUNCTION ml._relation_kind(rel text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._relation_kind(rel text) RETURNS text
 LANGUAGE sql STABLE AS $$
     SELECT coalesce((SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view'
                                            WHEN 'm' THEN 'materialized_view' WHEN 'f' THEN 'foreign_table'
@@ -2173,7 +1986,7 @@ LANGUAGE sql STABLE AS $$
                      FROM pg_class c WHERE c.oid = to_regclass(rel)), 'relation')
 $$;
 
-CREATE VIEW ml.lineage AS
+CREATE OR REPLACE VIEW ml.lineage AS
 SELECT ml._relation_kind(r.rel) AS source_kind,
        r.rel AS source_name, 'snapshot'::text AS target_kind, s.name AS target_name,
        'snapshot_of'::text AS relation, s.created_at AS at, s.created_by AS actor
@@ -2214,7 +2027,7 @@ COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot ->
 -- Reproducibility, verification, lineage traversal and model cards
 ----------------------------------------------------------------------------
 
-CREATE FUNCTION ml._verify_snapshot(name text)
+CREATE OR REPLACE FUNCTION ml._verify_snapshot(name text)
 RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
                split_intact boolean)
 LANGUAGE plpgsql VOLATILE AS $$
@@ -2252,13 +2065,13 @@ BEGIN
               #>> '{}')::bigint;
     RETURN QUERY SELECT snap.name, n, snap.content_hash, h, h = snap.content_hash, moved = 0;
 END $$;
-CREATE FUNCTION ml.verify_snapshot(name text)
+CREATE OR REPLACE FUNCTION ml.verify_snapshot(name text)
 RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
                split_intact boolean)
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';
 
-CREATE FUNCTION ml._reproduce(model text)
+CREATE OR REPLACE FUNCTION ml._reproduce(model text)
 RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -2292,13 +2105,13 @@ BEGIN
     RETURN QUERY SELECT m.name || '@' || m.version, m.model_hash, h, h = m.model_hash,
                         extract(epoch FROM clock_timestamp() - t0)::float8;
 END $$;
-CREATE FUNCTION ml.reproduce(model text)
+CREATE OR REPLACE FUNCTION ml.reproduce(model text)
 RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
 
 -- A lineage node: a model reference becomes name@version; other names stay.
-CREATE FUNCTION ml._lineage_node(node text) RETURNS text
+CREATE OR REPLACE FUNCTION ml._lineage_node(node text) RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     ref text;
@@ -2323,7 +2136,7 @@ BEGIN
 END $$;
 
 -- Walk the lineage graph from a node, against the edges (upstream) or along them.
-CREATE FUNCTION ml._lineage_walk(node text, upstream boolean)
+CREATE OR REPLACE FUNCTION ml._lineage_walk(node text, upstream boolean)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
 LANGUAGE sql STABLE AS $$
@@ -2343,20 +2156,20 @@ LANGUAGE sql STABLE AS $$
     ORDER BY depth, at, CASE WHEN upstream THEN source_name ELSE target_name END
 $$;
 
-CREATE FUNCTION ml.lineage_upstream(node text)
+CREATE OR REPLACE FUNCTION ml.lineage_upstream(node text)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
 LANGUAGE sql STABLE AS $$ SELECT * FROM ml._lineage_walk(node, true) $$;
 COMMENT ON FUNCTION ml.lineage_upstream(text) IS 'every lineage edge leading to a relation, snapshot or model';
 
-CREATE FUNCTION ml.lineage_downstream(node text)
+CREATE OR REPLACE FUNCTION ml.lineage_downstream(node text)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
 LANGUAGE sql STABLE AS $$ SELECT * FROM ml._lineage_walk(node, false) $$;
 COMMENT ON FUNCTION ml.lineage_downstream(text) IS 'every lineage edge leading from a relation, snapshot or model';
 
 -- The edges of the whole graph, or of everything up- and downstream of a model.
-CREATE FUNCTION ml._graph_edges(model text)
+CREATE OR REPLACE FUNCTION ml._graph_edges(model text)
 RETURNS TABLE (source_kind text, source_name text, target_kind text, target_name text, relation text)
 LANGUAGE sql STABLE AS $$
     SELECT DISTINCT l.source_kind, l.source_name, l.target_kind, l.target_name, l.relation
@@ -2369,7 +2182,7 @@ LANGUAGE sql STABLE AS $$
     FROM ml.lineage_downstream(model) d WHERE model IS NOT NULL
 $$;
 
-CREATE FUNCTION ml.lineage_graph(model text DEFAULT NULL, format text DEFAULT 'dot') RETURNS text
+CREATE OR REPLACE FUNCTION ml.lineage_graph(model text DEFAULT NULL, format text DEFAULT 'dot') RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2399,7 +2212,7 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ml.lineage_graph(text, text) IS 'the lineage graph, whole or around one model, as Graphviz DOT or Mermaid';
 
-CREATE FUNCTION ml._describe_model(model text, description text) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._describe_model(model text, description text) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2413,11 +2226,11 @@ BEGIN
     VALUES ('describe', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'description', description));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.describe_model(text, text) IS 'set the description and intended use shown on the model card';
 
-CREATE FUNCTION ml.model_card(model text, format text DEFAULT 'markdown') RETURNS text
+CREATE OR REPLACE FUNCTION ml.model_card(model text, format text DEFAULT 'markdown') RETURNS text
 LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2487,27 +2300,26 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION ml.model_card(text, text) IS 'a model card in Markdown or JSON: data, features, metrics, lineage, drift, history';
 
-
 ----------------------------------------------------------------------------
 -- OpenLineage
 ----------------------------------------------------------------------------
 
 -- A stable run id (UUID) for a pg_mlops action.
-CREATE FUNCTION ml._run_uuid(kind text, id bigint) RETURNS uuid
+CREATE OR REPLACE FUNCTION ml._run_uuid(kind text, id bigint) RETURNS uuid
 LANGUAGE sql IMMUTABLE AS $$ SELECT md5('pg_mlops:' || kind || ':' || id)::uuid $$;
 
 -- An OpenLineage dataset: namespace is the database, name the relation.
-CREATE FUNCTION ml._ol_dataset(name text, facets jsonb DEFAULT '{}') RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._ol_dataset(name text, facets jsonb DEFAULT '{}') RETURNS jsonb
 LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object('namespace', 'postgres://' || current_database(), 'name', name, 'facets', facets)
 $$;
 
-CREATE FUNCTION ml._ol_facet(schema_url text, body jsonb) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._ol_facet(schema_url text, body jsonb) RETURNS jsonb
 LANGUAGE sql IMMUTABLE AS $$
     SELECT body || jsonb_build_object('_producer', 'https://github.com/pg-mlops/pg_mlops', '_schemaURL', schema_url)
 $$;
 
-CREATE FUNCTION ml._ol_event(event_type text, at timestamptz, run_id uuid, job text, inputs jsonb, outputs jsonb)
+CREATE OR REPLACE FUNCTION ml._ol_event(event_type text, at timestamptz, run_id uuid, job text, inputs jsonb, outputs jsonb)
 RETURNS jsonb LANGUAGE sql STABLE AS $$
     SELECT jsonb_build_object(
         'eventType', event_type,
@@ -2519,7 +2331,7 @@ RETURNS jsonb LANGUAGE sql STABLE AS $$
         'schemaURL', 'https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent')
 $$;
 
-CREATE FUNCTION ml.openlineage_events(since timestamptz DEFAULT NULL) RETURNS SETOF jsonb
+CREATE OR REPLACE FUNCTION ml.openlineage_events(since timestamptz DEFAULT NULL) RETURNS SETOF jsonb
 LANGUAGE sql STABLE AS $$
     WITH runs AS (
         -- snapshots: source relations -> snapshot relation (version = content hash)
@@ -2566,7 +2378,7 @@ COMMENT ON FUNCTION ml.openlineage_events(timestamptz) IS 'OpenLineage START and
 ----------------------------------------------------------------------------
 
 -- Delete a model version: its bytes go, its record stays as a tombstone.
-CREATE FUNCTION ml._delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2600,12 +2412,12 @@ BEGIN
     VALUES ('delete', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'model_hash', m.model_hash));
     RETURN m;
 END $$;
-CREATE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';
 
 -- Drop a snapshot's rows; its record stays as a tombstone.
-CREATE FUNCTION ml._drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
+CREATE OR REPLACE FUNCTION ml._drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -2651,7 +2463,7 @@ BEGIN
                                                          'rows', snap.row_count));
     RETURN snap;
 END $$;
-CREATE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
+CREATE OR REPLACE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.drop_snapshot(text, boolean) IS 'drop a snapshot''s rows, keeping its record as a tombstone';
 

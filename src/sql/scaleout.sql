@@ -9,18 +9,18 @@
 -- A state is a block of buffered rows plus the combined statistics of the
 -- blocks before it, computed by the same core code the parallel engine
 -- runs per chunk.
-CREATE FUNCTION ml._agg_combine(bytea, bytea) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._agg_combine(bytea, bytea) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_agg_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._agg_final(bytea) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._agg_final(bytea) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_agg_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._agg_state_info(bytea) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._agg_state_info(bytea) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_agg_state_info' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- One pass of a training (driven from C by the aggregate engine): rows of
 -- the relation, encoded by the plan, into the pass's combined partial.
-CREATE FUNCTION ml._pass_accum(bytea, record, boolean, bytea, integer, float8[]) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._pass_accum(bytea, record, boolean, bytea, integer, float8[]) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_pass_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml._pass(record, boolean, bytea, integer, float8[]) (
+CREATE OR REPLACE AGGREGATE ml._pass(record, boolean, bytea, integer, float8[]) (
     SFUNC = ml._pass_accum,
     STYPE = bytea,
     FINALFUNC = ml._agg_final,
@@ -31,9 +31,9 @@ CREATE AGGREGATE ml._pass(record, boolean, bytea, integer, float8[]) (
 -- Logistic regression: n, log-likelihood, positives, gradient and Hessian
 -- at beta (intercept first); layout MLC_LOGISTIC_PARTIAL_DOUBLES in
 -- src/core/classify.h.  One Newton step per query.
-CREATE FUNCTION ml._logistic_stats_accum(bytea, float8[], float8, float8[]) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._logistic_stats_accum(bytea, float8[], float8, float8[]) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_logistic_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml.logistic_stats(beta float8[], y float8, x float8[]) (
+CREATE OR REPLACE AGGREGATE ml.logistic_stats(beta float8[], y float8, x float8[]) (
     SFUNC = ml._logistic_stats_accum,
     STYPE = bytea,
     FINALFUNC = ml._agg_final,
@@ -44,9 +44,9 @@ COMMENT ON AGGREGATE ml.logistic_stats(float8[], float8, float8[]) IS
     'logistic regression statistics at beta: n, log-likelihood, positives, gradient, Hessian (combinable)';
 
 -- Softmax regression: n, loss and gradient at W (K rows of p + 1 weights).
-CREATE FUNCTION ml._softmax_stats_accum(bytea, float8[], integer, float8[]) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._softmax_stats_accum(bytea, float8[], integer, float8[]) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_softmax_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml.softmax_stats(w float8[], class integer, x float8[]) (
+CREATE OR REPLACE AGGREGATE ml.softmax_stats(w float8[], class integer, x float8[]) (
     SFUNC = ml._softmax_stats_accum,
     STYPE = bytea,
     FINALFUNC = ml._agg_final,
@@ -58,9 +58,9 @@ COMMENT ON AGGREGATE ml.softmax_stats(float8[], integer, float8[]) IS
 
 -- k-means: per-centroid counts and sums and the inertia at the centroids
 -- (k rows of p); one Lloyd step per query.
-CREATE FUNCTION ml._kmeans_stats_accum(bytea, float8[], float8[]) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._kmeans_stats_accum(bytea, float8[], float8[]) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_kmeans_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml.kmeans_stats(centroids float8[], x float8[]) (
+CREATE OR REPLACE AGGREGATE ml.kmeans_stats(centroids float8[], x float8[]) (
     SFUNC = ml._kmeans_stats_accum,
     STYPE = bytea,
     FINALFUNC = ml._agg_final,
@@ -71,9 +71,9 @@ COMMENT ON AGGREGATE ml.kmeans_stats(float8[], float8[]) IS
     'k-means statistics at given centroids: counts, sums per centroid, inertia (combinable)';
 
 -- Gaussian naive Bayes: per class n, means and M2 (merged by Chan's rule).
-CREATE FUNCTION ml._nb_stats_accum(bytea, integer, integer, float8[]) RETURNS bytea
+CREATE OR REPLACE FUNCTION ml._nb_stats_accum(bytea, integer, integer, float8[]) RETURNS bytea
 AS 'MODULE_PATHNAME', 'ml_nb_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml.nb_stats(k integer, class integer, x float8[]) (
+CREATE OR REPLACE AGGREGATE ml.nb_stats(k integer, class integer, x float8[]) (
     SFUNC = ml._nb_stats_accum,
     STYPE = bytea,
     FINALFUNC = ml._agg_final,
@@ -85,13 +85,13 @@ COMMENT ON AGGREGATE ml.nb_stats(integer, integer, float8[]) IS
 
 -- Column profile of a number: count, NULLs, min, max, mean, M2 (Chan's
 -- merge), the moments part of a snapshot profile, combinable.
-CREATE FUNCTION ml._profile_accum(float8[], float8) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._profile_accum(float8[], float8) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_profile_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._profile_combine(float8[], float8[]) RETURNS float8[]
+CREATE OR REPLACE FUNCTION ml._profile_combine(float8[], float8[]) RETURNS float8[]
 AS 'MODULE_PATHNAME', 'ml_profile_combine' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE FUNCTION ml._profile_final(float8[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION ml._profile_final(float8[]) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_profile_final' LANGUAGE C IMMUTABLE PARALLEL SAFE;
-CREATE AGGREGATE ml.column_profile(float8) (
+CREATE OR REPLACE AGGREGATE ml.column_profile(float8) (
     SFUNC = ml._profile_accum,
     STYPE = float8[],
     FINALFUNC = ml._profile_final,
@@ -103,7 +103,7 @@ COMMENT ON AGGREGATE ml.column_profile(float8) IS
 
 -- Whether training on a relation runs through the aggregates: a foreign
 -- table, a partitioned table, a view, or a Citus distributed table.
-CREATE FUNCTION ml._needs_aggregates(rel regclass) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._needs_aggregates(rel regclass) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF (SELECT relkind NOT IN ('r', 'm') FROM pg_class WHERE oid = rel) THEN
@@ -117,7 +117,7 @@ END $$;
 
 -- Whether a source's rows live elsewhere: a foreign table, a partitioned
 -- table with a foreign partition (at any depth), or a Citus distributed table.
-CREATE FUNCTION ml._is_remote_source(rel regclass) RETURNS boolean
+CREATE OR REPLACE FUNCTION ml._is_remote_source(rel regclass) RETURNS boolean
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_partition_tree(rel) t JOIN pg_class c ON c.oid = t.relid

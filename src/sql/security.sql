@@ -54,7 +54,7 @@ ALTER VIEW ml.drift_summary SET (security_invoker = true);
 ALTER VIEW ml.performance SET (security_invoker = true);
 GRANT SELECT ON ml.registry, ml.lineage, ml.drift, ml.drift_summary, ml.performance TO PUBLIC;
 
-CREATE FUNCTION ml._grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE OR REPLACE FUNCTION ml._grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
@@ -75,11 +75,11 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('grant', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
-CREATE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE OR REPLACE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.grant_model(text, name, text) IS 'give a role the use or manage privilege on a model name';
 
-CREATE FUNCTION ml._revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE OR REPLACE FUNCTION ml._revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
@@ -89,14 +89,14 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('revoke', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
-CREATE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+CREATE OR REPLACE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
 
 -- Snapshot relations stay immutable for their owners too: only a superuser
 -- may alter them (for example disable the immutability trigger) or drop the
 -- trigger; ml.drop_snapshot is the way to remove one.
-CREATE FUNCTION ml._guard_snapshot_ddl() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION ml._guard_snapshot_ddl() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     obj record;
@@ -117,7 +117,7 @@ CREATE EVENT TRIGGER ml_guard_snapshot_ddl ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'CREATE RULE', 'CREATE POLICY')
     EXECUTE FUNCTION ml._guard_snapshot_ddl();
 
-CREATE FUNCTION ml._guard_snapshot_drop() RETURNS event_trigger
+CREATE OR REPLACE FUNCTION ml._guard_snapshot_drop() RETURNS event_trigger
 LANGUAGE plpgsql AS $$
 DECLARE
     obj record;

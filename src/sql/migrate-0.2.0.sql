@@ -1,0 +1,91 @@
+
+----------------------------------------------------------------------------
+-- 0.2.0: the registry's tables under the privilege model
+--
+-- Only the extension's functions write its tables; users read them
+-- through row-level security.  Snapshot relations belong to the extension's
+-- owner.  Rows written by hand before (0.1.0 let users insert them) are
+-- checked: those that fail the new constraints are reported and no longer
+-- trusted.
+----------------------------------------------------------------------------
+
+REVOKE ALL ON SCHEMA ml FROM PUBLIC;
+GRANT USAGE ON SCHEMA ml TO PUBLIC;
+REVOKE ALL ON SCHEMA ml_data FROM PUBLIC;
+GRANT USAGE ON SCHEMA ml_data TO PUBLIC;
+
+REVOKE ALL ON ml.snapshots, ml.models, ml.model_events, ml.model_owners, ml.model_grants, ml.trials,
+              ml.scoring_runs, ml.prediction_baselines, ml.drift_checks FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA ml FROM PUBLIC;
+GRANT SELECT ON ml.snapshots, ml.models, ml.model_events, ml.model_owners, ml.model_grants, ml.trials,
+                ml.scoring_runs, ml.prediction_baselines, ml.drift_checks TO PUBLIC;
+
+-- Who did it: the caller of the ml function, not the owner it runs as.
+ALTER TABLE ml.snapshots ALTER COLUMN created_by SET DEFAULT ml._caller();
+ALTER TABLE ml.models ALTER COLUMN trained_by SET DEFAULT ml._caller();
+ALTER TABLE ml.model_events ALTER COLUMN actor SET DEFAULT ml._caller();
+ALTER TABLE ml.model_grants ALTER COLUMN granted_by SET DEFAULT ml._caller();
+ALTER TABLE ml.scoring_runs ALTER COLUMN scored_by SET DEFAULT ml._caller();
+ALTER TABLE ml.drift_checks ALTER COLUMN checked_by SET DEFAULT ml._caller();
+
+-- A model's bytes belong to its row: model_hash is the hash of the bytes
+-- alone (identical trainings compare equal), model_digest binds them to the
+-- row's id, so bytes copied from another version are refused.
+ALTER TABLE ml.models ADD COLUMN model_digest text;
+COMMENT ON COLUMN ml.models.model_digest IS 'sha256 of the id (int8send) and the model bytes';
+DO $$
+DECLARE
+    m record;
+BEGIN
+    FOR m IN SELECT x.id, x.name, x.version FROM ml.models x
+             WHERE x.deleted_at IS NULL AND x.model_hash IS DISTINCT FROM encode(sha256(x.model), 'hex') ORDER BY x.id LOOP
+        RAISE WARNING 'model %@% (id %): its bytes do not match its model_hash; it will not be scored', m.name, m.version, m.id
+            USING DETAIL = 'pg_mlops 0.1.0 let users update ml.models; the row was changed outside the extension''s functions.',
+                  HINT = 'Retrain the model, or restore ml.models from a backup.';
+        INSERT INTO ml.model_events (action, model_id, details)
+        VALUES ('untrusted', m.id, jsonb_build_object('reason', 'model bytes do not match model_hash', 'release', '0.2.0'));
+    END LOOP;
+    UPDATE ml.models x SET model_digest = CASE WHEN x.model_hash = encode(sha256(x.model), 'hex')
+                                                THEN encode(sha256(int8send(x.id) || x.model), 'hex') ELSE '' END;
+END $$;
+ALTER TABLE ml.models ALTER COLUMN model_digest SET NOT NULL;
+
+-- A snapshot row names its own relation, ml_data.snapshot_<id>, which the
+-- extension's owner owns; its creator reads it with grant option.
+DO $$
+DECLARE
+    bad record;
+    r record;
+    owner regrole := (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_mlops');
+BEGIN
+    FOR bad IN SELECT * FROM ml.snapshots x WHERE x.relation IS DISTINCT FROM 'ml_data.snapshot_' || x.id ORDER BY x.id LOOP
+        RAISE WARNING 'snapshot % (id %) names relation %, not ml_data.snapshot_%; it is kept as a dropped snapshot',
+                      bad.name, bad.id, bad.relation, bad.id
+            USING DETAIL = 'pg_mlops 0.1.0 let users insert into ml.snapshots; ml.snapshot() never wrote this row.';
+        INSERT INTO ml.model_events (action, snapshot_id, details)
+        VALUES ('untrusted', bad.id, jsonb_build_object('reason', 'snapshot row names another relation',
+                                                        'relation', bad.relation, 'release', '0.2.0'));
+        UPDATE ml.snapshots x SET relation = 'ml_data.snapshot_' || x.id,
+                                  dropped_at = coalesce(x.dropped_at, now()),
+                                  dropped_by = coalesce(x.dropped_by, 'pg_mlops 0.2.0 update')
+        WHERE x.id = bad.id;
+    END LOOP;
+    FOR r IN SELECT k.oid::regclass AS rel, k.relkind, s.created_by
+             FROM pg_class k JOIN ml.snapshots s ON k.oid = to_regclass(s.relation)
+             WHERE k.relnamespace = 'ml_data'::regnamespace AND k.relkind IN ('r', 'v') LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO %s', r.rel, owner);
+        IF r.relkind = 'v' THEN
+            EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', r.rel);
+        END IF;
+        IF EXISTS (SELECT 1 FROM pg_roles o WHERE o.rolname = r.created_by) AND r.created_by <> owner::text THEN
+            EXECUTE format('GRANT SELECT ON %s TO %I WITH GRANT OPTION', r.rel, r.created_by);
+        END IF;
+    END LOOP;
+    FOR r IN SELECT k.oid::regclass AS rel FROM pg_class k
+             WHERE k.relnamespace = 'ml_data'::regnamespace AND k.relkind IN ('r', 'v', 'm', 'f', 'p')
+               AND NOT EXISTS (SELECT 1 FROM ml.snapshots s WHERE to_regclass(s.relation) = k.oid) LOOP
+        RAISE WARNING 'relation % in schema ml_data is not a snapshot; it was left as it is', r.rel
+            USING HINT = 'ml functions never read it; drop or move it.';
+    END LOOP;
+END $$;
+ALTER TABLE ml.snapshots ADD CONSTRAINT snapshots_relation_check CHECK (relation = 'ml_data.snapshot_' || id);
