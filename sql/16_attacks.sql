@@ -163,6 +163,35 @@ RESET ROLE;
 SELECT action, actor, details->>'model' AS model FROM ml.model_events
 WHERE id > :events_before AND action IN ('promote', 'rollback') ORDER BY id;
 
+-- Her types in a table an administrator snapshots: an enum with a cast to
+-- text, a domain with a check, arrays of them.  The snapshot keeps built-in
+-- types (text by the output function, the domain's base type), so none of
+-- her functions runs, and renaming her enum's labels or dropping her domain
+-- changes nothing in it.
+SET ROLE mallory;
+CREATE TYPE mood AS ENUM ('good', 'bad');
+CREATE FUNCTION public.mood_text(m mood) RETURNS text LANGUAGE plpgsql AS
+$$ BEGIN INSERT INTO public.mallory_log VALUES (current_user, 'cast'); RETURN 'cast'; END $$;
+CREATE CAST (mood AS text) WITH FUNCTION public.mood_text(mood);
+CREATE DOMAIN public.score_value AS float8 CHECK (public.mallory_check(VALUE::text));
+CREATE TABLE moods AS SELECT i AS id, (ARRAY['good', 'bad'])[1 + i % 2]::mood AS m, ARRAY[(ARRAY['good', 'bad'])[1 + i % 2]::mood] AS ms,
+                             (i % 7)::float8::score_value AS s, (i % 7) * 2.0 + (i % 2) AS y FROM generate_series(1, 60) i;
+GRANT SELECT ON moods TO PUBLIC;
+DELETE FROM mallory_log;
+RESET ROLE;
+SELECT row_count FROM ml.snapshot('moods', name => 'admin_moods');
+SELECT jsonb_agg(c->>'type' ORDER BY o) AS snapshot_types FROM ml.snapshots s, jsonb_array_elements(s.columns) WITH ORDINALITY x(c, o)
+WHERE s.name = 'admin_moods';
+SELECT version FROM ml.train_model('moods', 'snapshot:admin_moods', 'y', features => '{m,s}');
+SELECT count(*) AS drift_rows FROM ml.check_drift('moods', 'moods');
+SELECT (ml.evaluate('moods', 'moods')->>'rows')::int AS evaluated;
+SELECT count(*) AS trojan_runs FROM mallory_log;
+SET ROLE mallory;
+ALTER TYPE mood RENAME VALUE 'good' TO 'worse';
+DROP DOMAIN score_value CASCADE;
+RESET ROLE;
+SELECT intact, split_intact FROM ml.verify_snapshot('admin_moods');
+
 -- Row-level security is the caller's: a snapshot of a table with a policy
 -- holds the rows the caller may see, and the engine refuses to read any
 -- relation that is not a snapshot.

@@ -9,18 +9,6 @@ CREATE DATABASE ml_update_db;
 GRANT CREATE ON DATABASE ml_update_db TO :"ext_owner";
 \c ml_update_db
 SET ml.progress = off;
-CREATE SCHEMA regress;
-GRANT USAGE ON SCHEMA regress TO PUBLIC;
-CREATE FUNCTION regress.err(q text) RETURNS text LANGUAGE plpgsql AS $$
-DECLARE
-    s text; m text; d text; h text;
-BEGIN
-    EXECUTE q;
-    RETURN 'no error';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS s = RETURNED_SQLSTATE, m = MESSAGE_TEXT, d = PG_EXCEPTION_DETAIL, h = PG_EXCEPTION_HINT;
-    RETURN s || ': ' || m || coalesce(' | DETAIL: ' || nullif(d, ''), '') || coalesce(' | HINT: ' || nullif(h, ''), '');
-END $$;
 CREATE ROLE up_alice;
 CREATE ROLE up_bob;
 CREATE ROLE up_mallory;
@@ -65,6 +53,27 @@ RESET ROLE;
 SET ROLE up_alice;
 UPDATE ml.models SET model = (SELECT model FROM ml.models WHERE name = 'h_ridge') WHERE name = 'h_linear';
 RESET ROLE;
+-- Her own snapshot with an index and statistics whose expressions would run
+-- as the new owner, and a view of hers registered under a snapshot's name.
+SET ROLE up_mallory;
+CREATE TABLE mallory_log (who text);
+GRANT INSERT ON mallory_log TO PUBLIC;
+CREATE FUNCTION up_log() RETURNS void LANGUAGE sql AS $$ INSERT INTO public.mallory_log VALUES (current_user) $$;
+CREATE FUNCTION up_evil(x float8) RETURNS float8 LANGUAGE plpgsql IMMUTABLE AS
+$$ BEGIN PERFORM public.up_log(); RETURN x; END $$;
+CREATE TABLE mine AS SELECT i::float8 AS x, 2.0 * i AS y FROM generate_series(1, 20) i;
+SELECT relation AS mine_rel FROM ml.snapshot('mine', name => 'mallory_mine') \gset
+CREATE INDEX ON :mine_rel (up_evil(x));
+CREATE STATISTICS ml_data.mallory_stats ON (up_evil(y)), x FROM :mine_rel;
+SELECT nextval('ml.snapshots_id_seq') AS view_id \gset
+CREATE VIEW ml_data.snapshot_:view_id AS SELECT up_evil(x) AS x, y, false AS _ml_is_test FROM mine;
+INSERT INTO ml.snapshots (id, name, source, source_relations, relation, columns, row_count, train_count, test_count,
+                          test_fraction, seed, content_hash, schema_hash, profile)
+SELECT :view_id, 'mallory_view', source, source_relations, 'ml_data.snapshot_' || :view_id, columns, row_count, train_count,
+       test_count, test_fraction, seed, content_hash, schema_hash, profile FROM ml.snapshots WHERE name = 'mallory_mine';
+CREATE TABLE ml_data.snapshot_1000 (x int);
+DELETE FROM mallory_log;
+RESET ROLE;
 
 SET ROLE :"ext_owner";
 ALTER EXTENSION pg_mlops UPDATE;
@@ -79,7 +88,9 @@ SELECT count(*) AS rows_compared,
        count(*) FILTER (WHERE b.logit IS DISTINCT FROM ml.predict_proba('h_logit@1', h)) AS logit_changed,
        count(*) FILTER (WHERE b.cluster IS DISTINCT FROM ml.predict('h_kmeans@1', h)) AS kmeans_changed
 FROM homes h JOIN before_update b USING (id);
-SELECT regress.err($$SELECT ml.predict('h_linear@1', h) FROM homes h LIMIT 1$$) AS changed_by_hand;
+\set VERBOSITY terse
+SELECT ml.predict('h_linear@1', h) AS changed_by_hand FROM homes h LIMIT 1;
+\set VERBOSITY default
 SELECT intact, split_intact FROM ml.verify_snapshot('homes_v1');
 SELECT model_ref, identical FROM ml.reproduce('h_ridge@1') UNION ALL SELECT model_ref, identical FROM ml.reproduce('h_boost@1')
 UNION ALL SELECT model_ref, identical FROM ml.reproduce('h_logit@1') UNION ALL SELECT model_ref, identical FROM ml.reproduce('h_kmeans@1');
@@ -91,6 +102,16 @@ SET ROLE up_bob;
 SELECT count(*) AS bob_sees_models FROM ml.registry;
 RESET ROLE;
 
+-- Her snapshot with an index and her view are not adopted: dropped, left
+-- to her; ANALYZE, which runs index and statistics expressions as the
+-- table's owner, runs hers as her; the squatted name is skipped.
+SELECT name, dropped_by FROM ml.snapshots WHERE name IN ('mallory_mine', 'mallory_view') ORDER BY 1;
+SELECT count(*) AS mallory_owns_in_ml_data FROM pg_class
+WHERE relnamespace = 'ml_data'::regnamespace AND relowner = 'up_mallory'::regrole AND relkind IN ('r', 'v');
+ANALYZE :mine_rel;
+SELECT count(*) FILTER (WHERE who = 'up_mallory') > 0 AS ran_as_her, count(*) FILTER (WHERE who <> 'up_mallory') AS ran_as_others FROM mallory_log;
+SELECT last_value >= 1000 AS squatted_name_skipped FROM ml.snapshots_id_seq;
+
 -- The forged row and the model changed by hand are reported in the audit log
 -- and no longer trusted; the squatted relation is left, with a warning.
 SELECT name, relation ~ '^ml_data\.snapshot_\d+$' AS canonical_relation, dropped_by FROM ml.snapshots WHERE name = 'forged';
@@ -98,7 +119,6 @@ SELECT e.action, coalesce(s.name, m.name) AS row, e.details->>'reason' AS reason
 FROM ml.model_events e LEFT JOIN ml.snapshots s ON s.id = e.snapshot_id AND e.model_id IS NULL
 LEFT JOIN ml.models m ON m.id = e.model_id
 WHERE e.action = 'untrusted' ORDER BY e.id;
-SELECT count(*) AS mallory_owns_in_ml_data FROM pg_class WHERE relnamespace = 'ml_data'::regnamespace AND relowner = 'up_mallory'::regrole;
 
 -- Snapshot relations belong to the extension's owner now; their creator reads them with grant option.
 SELECT c.relowner = e.extowner AS owner_is_extension_owner,
@@ -111,65 +131,11 @@ SELECT has_schema_privilege('up_mallory', 'ml_data', 'CREATE') AS public_creates
 
 -- The updated catalog is a new install's: functions with their settings and
 -- rights, relations, columns with defaults, constraints, policies, triggers.
-CREATE TEMP VIEW catalog_shape AS
-SELECT 'function' AS kind, p.oid::regprocedure::text AS name,
-       concat_ws(' | ', p.prorettype::regtype, l.lanname, p.prosrc, p.provolatile, p.proparallel, p.proisstrict,
-                 p.prosecdef, array_to_string(p.proconfig, ','), array_to_string(p.proacl, ','), pg_get_function_arguments(p.oid)) AS shape
-FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'relation', c.relname, concat_ws(' | ', c.relkind, c.relrowsecurity, array_to_string(c.relacl, ','),
-       CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END, array_to_string(c.reloptions, ','))
-FROM pg_class c WHERE c.relnamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'column', c.relname || '.' || a.attname, concat_ws(' | ', a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid))
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE c.relnamespace = 'ml'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
-FROM pg_constraint WHERE connamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'policy', polrelid::regclass::text || '.' || polname, concat_ws(' | ', polcmd, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid))
-FROM pg_policy WHERE polrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'ml'::regnamespace)
-UNION ALL
-SELECT 'trigger', tgrelid::regclass::text || '.' || tgname, pg_get_triggerdef(oid)
-FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'ml'::regnamespace)
-UNION ALL
-SELECT 'event trigger', evtname, concat_ws(' | ', evtevent, evtfoid::regproc, array_to_string(evttags, ','))
-FROM pg_event_trigger WHERE evtname LIKE 'ml\_%'
-UNION ALL
-SELECT 'schema', nspname, array_to_string(nspacl, ',') FROM pg_namespace WHERE nspname IN ('ml', 'ml_data');
+\i test/regress/catalog_shape.sql
 SELECT count(*) > 300 AS described, md5(string_agg(kind || ':' || name || ':' || coalesce(shape, ''), E'\n' ORDER BY kind, name)) AS updated_catalog
 FROM catalog_shape \gset
 \c :regress_db
-CREATE TEMP VIEW catalog_shape AS
-SELECT 'function' AS kind, p.oid::regprocedure::text AS name,
-       concat_ws(' | ', p.prorettype::regtype, l.lanname, p.prosrc, p.provolatile, p.proparallel, p.proisstrict,
-                 p.prosecdef, array_to_string(p.proconfig, ','), array_to_string(p.proacl, ','), pg_get_function_arguments(p.oid)) AS shape
-FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang WHERE p.pronamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'relation', c.relname, concat_ws(' | ', c.relkind, c.relrowsecurity, array_to_string(c.relacl, ','),
-       CASE WHEN c.relkind = 'v' THEN pg_get_viewdef(c.oid) END, array_to_string(c.reloptions, ','))
-FROM pg_class c WHERE c.relnamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'column', c.relname || '.' || a.attname, concat_ws(' | ', a.attnum, format_type(a.atttypid, a.atttypmod), a.attnotnull,
-       pg_get_expr(d.adbin, d.adrelid))
-FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-WHERE c.relnamespace = 'ml'::regnamespace AND a.attnum > 0 AND NOT a.attisdropped
-UNION ALL
-SELECT 'constraint', conrelid::regclass::text || '.' || conname, pg_get_constraintdef(oid)
-FROM pg_constraint WHERE connamespace = 'ml'::regnamespace
-UNION ALL
-SELECT 'policy', polrelid::regclass::text || '.' || polname, concat_ws(' | ', polcmd, pg_get_expr(polqual, polrelid), pg_get_expr(polwithcheck, polrelid))
-FROM pg_policy WHERE polrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'ml'::regnamespace)
-UNION ALL
-SELECT 'trigger', tgrelid::regclass::text || '.' || tgname, pg_get_triggerdef(oid)
-FROM pg_trigger WHERE NOT tgisinternal AND tgrelid IN (SELECT oid FROM pg_class WHERE relnamespace = 'ml'::regnamespace)
-UNION ALL
-SELECT 'event trigger', evtname, concat_ws(' | ', evtevent, evtfoid::regproc, array_to_string(evttags, ','))
-FROM pg_event_trigger WHERE evtname LIKE 'ml\_%'
-UNION ALL
-SELECT 'schema', nspname, array_to_string(nspacl, ',') FROM pg_namespace WHERE nspname IN ('ml', 'ml_data');
+\i test/regress/catalog_shape.sql
 SELECT md5(string_agg(kind || ':' || name || ':' || coalesce(shape, ''), E'\n' ORDER BY kind, name)) = :'updated_catalog' AS same_catalog_as_new_install,
        :'described' AS described
 FROM catalog_shape;

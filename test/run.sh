@@ -52,31 +52,26 @@ source test/pgcluster.sh
 trap pg_stop EXIT
 PG_PRELOAD=pg_cron PG_EXTRA_CONF="cron.use_background_workers = on" pg_start || { echo "could not start PostgreSQL"; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
 
-echo "==> pg_regress"
-make -s installcheck >/tmp/pg_mlops_regress.log 2>&1
-sed 's/^/    /' /tmp/pg_mlops_regress.log | grep -E '\.\.\.|tests|failed|passed' 
-p=$(grep -E '\.\.\. ok' /tmp/pg_mlops_regress.log | wc -l)
-f=$(grep -E '\.\.\. FAILED' /tmp/pg_mlops_regress.log | wc -l)
-pass "$p"
-if [ "$f" -gt 0 ]; then
-  fail "$f" "pg_regress"
-  [ -f regression.diffs ] && head -n 200 regression.diffs
-elif [ "$p" -eq 0 ]; then
-  fail 1 "pg_regress(no tests ran)"; cat /tmp/pg_mlops_regress.log
-fi
+# pg_regress through a make target; counts its tests, shows the diffs of failures.
+run_regress() {  # target log diffs label
+  make -s "$1" >"$2" 2>&1
+  sed 's/^/    /' "$2" | grep -E '\.\.\.|tests|failed|passed'
+  local p f
+  p=$(grep -E '\.\.\. ok' "$2" | wc -l)
+  f=$(grep -E '\.\.\. FAILED' "$2" | wc -l)
+  pass "$p"
+  if [ "$f" -gt 0 ]; then
+    fail "$f" "$4"
+    [ -f "$3" ] && head -n 200 "$3"
+  elif [ "$p" -eq 0 ]; then
+    fail 1 "$4(no tests ran)"; cat "$2"
+  fi
+}
 
+echo "==> pg_regress"
+run_regress installcheck /tmp/pg_mlops_regress.log regression.diffs pg_regress
 echo "==> pg_regress again, the extension installed by a role that is not a superuser"
-make -s installcheck-owner >/tmp/pg_mlops_regress_owner.log 2>&1
-sed 's/^/    /' /tmp/pg_mlops_regress_owner.log | grep -E '\.\.\.|tests|failed|passed'
-p=$(grep -E '\.\.\. ok' /tmp/pg_mlops_regress_owner.log | wc -l)
-f=$(grep -E '\.\.\. FAILED' /tmp/pg_mlops_regress_owner.log | wc -l)
-pass "$p"
-if [ "$f" -gt 0 ]; then
-  fail "$f" "pg_regress(owner)"
-  [ -f results_owner/regression.diffs ] && head -n 200 results_owner/regression.diffs
-elif [ "$p" -eq 0 ]; then
-  fail 1 "pg_regress(owner, no tests ran)"; cat /tmp/pg_mlops_regress_owner.log
-fi
+run_regress installcheck-owner /tmp/pg_mlops_regress_owner.log results_owner/regression.diffs "pg_regress(owner)"
 
 echo "==> reference checks (statsmodels, scikit-learn) and client-side checks"
 for t in test/reference/check_*.py; do

@@ -10,6 +10,8 @@
 #include "postgres.h"
 
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "parser/parse_coerce.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -362,6 +364,73 @@ ml_query_relations(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 }
 
+/*
+ * The type a snapshot keeps a column in: built-in types as they are, a
+ * domain as its base type, and any other type a role made (enum, composite,
+ * range, arrays of them) as text written by its output function.  So a
+ * snapshot depends on no object another role owns: none of its casts,
+ * domain checks or renamed labels runs in or changes the snapshot.
+ */
+static Oid
+type_namespace(Oid typid)
+{
+	HeapTuple	tp = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			nsp;
+
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	nsp = ((Form_pg_type) GETSTRUCT(tp))->typnamespace;
+	ReleaseSysCache(tp);
+	return nsp;
+}
+
+static void
+snapshot_type(Oid typid, int32 typmod, Oid *stype, int32 *stypmod)
+{
+	Oid			base = getBaseTypeAndTypmod(typid, &typmod);
+	Oid			elem = get_element_type(base);
+	int32		elem_typmod = -1;
+	Oid			check = OidIsValid(elem) ? getBaseTypeAndTypmod(elem, &elem_typmod) : base;
+
+	if (type_namespace(check) == PG_CATALOG_NAMESPACE && OidIsValid(OidIsValid(elem) ? get_array_type(check) : check))
+	{
+		*stype = OidIsValid(elem) ? get_array_type(check) : base;
+		*stypmod = OidIsValid(elem) && check != elem ? -1 : typmod;
+		return;
+	}
+	*stype = TEXTOID;
+	*stypmod = -1;
+}
+
+/*
+ * ml._text(value): a value as text, as ::text gives it for built-in types
+ * (their casts only a superuser could have made), and by the output
+ * function for every other type: never a cast another role defined.
+ */
+PG_FUNCTION_INFO_V1(ml_text);
+Datum
+ml_text(PG_FUNCTION_ARGS)
+{
+	Oid			typid = getBaseType(get_fn_expr_argtype(fcinfo->flinfo, 0));
+	Datum		value = PG_GETARG_DATUM(0);
+	Oid			func = InvalidOid;
+	bool		varlena;
+
+	if (typid == TEXTOID)
+		PG_RETURN_DATUM(value);
+	if (type_namespace(typid) == PG_CATALOG_NAMESPACE)
+	{
+		CoercionPathType path = find_coercion_pathway(TEXTOID, typid, COERCION_EXPLICIT, &func);
+
+		if (path == COERCION_PATH_FUNC)
+			PG_RETURN_DATUM(OidFunctionCall1(func, value));
+		if (path == COERCION_PATH_RELABELTYPE)
+			PG_RETURN_DATUM(value);
+	}
+	getTypeOutputInfo(typid, &func, &varlena);
+	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(func, value)));
+}
+
 /* ml_query_columns returns the columns of a query: [{"name": ..., "type": ...}]. */
 PG_FUNCTION_INFO_V1(ml_query_columns);
 Datum
@@ -375,6 +444,8 @@ ml_query_columns(PG_FUNCTION_ARGS)
 	char	   *json;
 	int			i;
 	MLCallerSwitch sw;
+	Oid			stype;
+	int32		stypmod;
 
 	/* parsed as the caller; the types named as the calling function sees them */
 	ml_enter_caller(&sw, true);
@@ -401,7 +472,10 @@ ml_query_columns(PG_FUNCTION_ARGS)
 		escape_json(&buf, NameStr(att->attname));
 		appendStringInfoString(&buf, ", \"type\": ");
 		escape_json(&buf, format_type_with_typemod(att->atttypid, att->atttypmod));
-		appendStringInfoChar(&buf, '}');
+		snapshot_type(att->atttypid, att->atttypmod, &stype, &stypmod);
+		appendStringInfoString(&buf, ", \"snapshot_type\": ");
+		escape_json(&buf, format_type_with_typemod(stype, stypmod));
+		appendStringInfo(&buf, ", \"as_text\": %s}", stype == TEXTOID && att->atttypid != TEXTOID ? "true" : "false");
 	}
 	appendStringInfoChar(&buf, ']');
 	json = buf.data;

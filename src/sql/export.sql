@@ -350,9 +350,7 @@ BEGIN
         || E'</PMML>\n';
     RETURN out;
 END $$;
-CREATE OR REPLACE FUNCTION ml.export_model(model text, format text DEFAULT 'json') RETURNS text
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C STABLE;
-COMMENT ON FUNCTION ml.export_model(text, text)
+COMMENT ON FUNCTION ml._export_model(text, text)
     IS 'a model as a re-importable JSON document, a standalone C99 scorer or PMML 4.4';
 
 -- A field of an import document must be present and of a JSON type.
@@ -605,7 +603,5 @@ BEGIN
                               name, new_version, m.id, source_label, snap.name));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.import_model(name text, document jsonb) RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.import_model(text, jsonb)
+COMMENT ON FUNCTION ml._import_model(text, jsonb)
     IS 'register a model exported with ml.export_model(model, ''json'') as a new version, on a local snapshot of the same content';

@@ -11,6 +11,35 @@
 -- for PUBLIC: only the extension's own functions call them.
 ----------------------------------------------------------------------------
 
+-- The entries: each ml.<name> below is a C function (ml_privileged, see
+-- src/pg/privilege.c) with the arguments, defaults, result, volatility and
+-- description of its implementation ml._<name>, which it runs as the
+-- extension's owner on behalf of its caller.  An entry is a name here.
+DO $$
+DECLARE
+    f record;
+BEGIN
+    FOR f IN SELECT p.oid, pg_catalog.substr(p.proname, 2) AS name, p.provolatile
+             FROM pg_catalog.pg_proc p
+             WHERE p.pronamespace = 'ml'::regnamespace
+               AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY[
+                   '_snapshot', '_verify_snapshot', '_drop_snapshot',
+                   '_train_model', '_reproduce',
+                   '_promote', '_promote_if_better', '_archive', '_rollback',
+                   '_describe_model', '_delete_model', '_grant_model', '_revoke_model',
+                   '_evaluate', '_confusion_matrix', '_roc_curve',
+                   '_score', '_check_drift',
+                   '_export_model', '_import_model']) LOOP
+        EXECUTE pg_catalog.format('CREATE OR REPLACE FUNCTION ml.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s',
+                                  f.name, pg_catalog.pg_get_function_arguments(f.oid),
+                                  pg_catalog.pg_get_function_result(f.oid), 'MODULE_PATHNAME', 'ml_privileged',
+                                  CASE f.provolatile WHEN 's' THEN 'STABLE' ELSE 'VOLATILE' END);
+        EXECUTE pg_catalog.format('COMMENT ON FUNCTION ml.%I(%s) IS %L', f.name,
+                                  pg_catalog.pg_get_function_identity_arguments(f.oid),
+                                  pg_catalog.obj_description(f.oid, 'pg_proc'));
+    END LOOP;
+END $$;
+
 DO $$
 DECLARE
     f regprocedure;

@@ -56,6 +56,9 @@ DO $$
 DECLARE
     bad record;
     r record;
+    trusted boolean;
+    src regclass;
+    squatted bigint;
     owner regrole := (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_mlops');
 BEGIN
     FOR bad IN SELECT * FROM ml.snapshots x WHERE x.relation IS DISTINCT FROM 'ml_data.snapshot_' || x.id ORDER BY x.id LOOP
@@ -70,9 +73,51 @@ BEGIN
                                   dropped_by = coalesce(x.dropped_by, 'pg_mlops 0.2.0 update')
         WHERE x.id = bad.id;
     END LOOP;
-    FOR r IN SELECT k.oid::regclass AS rel, k.relkind, s.created_by
+    -- Adopt only what 0.1.0's ml.snapshot made: a table owned by the role
+    -- that took it, holding nothing but the immutability trigger (no index,
+    -- statistics, rule, policy or other trigger, whose expressions would run
+    -- as the new owner), or a view whose definition is the one ml.snapshot
+    -- writes for the snapshot's source.  Anything else is not trusted: the
+    -- snapshot becomes a dropped one and its relation is left to its owner.
+    FOR r IN SELECT k.oid, k.oid::regclass AS rel, k.relkind, k.relowner, s.id, s.name, s.created_by, s.source_relations,
+                    s.seed, s.test_fraction
              FROM pg_class k JOIN ml.snapshots s ON k.oid = to_regclass(s.relation)
-             WHERE k.relnamespace = 'ml_data'::regnamespace AND k.relkind IN ('r', 'v') LOOP
+             WHERE k.relnamespace = 'ml_data'::regnamespace AND s.dropped_at IS NULL LOOP
+        IF r.relkind = 'r' THEN
+            trusted := r.relowner = (SELECT o.oid FROM pg_roles o WHERE o.rolname = r.created_by)
+                AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = r.oid)
+                AND NOT EXISTS (SELECT 1 FROM pg_statistic_ext x WHERE x.stxrelid = r.oid)
+                AND NOT EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = r.oid)
+                AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = r.oid)
+                AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = r.oid OR h.inhparent = r.oid)
+                AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = r.oid AND NOT t.tgisinternal
+                                  AND (t.tgname <> 'snapshot_is_immutable' OR t.tgfoid <> 'ml._snapshot_is_immutable()'::regprocedure));
+        ELSIF r.relkind = 'v' THEN
+            -- the view 0.1.0 would have written over one of its sources, made here and compared
+            trusted := false;
+            FOR src IN SELECT to_regclass(x) FROM unnest(r.source_relations) x WHERE to_regclass(x) IS NOT NULL LOOP
+                EXECUTE format('CREATE TEMPORARY VIEW ml_update_template AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
+                               r.seed, r.test_fraction, src);
+                trusted := trusted OR pg_get_viewdef(r.oid) = pg_get_viewdef('pg_temp.ml_update_template'::regclass);
+                DROP VIEW pg_temp.ml_update_template;
+            END LOOP;
+            trusted := trusted
+                AND NOT EXISTS (SELECT 1 FROM pg_rewrite w WHERE w.ev_class = r.oid AND w.rulename <> '_RETURN')
+                AND NOT EXISTS (SELECT 1 FROM pg_trigger t WHERE t.tgrelid = r.oid AND NOT t.tgisinternal
+                                  AND (t.tgname <> 'snapshot_is_immutable' OR t.tgfoid <> 'ml._snapshot_is_immutable()'::regprocedure));
+        ELSE
+            trusted := false;
+        END IF;
+        IF NOT coalesce(trusted, false) THEN
+            RAISE WARNING 'snapshot % (id %): relation % is not what ml.snapshot() made; it is kept as a dropped snapshot and its relation left to its owner',
+                          r.name, r.id, r.rel
+                USING DETAIL = 'It has an index, statistics, a rule, a policy, a trigger or a definition that pg_mlops 0.1.0 did not write.';
+            INSERT INTO ml.model_events (action, snapshot_id, details)
+            VALUES ('untrusted', r.id, jsonb_build_object('reason', 'snapshot relation changed by hand', 'relation', r.rel::text,
+                                                          'release', '0.2.0'));
+            UPDATE ml.snapshots x SET dropped_at = now(), dropped_by = 'pg_mlops 0.2.0 update' WHERE x.id = r.id;
+            CONTINUE;
+        END IF;
         EXECUTE format('ALTER TABLE %s OWNER TO %s', r.rel, owner);
         IF r.relkind = 'v' THEN
             EXECUTE format('ALTER VIEW %s SET (security_invoker = true)', r.rel);
@@ -87,5 +132,11 @@ BEGIN
         RAISE WARNING 'relation % in schema ml_data is not a snapshot; it was left as it is', r.rel
             USING HINT = 'ml functions never read it; drop or move it.';
     END LOOP;
+    -- Names squatted ahead of the snapshots to come stay taken: skip them.
+    SELECT max(substr(k.relname, 10)::bigint) INTO squatted FROM pg_class k
+    WHERE k.relnamespace = 'ml_data'::regnamespace AND k.relname ~ '^snapshot_[0-9]{1,18}$';
+    IF squatted IS NOT NULL AND squatted >= (SELECT last_value FROM ml.snapshots_id_seq) THEN
+        PERFORM setval('ml.snapshots_id_seq', squatted);
+    END IF;
 END $$;
 ALTER TABLE ml.snapshots ADD CONSTRAINT snapshots_relation_check CHECK (relation = 'ml_data.snapshot_' || id);

@@ -13,6 +13,10 @@ AS 'MODULE_PATHNAME', 'ml_caller_relation' LANGUAGE C STRICT STABLE;
 CREATE OR REPLACE FUNCTION ml._caller_view(query text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_caller_view' LANGUAGE C STRICT VOLATILE;
 -- Does the caller own a relation (itself, or as a member of the owner)?
+-- A value as text by its type's output function: never a cast (casts are
+-- not looked up through search_path, and another role may define one).
+CREATE OR REPLACE FUNCTION ml._text(value anyelement) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_text' LANGUAGE C STRICT STABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION ml._caller_owns(rel regclass) RETURNS boolean
 AS 'MODULE_PATHNAME', 'ml_caller_owns' LANGUAGE C STRICT STABLE PARALLEL RESTRICTED;
 -- The schema-qualified name a new relation gets when the caller creates it.
@@ -273,12 +277,12 @@ BEGIN
             EXECUTE format($q$
                 SELECT jsonb_build_object('kind', 'categorical', 'count', count(c), 'nulls', count(*) - count(c),
                                           'distinct', count(DISTINCT c))
-                FROM (SELECT %I::text AS c FROM %s) s $q$, cname, rel)
+                FROM (SELECT ml._text(%I) AS c FROM %s) s $q$, cname, rel)
             INTO stats;
             EXECUTE format($q$
                 SELECT coalesce(jsonb_agg(jsonb_build_object('value', c, 'share', n::float8 / %s)
                                           ORDER BY n DESC, c), '[]')
-                FROM (SELECT %I::text AS c, count(*) AS n FROM %s WHERE %I IS NOT NULL
+                FROM (SELECT ml._text(%I) AS c, count(*) AS n FROM %s WHERE %I IS NOT NULL
                       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10) t $q$,
                 greatest((stats->>'count')::bigint, 1), cname, rel, cname)
             INTO tops;
@@ -310,7 +314,9 @@ DECLARE
     sid bigint;
     rel text;
     cols jsonb;
+    qcols jsonb;
     col_list text;
+    copy_list text;
     remote boolean;
     t0 timestamptz := clock_timestamp();
 BEGIN
@@ -352,16 +358,22 @@ BEGIN
                        rel, seed, test_fraction, ml._caller_relation(source));
     ELSE
         PERFORM ml._notice(format('snapshot %s: copying rows', name));
+        -- Built-in types only (see snapshot_type in rowhash.c): the split is
+        -- decided on the row as the snapshot keeps it.
+        qcols := ml._query_columns(query);
         EXECUTE format('CREATE TABLE %s (%s, _ml_is_test boolean NOT NULL)', rel,
-                       (SELECT string_agg(format('%I %s', c->>'name', c->>'type'), ', ' ORDER BY o)
-                        FROM jsonb_array_elements(ml._query_columns(query)) WITH ORDINALITY x(c, o)));
+                       (SELECT string_agg(format('%I %s', c->>'name', c->>'snapshot_type'), ', ' ORDER BY o)
+                        FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o)));
+        copy_list := (SELECT string_agg(CASE WHEN (c->>'as_text')::boolean THEN format('ml._text(_ml_src.%I) AS %I', c->>'name', c->>'name')
+                                             ELSE format('_ml_src.%I', c->>'name') END, ', ' ORDER BY o)
+                      FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o));
         -- The caller copies the rows it can read, with a right held only
         -- for this statement.
         IF ml._caller() <> current_user THEN
             EXECUTE format('GRANT INSERT ON %s TO %I', rel, ml._caller());
         END IF;
-        PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s)\nFROM (%s\n) _ml_src',
-                                     rel, seed, test_fraction, query));
+        PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_row.*, ml._row_is_test(_ml_row, %s, %s)\nFROM (SELECT %s FROM (%s\n) _ml_src) _ml_row',
+                                     rel, seed, test_fraction, copy_list, query));
         IF ml._caller() <> current_user THEN
             EXECUTE format('REVOKE INSERT ON %s FROM %I', rel, ml._caller());
         END IF;
@@ -428,11 +440,7 @@ BEGIN
                               name, snap.train_count, snap.test_count, snap.content_hash));
     RETURN snap;
 END $$;
-CREATE OR REPLACE FUNCTION ml.snapshot(source text, name text DEFAULT NULL,
-                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
-RETURNS ml.snapshots
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.snapshot(text, text, float8, integer) IS 'freeze a table, view or query into an immutable, hashed snapshot';
+COMMENT ON FUNCTION ml._snapshot(text, text, float8, integer) IS 'freeze a table, view or query into an immutable, hashed snapshot';
 
 ----------------------------------------------------------------------------
 -- Model references
@@ -633,7 +641,7 @@ BEGIN
             plan := plan || jsonb_build_object('target_kind', 'number', 'target', target);
         ELSE
             -- Classes in the label type's order, from every snapshot row.
-            EXECUTE format('SELECT array_agg(c::text ORDER BY c), array_agg(c ORDER BY c) FROM
+            EXECUTE format('SELECT array_agg(ml._text(c) ORDER BY c), array_agg(c ORDER BY c) FROM
                               (SELECT DISTINCT %1$I AS c FROM %2$s WHERE %1$I IS NOT NULL ORDER BY 1 LIMIT %3$s) d',
                            target, snap.relation, max_classes + 1)
                 INTO classes;
@@ -672,8 +680,8 @@ BEGIN
                      ELSE 'category' END;
         IF kind = 'category' THEN
             EXECUTE format('SELECT array_agg(c ORDER BY n DESC, c COLLATE "C") FROM
-                              (SELECT %1$I::text AS c, count(*) AS n FROM %2$s WHERE NOT _ml_is_test AND %1$I IS NOT NULL
-                               GROUP BY 1 ORDER BY 2 DESC, %1$I::text COLLATE "C" LIMIT %3$s) t',
+                              (SELECT ml._text(%1$I) AS c, count(*) AS n FROM %2$s WHERE NOT _ml_is_test AND %1$I IS NOT NULL
+                               GROUP BY 1 ORDER BY 2 DESC, ml._text(%1$I) COLLATE "C" LIMIT %3$s) t',
                            f, snap.relation, max_categories + 1)
                 INTO cats;
             inputs := inputs || jsonb_build_array(jsonb_build_object(
@@ -822,8 +830,8 @@ CREATE OR REPLACE FUNCTION ml._roc_auc(model text, query text, target text, posi
 LANGUAGE plpgsql VOLATILE AS $$
 BEGIN
     RETURN (ml._as_caller(format($q$
-        SELECT to_jsonb(ml._auc_agg((ml.predict_proba(%2$L, s))[2], (s.%1$I)::text = %4$L))
-        FROM (%3$s) s WHERE s.%1$I IS NOT NULL $q$,
+        SELECT to_jsonb(ml._auc_agg((ml.predict_proba(%2$L, _ml_row))[2], ml._text(_ml_row.%1$I) = %4$L))
+        FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL $q$,
         target, model, query, positive)) #>> '{}')::float8;
 END $$;
 
@@ -973,16 +981,7 @@ BEGIN
                               ref, new_id, snap.name, round(secs::numeric, 3)));
     RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
-CREATE OR REPLACE FUNCTION ml.train_model(model_name text, source text, target text,
-                               algorithm text DEFAULT 'linear_regression',
-                               hyperparams jsonb DEFAULT '{}',
-                               features text[] DEFAULT NULL,
-                               test_fraction float8 DEFAULT NULL,
-                               seed integer DEFAULT 42,
-                               search jsonb DEFAULT NULL)
-RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
+COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
     IS 'train a model in parallel workers and register it as a new version';
 
 ----------------------------------------------------------------------------
@@ -1038,10 +1037,7 @@ BEGIN
                                'previous_version', previous.version));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.promote(model text, version integer, stage text DEFAULT 'production')
-RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.promote(text, integer, text) IS 'move a version to staging or production; the previous holder is archived';
+COMMENT ON FUNCTION ml._promote(text, integer, text) IS 'move a version to staging or production; the previous holder is archived';
 
 CREATE OR REPLACE FUNCTION ml._archive(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
@@ -1056,9 +1052,7 @@ BEGIN
     VALUES ('archive', m.id, m.snapshot_id, jsonb_build_object('model', model || '@' || version));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.archive(model text, version integer) RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.archive(text, integer) IS 'retire a version';
+COMMENT ON FUNCTION ml._archive(text, integer) IS 'retire a version';
 
 -- Production history of a model name, replayed from the audit log: a
 -- promotion pushes, a rollback pops, an archive removes.
@@ -1108,9 +1102,7 @@ BEGIN
                                'from_version', current_prod.version));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.rollback(model text) RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.rollback(text) IS 'put back the version that held production before the current one';
+COMMENT ON FUNCTION ml._rollback(text) IS 'put back the version that held production before the current one';
 
 CREATE OR REPLACE VIEW ml.registry AS
 SELECT m.id, m.name, m.version, m.name || '@' || m.version AS reference, m.stage, m.task, m.algorithm,
@@ -1251,7 +1243,7 @@ BEGIN
                                       'explained_variance', 1 - var_pop(y - p) / nullif(var_pop(y), 0),
                                       'rows', count(*))
             FROM (SELECT y, p, avg(y) OVER () AS ybar
-                  FROM (SELECT (s.%1$I)::float8 AS y, ml.predict(%2$L, s) AS p FROM (%3$s) s) x
+                  FROM (SELECT (_ml_row.%1$I)::float8 AS y, ml.predict(%2$L, _ml_row) AS p FROM (%3$s) _ml_row) x
                   WHERE y IS NOT NULL AND p IS NOT NULL) z $q$, (e.m).target, ref, e.query));
     WHEN 'classification' THEN
         classes := ml.classes(ref);
@@ -1259,8 +1251,8 @@ BEGIN
         SELECT ARRAY(SELECT jsonb_array_elements_text(x->'conf')::float8), x->'result' INTO conf, result
         FROM ml._as_caller(format($q$
             WITH scored AS (
-                SELECT array_position(%4$L::text[], (s.%1$I)::text) AS actual, ml.predict_proba(%2$L, s) AS p
-                FROM (%3$s) s WHERE s.%1$I IS NOT NULL
+                SELECT array_position(%4$L::text[], ml._text(_ml_row.%1$I)) AS actual, ml.predict_proba(%2$L, _ml_row) AS p
+                FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL
             ), labeled AS (
                 SELECT actual, p, (SELECT i FROM generate_subscripts(p, 1) i ORDER BY p[i] DESC, i LIMIT 1) AS predicted
                 FROM scored WHERE p IS NOT NULL AND actual IS NOT NULL
@@ -1283,7 +1275,7 @@ BEGIN
     WHEN 'clustering' THEN
         result := ml._as_caller(format($q$
             SELECT jsonb_build_object('inertia', sum(d), 'mean_inertia', avg(d), 'rows', count(*))
-            FROM (SELECT (SELECT min(x * x) FROM unnest(ml.transform(%1$L, s)) x) AS d FROM (%2$s) s) z
+            FROM (SELECT (SELECT min(x * x) FROM unnest(ml.transform(%1$L, _ml_row)) x) AS d FROM (%2$s) _ml_row) z
             WHERE d IS NOT NULL $q$, ref, e.query));
     ELSE
         RAISE EXCEPTION 'model % is a decomposition and has no evaluation metrics', ref
@@ -1292,9 +1284,7 @@ BEGIN
     END CASE;
     RETURN result;
 END $$;
-CREATE OR REPLACE FUNCTION ml.evaluate(model text, source text) RETURNS jsonb
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
+COMMENT ON FUNCTION ml._evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
 
 CREATE OR REPLACE FUNCTION ml._confusion_matrix(model text, source text)
 RETURNS TABLE (actual text, predicted text, count bigint)
@@ -1312,8 +1302,8 @@ BEGIN
     END IF;
     RETURN QUERY SELECT x.actual, x.predicted, x.count FROM jsonb_to_recordset(ml._as_caller(format($q$
         WITH cells AS (
-            SELECT (s.%1$I)::text AS a, ml.predict_class(%2$L, s) AS p, count(*) AS n
-            FROM (%3$s) s WHERE s.%1$I IS NOT NULL GROUP BY 1, 2
+            SELECT ml._text(_ml_row.%1$I) AS a, ml.predict_class(%2$L, _ml_row) AS p, count(*) AS n
+            FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL GROUP BY 1, 2
         )
         SELECT coalesce(jsonb_agg(jsonb_build_object('actual', a.c, 'predicted', b.c, 'count', coalesce(cells.n, 0))
                                   ORDER BY a.i, b.j), '[]')
@@ -1322,10 +1312,7 @@ BEGIN
         LEFT JOIN cells ON cells.a = a.c AND cells.p = b.c $q$, (e.m).target, ref, e.query)))
         AS x(actual text, predicted text, count bigint);
 END $$;
-CREATE OR REPLACE FUNCTION ml.confusion_matrix(model text, source text)
-RETURNS TABLE (actual text, predicted text, count bigint)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.confusion_matrix(text, text) IS 'counts of actual x predicted labels of a classifier on labeled rows, every cell included';
+COMMENT ON FUNCTION ml._confusion_matrix(text, text) IS 'counts of actual x predicted labels of a classifier on labeled rows, every cell included';
 
 CREATE OR REPLACE FUNCTION ml._roc_curve(model text, source text, positive text DEFAULT NULL)
 RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
@@ -1352,8 +1339,8 @@ BEGIN
     -- the threshold are predicted positive (one class against the rest).
     RETURN QUERY SELECT x.threshold, x.false_positive_rate, x.true_positive_rate FROM jsonb_to_recordset(ml._as_caller(format($q$
         WITH scored AS (
-            SELECT (s.%1$I)::text = %4$L AS is_pos, (ml.predict_proba(%2$L, s))[%5$s] AS score
-            FROM (%3$s) s WHERE s.%1$I IS NOT NULL
+            SELECT ml._text(_ml_row.%1$I) = %4$L AS is_pos, (ml.predict_proba(%2$L, _ml_row))[%5$s] AS score
+            FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL
         ), g AS (
             SELECT score, count(*) FILTER (WHERE is_pos) AS tp, count(*) FILTER (WHERE NOT is_pos) AS fp
             FROM scored WHERE score IS NOT NULL GROUP BY score
@@ -1369,10 +1356,7 @@ BEGIN
         (e.m).target, ref, e.query, classes[pos], pos)))
         AS x(threshold float8, false_positive_rate float8, true_positive_rate float8);
 END $$;
-CREATE OR REPLACE FUNCTION ml.roc_curve(model text, source text, positive text DEFAULT NULL)
-RETURNS TABLE (threshold float8, false_positive_rate float8, true_positive_rate float8)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.roc_curve(text, text, text) IS 'ROC curve of a classifier for one class against the rest (default: the last class)';
+COMMENT ON FUNCTION ml._roc_curve(text, text, text) IS 'ROC curve of a classifier for one class against the rest (default: the last class)';
 
 CREATE OR REPLACE FUNCTION ml.training_info(model text)
 RETURNS TABLE (iteration integer, train_loss float8, valid_loss float8, step float8, elapsed_s float8)
@@ -1446,7 +1430,7 @@ BEGIN
     INTO b.rows, b.mean, b.edges
     FROM ml._as_caller(format('SELECT jsonb_build_object(''rows'', count(p), ''mean'', avg(p), ''edges'',
                                   percentile_disc(ARRAY[0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1]) WITHIN GROUP (ORDER BY p))
-                               FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x',
+                               FROM (SELECT ml._predict_raw(%s::bigint, _ml_row) AS p FROM %s _ml_row WHERE %s) x',
                               mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END)) x;
     IF b.rows = 0 THEN
         RAISE EXCEPTION 'model % has no rows to take a prediction baseline from', mid
@@ -1455,7 +1439,7 @@ BEGIN
     b.shares := ARRAY(SELECT jsonb_array_elements_text(ml._as_caller(format(
                    'SELECT jsonb_agg(coalesce(n, 0)::float8 / %s ORDER BY k) FROM generate_series(0, 9) k
                     LEFT JOIN (SELECT width_bucket(p, ARRAY(SELECT jsonb_array_elements_text($1)::float8)) AS w, count(*) AS n
-                               FROM (SELECT ml._predict_raw(%s::bigint, s) AS p FROM %s s WHERE %s) x
+                               FROM (SELECT ml._predict_raw(%s::bigint, _ml_row) AS p FROM %s _ml_row WHERE %s) x
                                WHERE p IS NOT NULL GROUP BY 1) y ON y.w = k',
                    b.rows, mid, snap.relation, CASE WHEN snap.test_count > 0 THEN '_ml_is_test' ELSE 'true' END),
                    to_jsonb(b.edges[2:10])))::float8);
@@ -1703,11 +1687,7 @@ BEGIN
                               round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
     RETURN n;
 END $$;
-CREATE OR REPLACE FUNCTION ml.score(model text, source text, "into" text, key text DEFAULT NULL,
-                         mode text DEFAULT 'append')
-RETURNS bigint
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.score(text, text, text, text, text) IS 'score a table or query into a table, recorded in ml.scoring_runs';
+COMMENT ON FUNCTION ml._score(text, text, text, text, text) IS 'score a table or query into a table, recorded in ml.scoring_runs';
 
 CREATE OR REPLACE FUNCTION ml._status(value float8, warn float8, alert float8, higher_is_worse boolean DEFAULT true)
 RETURNS text LANGUAGE sql IMMUTABLE AS $$
@@ -1877,10 +1857,7 @@ BEGIN
     RETURN QUERY SELECT r.feature, r.metric, r.value, r.reference, r.threshold, r.status
     FROM jsonb_to_recordset(out) AS r(feature text, metric text, value float8, reference float8, threshold float8, status text);
 END $$;
-CREATE OR REPLACE FUNCTION ml.check_drift(model text, source text DEFAULT NULL)
-RETURNS TABLE (feature text, metric text, value float8, reference float8, threshold float8, status text)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.check_drift(text, text) IS 'compare a model''s inputs and predictions on new data with its training data';
+COMMENT ON FUNCTION ml._check_drift(text, text) IS 'compare a model''s inputs and predictions on new data with its training data';
 
 CREATE OR REPLACE VIEW ml.drift AS
 SELECT DISTINCT ON (d.model_id, d.feature, d.metric)
@@ -1968,10 +1945,7 @@ BEGIN
     END IF;
     RETURN better;
 END $$;
-CREATE OR REPLACE FUNCTION ml.promote_if_better(model text, version integer, metric text DEFAULT NULL)
-RETURNS boolean
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
+COMMENT ON FUNCTION ml._promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
 
 ----------------------------------------------------------------------------
 -- Lineage
@@ -2065,11 +2039,7 @@ BEGIN
               #>> '{}')::bigint;
     RETURN QUERY SELECT snap.name, n, snap.content_hash, h, h = snap.content_hash, moved = 0;
 END $$;
-CREATE OR REPLACE FUNCTION ml.verify_snapshot(name text)
-RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
-               split_intact boolean)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';
+COMMENT ON FUNCTION ml._verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';
 
 CREATE OR REPLACE FUNCTION ml._reproduce(model text)
 RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
@@ -2105,10 +2075,7 @@ BEGIN
     RETURN QUERY SELECT m.name || '@' || m.version, m.model_hash, h, h = m.model_hash,
                         extract(epoch FROM clock_timestamp() - t0)::float8;
 END $$;
-CREATE OR REPLACE FUNCTION ml.reproduce(model text)
-RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
+COMMENT ON FUNCTION ml._reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
 
 -- A lineage node: a model reference becomes name@version; other names stay.
 CREATE OR REPLACE FUNCTION ml._lineage_node(node text) RETURNS text
@@ -2226,9 +2193,7 @@ BEGIN
     VALUES ('describe', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'description', description));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.describe_model(model text, description text) RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.describe_model(text, text) IS 'set the description and intended use shown on the model card';
+COMMENT ON FUNCTION ml._describe_model(text, text) IS 'set the description and intended use shown on the model card';
 
 CREATE OR REPLACE FUNCTION ml.model_card(model text, format text DEFAULT 'markdown') RETURNS text
 LANGUAGE plpgsql STABLE AS $$
@@ -2412,9 +2377,7 @@ BEGIN
     VALUES ('delete', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'model_hash', m.model_hash));
     RETURN m;
 END $$;
-CREATE OR REPLACE FUNCTION ml.delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';
+COMMENT ON FUNCTION ml._delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';
 
 -- Drop a snapshot's rows; its record stays as a tombstone.
 CREATE OR REPLACE FUNCTION ml._drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
@@ -2463,7 +2426,5 @@ BEGIN
                                                          'rows', snap.row_count));
     RETURN snap;
 END $$;
-CREATE OR REPLACE FUNCTION ml.drop_snapshot(name text, "cascade" boolean DEFAULT false) RETURNS ml.snapshots
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.drop_snapshot(text, boolean) IS 'drop a snapshot''s rows, keeping its record as a tombstone';
+COMMENT ON FUNCTION ml._drop_snapshot(text, boolean) IS 'drop a snapshot''s rows, keeping its record as a tombstone';
 

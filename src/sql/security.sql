@@ -75,9 +75,7 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('grant', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
-CREATE OR REPLACE FUNCTION ml.grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.grant_model(text, name, text) IS 'give a role the use or manage privilege on a model name';
+COMMENT ON FUNCTION ml._grant_model(text, name, text) IS 'give a role the use or manage privilege on a model name';
 
 CREATE OR REPLACE FUNCTION ml._revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
 LANGUAGE plpgsql VOLATILE AS $$
@@ -89,9 +87,7 @@ BEGIN
     INSERT INTO ml.model_events (action, details)
     VALUES ('revoke', jsonb_build_object('model', model, 'grantee', grantee, 'privilege', privilege));
 END $$;
-CREATE OR REPLACE FUNCTION ml.revoke_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
-AS 'MODULE_PATHNAME', 'ml_privileged' LANGUAGE C VOLATILE;
-COMMENT ON FUNCTION ml.revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
+COMMENT ON FUNCTION ml._revoke_model(text, name, text) IS 'take back a privilege given with ml.grant_model';
 
 -- Snapshot relations stay immutable for their owners too: only a superuser
 -- may alter them (for example disable the immutability trigger) or drop the
