@@ -215,6 +215,9 @@ SELECT regress.err($$SELECT ml.train_model('victim', 'snapshot:victim_v1', 'y', 
                            "b": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20],
                            "c": [1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20]}}')$$);
 SELECT regress.err($$SELECT ml.train_model('victim', 'snapshot:victim_v1', NULL, algorithm => 'kmeans', hyperparams => '{"k": 100000}')$$);
+-- A forest whose node count could pass 40 million fails before its first tree.
+SELECT name FROM ml.snapshot('SELECT i::float8 AS x, (i % 7)::float8 AS y FROM generate_series(1, 5000) i', name => 'limits_5000');
+SELECT regress.err($$SELECT ml.train_model('big_forest', 'snapshot:limits_5000', 'y', 'random_forest', '{"n_trees": 10000, "max_depth": 20}')$$);
 
 -- A schema ml that exists before the extension is refused.
 SELECT current_database() AS regress_db \gset

@@ -336,6 +336,36 @@ json_hyperparams(StringInfo buf, mlc_algorithm alg, const mlc_hparams *hp)
 	appendStringInfoChar(buf, '}');
 }
 
+/*
+ * A forest's size, bounded before any tree is grown: at most 2^(depth+1)
+ * nodes a tree and never more than twice the training rows, one tree per
+ * class and round for boosting on more than two classes.  40 million nodes
+ * keep the encoded model well under the 1 GB a bytea holds.
+ */
+#define ML_MAX_FOREST_NODES 40000000.0
+
+static void
+check_model_size(mlc_algorithm alg, const mlc_hparams *hp, const MLPlan *plan, int64 train_rows)
+{
+	double		trees,
+				per_tree;
+
+	if (!mlc_algorithm_is_tree(alg))
+		return;
+	trees = alg == MLC_ALG_DECISION_TREE ? 1 : mlc_hparams_get(alg, hp, "n_trees");
+	if (alg == MLC_ALG_GRADIENT_BOOSTING && plan->n_classes > 2)
+		trees *= plan->n_classes;
+	per_tree = Min(ldexp(1.0, (int) mlc_hparams_get(alg, hp, "max_depth") + 1), 2.0 * (double) Max(train_rows, 1));
+	if (trees * per_tree > ML_MAX_FOREST_NODES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s with these hyperparameters could grow %.0f tree nodes, more than %.0f",
+						mlc_algorithm_name(alg), trees * per_tree, ML_MAX_FOREST_NODES),
+				 errdetail("%.0f trees of up to %.0f nodes each (2^(max_depth + 1), at most twice the %lld training rows).",
+						   trees, per_tree, (long long) train_rows),
+				 errhint("Lower n_trees or max_depth.")));
+}
+
 static void
 check_hyperparams(mlc_algorithm alg, const mlc_hparams *hp, const MLPlan *plan)
 {
@@ -448,6 +478,7 @@ ml_fit(PG_FUNCTION_ARGS)
 	read_plan(rel, plan_json, &plan, &train_rows);
 	names = feature_names(&plan);
 	check_hyperparams(alg, &hp, &plan);
+	check_model_size(alg, &hp, &plan, train_rows);
 	split_attnum = column_attnum(rel, "_ml_is_test", &split_type);
 	if (split_type != BOOLOID)
 		elog(ERROR, "snapshot split column has type %s", format_type_be(split_type));
@@ -478,6 +509,7 @@ ml_fit(PG_FUNCTION_ARGS)
 
 			parse_hyperparams(alg, one, &trials[t].hp);
 			check_hyperparams(alg, &trials[t].hp, &plan);
+			check_model_size(alg, &trials[t].hp, &plan, train_rows);
 			trials[t].params_json = JsonbToCString(NULL, &one->root, VARSIZE(one));
 			trials[t].scores = palloc(sizeof(double) * folds);
 		}
