@@ -611,6 +611,68 @@ enum
 };
 static const char *const spec_keys[N_SPEC_KEYS] = {"features", "prediction_edges", "prediction_mean"};
 
+/*
+ * The doubles the features' blocks need, from the counts alone: the cap on
+ * the state is checked before any feature is decoded.  Items of the wrong
+ * type count as empty here; the decoding reports them.
+ */
+static mlc_status
+spec_bins(mlc_json *j, size_t at, int nfeat, int64_t *offset)
+{
+	size_t		f[N_FEAT_KEYS];
+	int64_t		n;
+	int			more,
+				i;
+	mlc_status	st;
+
+	*offset = 1;
+	j->pos = at;
+	if ((st = mlc_json_array_first(j, &more)) != MLC_OK)
+		return st;
+	for (i = 0; i < nfeat && more; i++)
+	{
+		size_t		next,
+					list;
+		int			categorical = 0;
+
+		if (mlc_json_type_at(j) != MLC_JSON_OBJECT)
+		{
+			if ((st = mlc_json_skip(j)) != MLC_OK)
+				return st;
+			if ((st = mlc_json_array_next(j, &more)) != MLC_OK)
+				return st;
+			continue;
+		}
+		if ((st = mlc_json_object_fields(j, feat_keys, N_FEAT_KEYS, f)) != MLC_OK)
+			return st;
+		if ((st = mlc_json_array_next(j, &more)) != MLC_OK)
+			return st;
+		next = j->pos;
+		if (f[FEAT_KIND] != MLC_JSON_ABSENT)
+		{
+			char		kind[16];
+			size_t		klen;
+			int			nul;
+
+			j->pos = f[FEAT_KIND];
+			if (mlc_json_type_at(j) == MLC_JSON_STRING &&
+				(st = mlc_json_string(j, kind, sizeof(kind), &klen, &nul)) == MLC_OK)
+				categorical = !nul && klen == 11 && strcmp(kind, "categorical") == 0;
+		}
+		list = f[categorical ? FEAT_VALUES : FEAT_EDGES];
+		n = 0;
+		j->pos = list;
+		if (list != MLC_JSON_ABSENT && mlc_json_type_at(j) == MLC_JSON_ARRAY &&
+			(st = mlc_json_array_count(j, MLC_DRIFT_MAX_ITEMS, &n)) != MLC_OK)
+			return st;
+		*offset += MLC_DRIFT_BLOCK_HEAD + n + 1;
+		if (*offset > MLC_DRIFT_MAX_VALS)
+			return bad_spec(j, "%s", "The spec has too many bins.");
+		j->pos = next;
+	}
+	return MLC_OK;
+}
+
 static mlc_status
 spec_parse(mlc_json *j, mlc_drift_spec *sp)
 {
@@ -629,6 +691,9 @@ spec_parse(mlc_json *j, mlc_drift_spec *sp)
 		return st;
 	if ((st = spec_array(j, f[SPEC_FEATURES], MLC_DRIFT_MAX_FEATURES, "\"features\"", &n)) != MLC_OK)
 		return st;
+	if ((st = spec_bins(j, f[SPEC_FEATURES], n, &offset)) != MLC_OK)
+		return st;
+	offset = 1;
 	sp->feat = mlc_alloc0(sizeof(mlc_drift_feature) * (n > 0 ? n : 1));
 	if (sp->feat == NULL)
 		return mlc_fail(j->err, MLC_ENOMEM, NULL, "out of memory reading the drift spec");
