@@ -10,7 +10,8 @@ CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/hparams.o src/core/linear.o src/core/codec.o src/core/modelref.o \
 	src/core/drift.o src/core/model.o src/core/classify.o src/core/elasticnet.o \
 	src/core/kmeans.o src/core/pca.o src/core/naive_bayes.o src/core/tree.o \
-	src/core/aggstate.o src/core/plan.o
+	src/core/aggstate.o src/core/plan.o \
+	src/core/json.o src/core/jsondoc.o
 PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
 	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o src/pg/encode.o src/pg/fit.o src/pg/fit_tree.o src/pg/evaluate.o \
 	src/pg/document.o src/pg/aggengine.o src/pg/privilege.o
@@ -69,7 +70,8 @@ unit: test/unit/run_core_tests
 # temporary directory, where crash artifacts are kept too (the path is printed).
 CLANG ?= clang
 FUZZ_BIN = test/fuzz/bin
-FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams fuzz_agg_state fuzz_plan_decode
+FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams fuzz_agg_state fuzz_plan_decode \
+	fuzz_json_plan fuzz_drift_spec
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 10
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mlcore.h"
+#include "json.h"
 
 /*
  * Spec tables: name, default, minimum, maximum, integer.  Every algorithm
@@ -334,312 +334,39 @@ mlc_hparams_get(mlc_algorithm alg, const mlc_hparams *hp, const char *key)
 /* ---------- hyperparameters from JSON text ---------- */
 
 /*
- * A flat JSON object of numbers: {"key": number, ...}.  The scanner keeps an
- * index into json[0, len) and never reads at or past len; it does not recurse
- * (a nested value is rejected where it starts).  Keys are decoded into a
- * fixed buffer: a key longer than that cannot be a known hyperparameter, and
- * error messages print at most its first 64 bytes, so the decoded prefix is
- * all that is kept.  Numbers are checked against the JSON grammar first and
- * only then converted (strtod on a NUL-terminated copy of the token).
+ * A flat JSON object of numbers: {"key": number, ...}, read with the core's
+ * JSON scanner (json.c), which never reads past len.  Keys are decoded into
+ * a fixed buffer: a key longer than that cannot be a known hyperparameter,
+ * and error messages print at most its first 64 bytes, so the decoded
+ * prefix is all that is kept.  A nested value is rejected where it starts.
  */
 
 #define HP_KEY_MAX 256			/* decoded key bytes kept, NUL included */
-#define HP_NUM_STACK 128		/* number tokens up to this long need no allocation */
-
-typedef struct hp_scan
-{
-	const char *s;
-	size_t		len;
-	size_t		pos;
-	mlc_error  *err;
-} hp_scan;
-
-static int
-hp_is_ws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void
-hp_skip_ws(hp_scan *sc)
-{
-	while (sc->pos < sc->len && hp_is_ws(sc->s[sc->pos]))
-		sc->pos++;
-}
-
-/* The next byte, or -1 at the end. */
-static int
-hp_peek(const hp_scan *sc)
-{
-	return sc->pos < sc->len ? (unsigned char) sc->s[sc->pos] : -1;
-}
-
-static mlc_status
-hp_syntax(hp_scan *sc, const char *what)
-{
-	char		detail[128];
-
-	if (sc->pos >= sc->len)
-		return mlc_fail(sc->err, MLC_EINVAL, "The input ended unexpectedly.",
-						"invalid hyperparams JSON: %s", what);
-	snprintf(detail, sizeof(detail), "At byte offset %zu.", sc->pos);
-	return mlc_fail(sc->err, MLC_EINVAL, detail,
-					"invalid hyperparams JSON: %s", what);
-}
-
-static int
-hp_hex(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Four hex digits at sc->pos into *cp; advances past them. */
-static int
-hp_read_u4(hp_scan *sc, unsigned *cp)
-{
-	unsigned	v = 0;
-	int			i,
-				h;
-
-	if (sc->len - sc->pos < 4)
-		return 0;
-	for (i = 0; i < 4; i++)
-	{
-		h = hp_hex((unsigned char) sc->s[sc->pos + i]);
-		if (h < 0)
-			return 0;
-		v = (v << 4) | (unsigned) h;
-	}
-	sc->pos += 4;
-	*cp = v;
-	return 1;
-}
-
-/* Append bytes to the key buffer, dropping what does not fit. */
-static void
-hp_key_put(char *key, size_t *klen, const char *bytes, size_t n)
-{
-	size_t		room = HP_KEY_MAX - 1 - *klen;
-
-	if (n > room)
-		n = room;
-	memcpy(key + *klen, bytes, n);
-	*klen += n;
-	key[*klen] = '\0';
-}
 
 /*
- * A JSON string at sc->pos (which holds '"'), decoded into key (UTF-8 for
- * \u escapes, other bytes copied as they are: the text is in the database
- * encoding).  Rejects control characters, bad escapes, lone surrogates and
- * \u0000 (a key could not carry it).
+ * The value of key at the scanner's position: a JSON number, converted to
+ * a finite double.  Any other JSON value is "not a number".
  */
 static mlc_status
-hp_parse_key(hp_scan *sc, char *key)
-{
-	size_t		klen = 0;
-	char		utf8[4];
-	size_t		n;
-	unsigned	cp,
-				lo;
-	int			c;
-
-	key[0] = '\0';
-	sc->pos++;					/* opening quote */
-	for (;;)
-	{
-		c = hp_peek(sc);
-		if (c < 0)
-			return hp_syntax(sc, "unterminated string");
-		if (c == '"')
-		{
-			sc->pos++;
-			return MLC_OK;
-		}
-		if (c < 0x20)
-			return hp_syntax(sc, "control character in a string");
-		if (c != '\\')
-		{
-			size_t		start = sc->pos;
-
-			/* copy the run of plain bytes in one go */
-			while (sc->pos < sc->len)
-			{
-				c = (unsigned char) sc->s[sc->pos];
-				if (c == '"' || c == '\\' || c < 0x20)
-					break;
-				sc->pos++;
-			}
-			hp_key_put(key, &klen, sc->s + start, sc->pos - start);
-			continue;
-		}
-		sc->pos++;				/* backslash */
-		c = hp_peek(sc);
-		if (c < 0)
-			return hp_syntax(sc, "unterminated string");
-		sc->pos++;
-		switch (c)
-		{
-			case '"':
-			case '\\':
-			case '/':
-				utf8[0] = (char) c;
-				hp_key_put(key, &klen, utf8, 1);
-				continue;
-			case 'b':
-				hp_key_put(key, &klen, "\b", 1);
-				continue;
-			case 'f':
-				hp_key_put(key, &klen, "\f", 1);
-				continue;
-			case 'n':
-				hp_key_put(key, &klen, "\n", 1);
-				continue;
-			case 'r':
-				hp_key_put(key, &klen, "\r", 1);
-				continue;
-			case 't':
-				hp_key_put(key, &klen, "\t", 1);
-				continue;
-			case 'u':
-				break;
-			default:
-				sc->pos--;
-				return hp_syntax(sc, "invalid escape in a string");
-		}
-		if (!hp_read_u4(sc, &cp))
-			return hp_syntax(sc, "invalid \\u escape in a string");
-		if (cp >= 0xDC00 && cp <= 0xDFFF)
-			return hp_syntax(sc, "lone low surrogate in a string");
-		if (cp >= 0xD800 && cp <= 0xDBFF)
-		{
-			if (sc->len - sc->pos < 2 || sc->s[sc->pos] != '\\' ||
-				sc->s[sc->pos + 1] != 'u')
-				return hp_syntax(sc, "lone high surrogate in a string");
-			sc->pos += 2;
-			if (!hp_read_u4(sc, &lo))
-				return hp_syntax(sc, "invalid \\u escape in a string");
-			if (lo < 0xDC00 || lo > 0xDFFF)
-				return hp_syntax(sc, "lone high surrogate in a string");
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-		}
-		if (cp == 0)
-			return mlc_fail(sc->err, MLC_EINVAL, NULL,
-							"hyperparameter name contains \\u0000");
-		if (cp < 0x80)
-		{
-			utf8[0] = (char) cp;
-			n = 1;
-		}
-		else if (cp < 0x800)
-		{
-			utf8[0] = (char) (0xC0 | (cp >> 6));
-			utf8[1] = (char) (0x80 | (cp & 0x3F));
-			n = 2;
-		}
-		else if (cp < 0x10000)
-		{
-			utf8[0] = (char) (0xE0 | (cp >> 12));
-			utf8[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
-			utf8[2] = (char) (0x80 | (cp & 0x3F));
-			n = 3;
-		}
-		else
-		{
-			utf8[0] = (char) (0xF0 | (cp >> 18));
-			utf8[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
-			utf8[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
-			utf8[3] = (char) (0x80 | (cp & 0x3F));
-			n = 4;
-		}
-		hp_key_put(key, &klen, utf8, n);
-	}
-}
-
-static int
-hp_is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/*
- * The value of key at sc->pos: a JSON number, converted to a finite double.
- * Any other JSON value (string, object, array, literal) is "not a number".
- */
-static mlc_status
-hp_parse_number(hp_scan *sc, const char *key, double *value)
+hp_parse_number(mlc_json *sc, const char *key, double *value)
 {
 	size_t		start = sc->pos;
 	size_t		n;
-	char		stackbuf[HP_NUM_STACK];
-	char	   *tok;
 	double		d;
-	int			c = hp_peek(sc);
+	mlc_status	st;
+	int			c;
 
-	if (c == '-')
-	{
-		sc->pos++;
-		c = hp_peek(sc);
-	}
-	if (!hp_is_digit(c))
-	{
-		if (sc->pos == start && c != -1 &&
-			(c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n'))
-			return mlc_fail(sc->err, MLC_EINVAL, NULL,
-							"hyperparameter \"%.64s\" must be a number", key);
-		return hp_syntax(sc, "expected a number");
-	}
-	if (c == '0')
-		sc->pos++;
-	else
-		while (hp_is_digit(hp_peek(sc)))
-			sc->pos++;
-	if (hp_peek(sc) == '.')
-	{
-		sc->pos++;
-		if (!hp_is_digit(hp_peek(sc)))
-			return hp_syntax(sc, "expected a digit after the decimal point");
-		while (hp_is_digit(hp_peek(sc)))
-			sc->pos++;
-	}
-	c = hp_peek(sc);
-	if (c == 'e' || c == 'E')
-	{
-		sc->pos++;
-		c = hp_peek(sc);
-		if (c == '+' || c == '-')
-			sc->pos++;
-		if (!hp_is_digit(hp_peek(sc)))
-			return hp_syntax(sc, "expected a digit in the exponent");
-		while (hp_is_digit(hp_peek(sc)))
-			sc->pos++;
-	}
-
-	n = sc->pos - start;
-	tok = stackbuf;
-	if (n >= sizeof(stackbuf))
-	{
-		tok = mlc_alloc(n + 1);
-		if (tok == NULL)
-			return mlc_fail(sc->err, MLC_ENOMEM, NULL,
-							"out of memory parsing hyperparams");
-	}
-	memcpy(tok, sc->s + start, n);
-	tok[n] = '\0';
-	/* The grammar was checked above, so strtod consumes the whole token. */
-	d = strtod(tok, NULL);
-	if (tok != stackbuf)
-		mlc_free(tok);
+	c = mlc_json_peek(sc);
+	if (c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n')
+		return mlc_fail(sc->err, MLC_EINVAL, NULL,
+						"hyperparameter \"%.64s\" must be a number", key);
+	if ((st = mlc_json_number(sc, &d, NULL)) != MLC_OK)
+		return st;
 	if (!isfinite(d))
 	{
 		char		detail[96];
 
+		n = sc->pos - start;
 		if (n > 40)
 			snprintf(detail, sizeof(detail), "Got %.40s... (%zu characters).",
 					 sc->s + start, n);
@@ -656,12 +383,14 @@ mlc_status
 mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
 				  mlc_hparams *hp, mlc_error *err)
 {
-	hp_scan		sc;
+	mlc_json	sc;
 	mlc_hparams work;
 	const mlc_hparam_spec *specs;
 	char		key[HP_KEY_MAX];
 	unsigned char seen[32];		/* one flag per spec (there are fewer than 32) */
 	double		value = 0.0;
+	size_t		klen;
+	int			has_nul;
 	mlc_status	st;
 	int			nspecs,
 				i,
@@ -682,36 +411,36 @@ mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
 	memset(seen, 0, sizeof(seen));
 	mlc_hparams_defaults(alg, &work);
 
-	sc.s = json;
-	sc.len = len;
-	sc.pos = 0;
-	sc.err = err;
+	mlc_json_init(&sc, json, len, err, "hyperparams", NULL);
 
-	hp_skip_ws(&sc);
-	if (hp_peek(&sc) != '{')
+	mlc_json_skip_ws(&sc);
+	if (mlc_json_peek(&sc) != '{')
 		return mlc_fail(err, MLC_EINVAL, NULL, "hyperparams must be a JSON object");
 	sc.pos++;
-	hp_skip_ws(&sc);
-	if (hp_peek(&sc) == '}')
+	mlc_json_skip_ws(&sc);
+	if (mlc_json_peek(&sc) == '}')
 		sc.pos++;
 	else
 	{
 		for (;;)
 		{
-			hp_skip_ws(&sc);
-			if (hp_peek(&sc) != '"')
-				return hp_syntax(&sc, "expected a string key");
-			if ((st = hp_parse_key(&sc, key)) != MLC_OK)
+			mlc_json_skip_ws(&sc);
+			if (mlc_json_peek(&sc) != '"')
+				return mlc_json_syntax(&sc, "expected a string key");
+			if ((st = mlc_json_string(&sc, key, sizeof(key), &klen, &has_nul)) != MLC_OK)
 				return st;
+			if (has_nul)
+				return mlc_fail(err, MLC_EINVAL, NULL,
+								"hyperparameter name contains \\u0000");
 			for (i = 0; i < nspecs; i++)
 				if (seen[i] && strcmp(specs[i].name, key) == 0)
 					return mlc_fail(err, MLC_EINVAL, NULL,
 									"duplicate hyperparameter \"%.64s\"", key);
-			hp_skip_ws(&sc);
-			if (hp_peek(&sc) != ':')
-				return hp_syntax(&sc, "expected ':' after a key");
+			mlc_json_skip_ws(&sc);
+			if (mlc_json_peek(&sc) != ':')
+				return mlc_json_syntax(&sc, "expected ':' after a key");
 			sc.pos++;
-			hp_skip_ws(&sc);
+			mlc_json_skip_ws(&sc);
 			if ((st = hp_parse_number(&sc, key, &value)) != MLC_OK)
 				return st;
 			if ((st = mlc_hparams_set(alg, &work, key, value, err)) != MLC_OK)
@@ -719,18 +448,18 @@ mlc_hparams_parse(mlc_algorithm alg, const char *json, size_t len,
 			for (i = 0; i < nspecs; i++)
 				if (strcmp(specs[i].name, key) == 0)
 					seen[i] = 1;
-			hp_skip_ws(&sc);
-			c = hp_peek(&sc);
+			mlc_json_skip_ws(&sc);
+			c = mlc_json_peek(&sc);
 			if (c != '}' && c != ',')
-				return hp_syntax(&sc, "expected ',' or '}'");
+				return mlc_json_syntax(&sc, "expected ',' or '}'");
 			sc.pos++;
 			if (c == '}')
 				break;
 		}
 	}
-	hp_skip_ws(&sc);
+	mlc_json_skip_ws(&sc);
 	if (sc.pos < sc.len)
-		return hp_syntax(&sc, "unexpected characters after the object");
+		return mlc_json_syntax(&sc, "unexpected characters after the object");
 	*hp = work;
 	return MLC_OK;
 }

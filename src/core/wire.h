@@ -162,4 +162,105 @@ mlc_status	mlc_plan_encode(const mlc_plan *plan, uint8_t **out, size_t *out_len,
 mlc_status	mlc_plan_decode(const uint8_t *buf, size_t len, mlc_plan *plan, mlc_error *err);
 void		mlc_plan_free(mlc_plan *plan);
 
+/* ---------- JSON documents from SQL (jsondoc.c) ---------- */
+
+/*
+ * The jsonb training plan of ml._fit, as JSON text (the glue prints the
+ * jsonb with JsonbToCString).  Fields (null reads as absent):
+ *   target_kind  string, required: "number", "class"; anything else: none
+ *   target       string, required with a target (the column's name)
+ *   classes      array of strings, required for "class"
+ *   class_values array of numbers as long as classes (optional)
+ *   train_rows   number in [0, 9e18] (optional, 0)
+ *   engine       string (optional): "aggregate" runs passes as aggregates
+ *   missing_as_nan  true sets it; any other value does not
+ *   seed         number in the int32 range (optional, 0; truncated)
+ *   inputs       array of objects, required: column (string, required),
+ *                kind (string, required: number, bool, time, category),
+ *                impute (number, optional; NAN when absent), and for
+ *                category: categories (array of strings, required; sorted
+ *                here by strcmp), has_other and drop_first (true sets them;
+ *                drop_first only with categories)
+ * Arrays have at most MLC_JSON_PLAN_MAX_ITEMS items and numbers must fit a
+ * double.  Errors: MLC_EINVAL "malformed training plan" with a detail
+ * naming the first problem (the order of the checks is the order above),
+ * or MLC_ENOMEM.  Allocates with mlc_alloc; mlc_json_plan_free releases
+ * (also after a failure).  Columns are not resolved here: p is the sum of
+ * the encoders' widths, and "no features" / "too many features" are the
+ * glue's to report.
+ */
+#define MLC_JSON_PLAN_MAX_ITEMS 1000000
+
+typedef struct mlc_json_plan
+{
+	int			target_kind;	/* 0 none, 1 number, 2 class (as mlc_plan) */
+	char	   *target;			/* the target column, NULL without a target */
+	int			n_classes;
+	char	  **classes;
+	double	   *class_values;	/* n_classes values, or NULL */
+	int			n_inputs;
+	mlc_encoder *enc;			/* column, kind, width, impute, categories, flags */
+	int64_t		p;				/* sum of the encoders' widths */
+	int64_t		train_rows;
+	int32_t		seed;
+	int			use_aggregates;
+	int			missing_as_nan;
+} mlc_json_plan;
+
+mlc_status	mlc_json_plan_parse(const char *text, size_t len, mlc_json_plan *plan,
+								mlc_error *err);
+void		mlc_json_plan_free(mlc_json_plan *plan);
+
+/*
+ * The drift spec of ml._drift_profile (made by ml._drift_spec), as JSON
+ * text.  Fields (null reads as absent):
+ *   features     array of objects, required, at most MLC_DRIFT_MAX_FEATURES:
+ *                name (string, required), kind (string, optional:
+ *                "categorical" or anything else for numeric), for a
+ *                categorical feature values (array of strings, optional),
+ *                for a numeric one edges (array of numbers, optional) and
+ *                mean (number, optional, 0)
+ *   prediction_edges  array of numbers (optional)
+ *   prediction_mean   number (optional, 0)
+ * Arrays of values or edges have at most MLC_DRIFT_MAX_ITEMS items and the
+ * state the spec lays out at most MLC_DRIFT_MAX_VALS doubles before the
+ * prediction block.  The layout of the aggregate state: one double of
+ * head, then per feature a block of MLC_DRIFT_BLOCK_HEAD statistics and
+ * nbins bins (values + 1, or edges + 1), then the prediction block.
+ * Errors: MLC_EINVAL "malformed drift spec" with a detail, or MLC_ENOMEM.
+ * mlc_drift_spec_free releases (also after a failure).
+ */
+#define MLC_DRIFT_MAX_FEATURES 100000
+#define MLC_DRIFT_MAX_ITEMS 1000000
+#define MLC_DRIFT_MAX_VALS (64 * 1024 * 1024)
+#define MLC_DRIFT_BLOCK_HEAD 6	/* count, nulls, sum, sum of squares, min, max */
+
+typedef struct mlc_drift_feature
+{
+	char	   *name;
+	int			categorical;
+	double		shift;			/* numeric: the reference mean */
+	int			nedges;			/* numeric: internal bin edges */
+	double	   *edges;
+	int			nvalues;		/* categorical: reference values */
+	char	  **values;
+	int			offset;			/* block start in the state */
+	int			nbins;
+} mlc_drift_feature;
+
+typedef struct mlc_drift_spec
+{
+	int			nfeat;
+	mlc_drift_feature *feat;
+	double		pred_shift;
+	int			pred_nedges;
+	double	   *pred_edges;
+	int			pred_offset;
+	int			nvals;			/* doubles of the state */
+} mlc_drift_spec;
+
+mlc_status	mlc_drift_spec_parse(const char *text, size_t len, mlc_drift_spec *spec,
+								 mlc_error *err);
+void		mlc_drift_spec_free(mlc_drift_spec *spec);
+
 #endif							/* MLC_WIRE_H */

@@ -24,6 +24,7 @@
 #include "utils/memutils.h"
 
 #include "encode.h"
+#include "wire.h"
 #include "pg_mlops.h"
 
 /* Per-block layout: count, nulls, shifted sum, shifted sum of squares, min, max, bins. */
@@ -78,91 +79,8 @@ typedef struct DriftState
 } DriftState;
 
 
-/* Caps on a drift spec: far above what ml.snapshot profiles hold. */
-#define SPEC_MAX_FEATURES 100000
-#define SPEC_MAX_ITEMS 1000000
-
-static void
-bad_spec(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("malformed drift spec"),
-			 errdetail("%s", what)));
-}
-
-static JsonbValue *
-json_key(JsonbContainer *obj, const char *key)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
-
-	return v != NULL && v->type != jbvNull ? v : NULL;
-}
-
-/* v as a JSON array (not a scalar) of at most cap items, else ERROR naming what. */
-static JsonbContainer *
-spec_array(JsonbValue *v, int cap, const char *what)
-{
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
-		JsonContainerIsScalar(v->val.binary.data))
-		bad_spec(psprintf("%s must be an array.", what));
-	if (JsonContainerSize(v->val.binary.data) > (uint32) cap)
-		bad_spec(psprintf("%s has more than %d items.", what, cap));
-	return v->val.binary.data;
-}
-
-static JsonbContainer *
-spec_object(JsonbValue *v, const char *what)
-{
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-		bad_spec(psprintf("%s must be an object.", what));
-	return v->val.binary.data;
-}
-
-/* A JSON number as a double; 0 when absent or null, ERROR for another type. */
-static double
-json_number(JsonbValue *v, const char *what)
-{
-	if (v == NULL)
-		return 0.0;
-	if (v->type != jbvNumeric)
-		bad_spec(psprintf("%s must be a number.", what));
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-}
-
-/* An optional array of numbers (absent: none). */
-static double *
-json_doubles(JsonbValue *arr, int *n, const char *what)
-{
-	JsonbContainer *c;
-	double	   *out;
-	int			i;
-
-	*n = 0;
-	if (arr == NULL)
-		return NULL;
-	c = spec_array(arr, SPEC_MAX_ITEMS, what);
-	*n = JsonContainerSize(c);
-	out = palloc(sizeof(double) * Max(1, *n));
-	for (i = 0; i < *n; i++)
-	{
-		JsonbValue *v = getIthJsonbValueFromContainer(c, i);
-
-		if (v == NULL || v->type != jbvNumeric)
-			bad_spec(psprintf("%s must hold only numbers.", what));
-		out[i] = json_number(v, what);
-	}
-	return out;
-}
-
-/* A required string. */
-static char *
-json_string(JsonbValue *v, const char *what)
-{
-	if (v == NULL || v->type != jbvString)
-		bad_spec(psprintf("%s must be a string.", what));
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
+/* The core lays out the state; its blocks must be these. */
+StaticAssertDecl(B_BINS == MLC_DRIFT_BLOCK_HEAD, "drift block layout");
 
 static void
 block_init(DriftState *st, int offset, int nbins)
@@ -182,58 +100,37 @@ state_create(MemoryContext cxt, int64 model_id, Jsonb *spec)
 {
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	DriftState *st = palloc0(sizeof(DriftState));
-	JsonbContainer *features;
+	char	   *text = JsonbToCString(NULL, &spec->root, VARSIZE(spec));
+	mlc_drift_spec sp;
+	mlc_error	err;
 	int			f;
-	int64		offset = 1;
 
-	if (!JsonContainerIsObject(&spec->root))
-		bad_spec("The spec must be an object.");
-	features = spec_array(json_key(&spec->root, "features"), SPEC_MAX_FEATURES, "\"features\"");
-	st->nfeat = JsonContainerSize(features);
+	/* Decoded and checked by the core (also fuzzed); its arrays live in cxt. */
+	if (mlc_drift_spec_parse(text, strlen(text), &sp, &err) != MLC_OK)
+		ml_raise_core_error(&err);
+	pfree(text);
+	st->nfeat = sp.nfeat;
 	st->feat = palloc0(sizeof(DriftFeature) * Max(1, st->nfeat));
 	for (f = 0; f < st->nfeat; f++)
 	{
-		JsonbContainer *fv = spec_object(getIthJsonbValueFromContainer(features, f),
-										 "Each item of \"features\"");
 		DriftFeature *d = &st->feat[f];
-		JsonbValue *v;
+		const mlc_drift_feature *c = &sp.feat[f];
 
-		d->name = json_string(json_key(fv, "name"), "A feature's \"name\"");
-		v = json_key(fv, "kind");
-		if (v != NULL && v->type != jbvString)
-			bad_spec("A feature's \"kind\" must be a string.");
-		d->categorical = v && v->val.string.len == 11 && strncmp(v->val.string.val, "categorical", 11) == 0;
-		if (d->categorical)
-		{
-			JsonbValue *vals = json_key(fv, "values");
-			JsonbContainer *vc = vals ? spec_array(vals, SPEC_MAX_ITEMS, "A feature's \"values\"") : NULL;
-			int			i;
-
-			d->nvalues = vc ? JsonContainerSize(vc) : 0;
-			d->values = palloc(sizeof(char *) * Max(1, d->nvalues));
-			for (i = 0; i < d->nvalues; i++)
-				d->values[i] = json_string(getIthJsonbValueFromContainer(vc, i),
-										   "Each item of a feature's \"values\"");
-			d->nbins = d->nvalues + 1;
-		}
-		else
-		{
-			d->edges = json_doubles(json_key(fv, "edges"), &d->nedges, "A feature's \"edges\"");
-			d->shift = json_number(json_key(fv, "mean"), "A feature's \"mean\"");
-			d->nbins = d->nedges + 1;
-		}
-		d->offset = (int) offset;
-		offset += B_BINS + d->nbins;
-		if (offset > 64 * 1024 * 1024)
-			bad_spec("The spec has too many bins.");
+		d->name = c->name;
+		d->categorical = c->categorical != 0;
+		d->shift = c->shift;
+		d->nedges = c->nedges;
+		d->edges = c->edges;
+		d->nvalues = c->nvalues;
+		d->values = c->values;
+		d->offset = c->offset;
+		d->nbins = c->nbins;
 	}
-	st->pred_edges = json_doubles(json_key(&spec->root, "prediction_edges"), &st->pred_nedges,
-								  "\"prediction_edges\"");
-	st->pred_shift = json_number(json_key(&spec->root, "prediction_mean"), "\"prediction_mean\"");
-	st->pred_offset = (int) offset;
-	offset += B_BINS + st->pred_nedges + 1;
-
-	st->nvals = offset;
+	st->pred_shift = sp.pred_shift;
+	st->pred_nedges = sp.pred_nedges;
+	st->pred_edges = sp.pred_edges;
+	st->pred_offset = sp.pred_offset;
+	st->nvals = sp.nvals;
 	st->ops = palloc0(st->nvals);
 	st->vals = palloc0(sizeof(double) * st->nvals);
 	for (f = 0; f < st->nfeat; f++)

@@ -55,6 +55,11 @@ typedef struct MLFrame
 	List	   *views;			/* temporary views of the caller to drop */
 } MLFrame;
 
+/* The extension's name (a test build installed under another name sets it). */
+#ifndef ML_EXTENSION_NAME
+#define ML_EXTENSION_NAME "pg_mlops"
+#endif
+
 static MLFrame *current_frame = NULL;
 static uint64 view_counter = 0;
 
@@ -62,7 +67,7 @@ static uint64 view_counter = 0;
 Oid
 ml_extension_owner(void)
 {
-	Oid			extoid = get_extension_oid("pg_mlops", false);
+	Oid			extoid = get_extension_oid(ML_EXTENSION_NAME, false);
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;

@@ -29,6 +29,7 @@
 #include "utils/timestamp.h"
 
 #include "encode.h"
+#include "wire.h"
 #include "fit.h"
 #include "pg_mlops.h"
 
@@ -42,72 +43,13 @@ check_core(mlc_status st, const mlc_error *err)
 		ml_raise_core_error(err);
 }
 
-/* ---------- reading the plan (jsonb built by ml.train_model) ---------- */
-
-static bool
-jb_get(JsonbContainer *c, const char *key, JsonbValue *out)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(c, key, strlen(key), out);
-
-	return v != NULL && v->type != jbvNull;
-}
-
-static void
-bad_plan(const char *what)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-			 errmsg("malformed training plan"),
-			 errdetail("%s", what)));
-}
-
-static char *
-jb_string(JsonbValue *v)
-{
-	if (v == NULL || v->type != jbvString)
-		bad_plan("A string was expected.");
-	return pnstrdup(v->val.string.val, v->val.string.len);
-}
-
-static double
-jb_number(JsonbValue *v)
-{
-	if (v == NULL || v->type != jbvNumeric)
-		bad_plan("A number was expected.");
-	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
-}
-
-/* A JSON array (not a scalar) of at most cap items. */
-static JsonbContainer *
-jb_array(JsonbValue *v, int cap)
-{
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data) ||
-		JsonContainerIsScalar(v->val.binary.data))
-		bad_plan("An array was expected.");
-	if (JsonContainerSize(v->val.binary.data) > (uint32) cap)
-		bad_plan(psprintf("An array has more than %d items.", cap));
-	return v->val.binary.data;
-}
-
-static JsonbContainer *
-jb_object(JsonbValue *v)
-{
-	if (v == NULL || v->type != jbvBinary || !JsonContainerIsObject(v->val.binary.data))
-		bad_plan("An object was expected.");
-	return v->val.binary.data;
-}
-
-/* Item i of an array container (jb_array checked the count). */
-static JsonbValue *
-jb_ith(JsonbContainer *c, int i)
-{
-	JsonbValue *v = getIthJsonbValueFromContainer(c, i);
-
-	if (v == NULL)
-		bad_plan("An array is shorter than expected.");
-	return v;
-}
-
+/*
+ * ---------- reading the plan (jsonb built by ml.train_model) ----------
+ *
+ * The plan is decoded and checked by the core (mlc_json_plan_parse, from
+ * the jsonb's text), which the fuzzers reach too; the glue resolves the
+ * column names and checks the feature count.
+ */
 static AttrNumber
 column_attnum(Relation rel, const char *name, Oid *typid)
 {
@@ -131,156 +73,50 @@ column_attnum(Relation rel, const char *name, Oid *typid)
 	return InvalidAttrNumber;
 }
 
-static mlc_encoder_kind
-encoder_kind(const char *s)
-{
-	if (strcmp(s, "number") == 0)
-		return MLC_ENC_NUMBER;
-	if (strcmp(s, "bool") == 0)
-		return MLC_ENC_BOOL;
-	if (strcmp(s, "time") == 0)
-		return MLC_ENC_TIME;
-	if (strcmp(s, "category") == 0)
-		return MLC_ENC_CATEGORY;
-	bad_plan(psprintf("Unknown encoder kind \"%s\".", s));
-	return 0;
-}
-
-static int	cmp_cstring(const void *a, const void *b);
-
-/* Cap on the classes, inputs and categories of a plan (far above max_categories). */
-#define ML_PLAN_MAX_ITEMS 1000000
-
 static void
 read_plan(Relation rel, Jsonb *jb, MLPlan *plan, int64 *train_rows)
 {
-	JsonbContainer *root = &jb->root;
-	JsonbValue	v,
-				e;
-	int			i,
-				k;
-	char	   *kind;
+	char	   *text = JsonbToCString(NULL, &jb->root, VARSIZE(jb));
+	mlc_json_plan jp;
+	mlc_error	err;
+	int			i;
 
+	if (mlc_json_plan_parse(text, strlen(text), &jp, &err) != MLC_OK)
+		ml_raise_core_error(&err);
+	pfree(text);
+
+	/* The core's arrays are palloc'd in this context: the plan keeps them. */
 	memset(plan, 0, sizeof(*plan));
-	if (!JsonContainerIsObject(root))
-		bad_plan("The plan must be an object.");
-	if (!jb_get(root, "target_kind", &v))
-		bad_plan("The plan has no \"target_kind\".");
-	kind = jb_string(&v);
-	plan->target_kind = strcmp(kind, "number") == 0 ? ML_TARGET_NUMBER
-		: strcmp(kind, "class") == 0 ? ML_TARGET_CLASS : ML_TARGET_NONE;
+	plan->target_kind = jp.target_kind == 1 ? ML_TARGET_NUMBER
+		: jp.target_kind == 2 ? ML_TARGET_CLASS : ML_TARGET_NONE;
 	if (plan->target_kind != ML_TARGET_NONE)
-	{
-		if (!jb_get(root, "target", &v))
-			bad_plan("The plan has no \"target\".");
-		plan->target_attnum = column_attnum(rel, jb_string(&v), &plan->target_typid);
-	}
-	if (plan->target_kind == ML_TARGET_CLASS)
-	{
-		JsonbContainer *classes;
+		plan->target_attnum = column_attnum(rel, jp.target, &plan->target_typid);
+	plan->n_classes = jp.n_classes;
+	plan->classes = jp.classes;
+	plan->class_values = jp.class_values;
+	*train_rows = jp.train_rows;
+	plan->use_aggregates = jp.use_aggregates != 0;
+	plan->missing_as_nan = jp.missing_as_nan != 0;
+	plan->seed = jp.seed;
+	plan->n_inputs = jp.n_inputs;
+	plan->enc = jp.enc;
+	plan->attnums = palloc(sizeof(AttrNumber) * Max(1, plan->n_inputs));
+	plan->typids = palloc(sizeof(Oid) * Max(1, plan->n_inputs));
+	for (i = 0; i < plan->n_inputs; i++)
+		plan->attnums[i] = column_attnum(rel, plan->enc[i].column, &plan->typids[i]);
 
-		if (!jb_get(root, "classes", &v))
-			bad_plan("The plan has no \"classes\".");
-		classes = jb_array(&v, ML_PLAN_MAX_ITEMS);
-		plan->n_classes = JsonContainerSize(classes);
-		plan->classes = palloc(sizeof(char *) * Max(1, plan->n_classes));
-		for (i = 0; i < plan->n_classes; i++)
-			plan->classes[i] = jb_string(jb_ith(classes, i));
-		if (jb_get(root, "class_values", &v))
-		{
-			JsonbContainer *values = jb_array(&v, ML_PLAN_MAX_ITEMS);
-
-			if ((int) JsonContainerSize(values) != plan->n_classes)
-				bad_plan(psprintf("\"class_values\" has %d values for %d classes.",
-								  (int) JsonContainerSize(values), plan->n_classes));
-			plan->class_values = palloc(sizeof(double) * Max(1, plan->n_classes));
-			for (i = 0; i < plan->n_classes; i++)
-				plan->class_values[i] = jb_number(jb_ith(values, i));
-		}
-	}
-	*train_rows = 0;
-	if (jb_get(root, "train_rows", &v))
-	{
-		double		n = jb_number(&v);
-
-		if (!(n >= 0 && n <= 9.0e18))
-			bad_plan("\"train_rows\" is out of range.");
-		*train_rows = (int64) n;
-	}
-	plan->use_aggregates = jb_get(root, "engine", &v) && strcmp(jb_string(&v), "aggregate") == 0;
-	plan->missing_as_nan = jb_get(root, "missing_as_nan", &v) && v.type == jbvBool && v.val.boolean;
-	plan->seed = 0;
-	if (jb_get(root, "seed", &v))
-	{
-		double		seed = jb_number(&v);
-
-		if (!(seed >= PG_INT32_MIN && seed <= PG_INT32_MAX))
-			bad_plan("\"seed\" is out of range.");
-		plan->seed = (int32) seed;
-	}
-
-	if (!jb_get(root, "inputs", &v))
-		bad_plan("The plan has no \"inputs\".");
-	{
-		JsonbContainer *inputs = jb_array(&v, ML_PLAN_MAX_ITEMS);
-
-		plan->n_inputs = JsonContainerSize(inputs);
-		plan->attnums = palloc(sizeof(AttrNumber) * Max(1, plan->n_inputs));
-		plan->typids = palloc(sizeof(Oid) * Max(1, plan->n_inputs));
-		plan->enc = palloc0(sizeof(mlc_encoder) * Max(1, plan->n_inputs));
-		for (i = 0; i < plan->n_inputs; i++)
-		{
-			JsonbContainer *in = jb_object(jb_ith(inputs, i));
-			mlc_encoder *enc = &plan->enc[i];
-
-			if (!jb_get(in, "column", &e))
-				bad_plan("An input has no \"column\".");
-			enc->column = jb_string(&e);
-			plan->attnums[i] = column_attnum(rel, enc->column, &plan->typids[i]);
-			if (!jb_get(in, "kind", &e))
-				bad_plan("An input has no \"kind\".");
-			enc->kind = encoder_kind(jb_string(&e));
-			enc->impute = jb_get(in, "impute", &e) ? jb_number(&e) : NAN;
-			enc->width = 1;
-			if (enc->kind == MLC_ENC_CATEGORY)
-			{
-				JsonbContainer *cats;
-
-				if (!jb_get(in, "categories", &e))
-					bad_plan("A category input has no \"categories\".");
-				cats = jb_array(&e, ML_PLAN_MAX_ITEMS);
-				enc->n_categories = JsonContainerSize(cats);
-				enc->categories = palloc(sizeof(char *) * Max(1, enc->n_categories));
-				for (k = 0; k < enc->n_categories; k++)
-					enc->categories[k] = jb_string(jb_ith(cats, k));
-				/* the core's binary search needs strcmp order */
-				qsort(enc->categories, enc->n_categories, sizeof(char *), cmp_cstring);
-				enc->has_other = jb_get(in, "has_other", &e) && e.type == jbvBool && e.val.boolean;
-				enc->drop_first = jb_get(in, "drop_first", &e) && e.type == jbvBool && e.val.boolean
-					&& enc->n_categories > 0;
-				enc->width = enc->n_categories - enc->drop_first + enc->has_other;
-				enc->impute = NAN;
-			}
-			plan->p += enc->width;
-		}
-	}
-	if (plan->n_inputs == 0 || plan->p == 0)
+	if (plan->n_inputs == 0 || jp.p == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("at least one feature is needed"),
 				 errdetail("The features give no columns after encoding (text columns without categories in the training rows).")));
-	if (plan->p > ML_MAX_FEATURES)
+	if (jp.p > ML_MAX_FEATURES)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("too many features after one-hot encoding: %d", plan->p),
+				 errmsg("too many features after one-hot encoding: %lld", (long long) jp.p),
 				 errdetail("At most %d are supported.", ML_MAX_FEATURES),
 				 errhint("Lower \"max_categories\" or leave out high-cardinality text columns.")));
-}
-
-static int
-cmp_cstring(const void *a, const void *b)
-{
-	return strcmp(*(char *const *) a, *(char *const *) b);
+	plan->p = (int) jp.p;
 }
 
 /* Expanded feature names: "col", "col=category", "col=(other)". */
