@@ -373,6 +373,13 @@ mlc_kmeans_plusplus(int64_t n, int d, const double *X, int k, uint64_t seed,
 		double		best_pot = 0.0;
 		int64_t		best_row = 0;
 
+		/* each centroid costs trials passes over the sample */
+		if (mlc_interrupted())
+		{
+			mlc_free(closest);
+			return mlc_fail(err, MLC_EINTR, NULL, "kmeans++ interrupted");
+		}
+
 		for (t = 0; t < trials; t++)
 		{
 			double		u = mlc_rng_uniform(&st);

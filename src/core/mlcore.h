@@ -22,7 +22,8 @@ typedef enum mlc_status
 	MLC_ESINGULAR,				/* rank-deficient or singular system */
 	MLC_ECORRUPT,				/* encoded model failed validation */
 	MLC_ELAPACK,				/* LAPACK reported an error */
-	MLC_ENODATA					/* not enough rows */
+	MLC_ENODATA,				/* not enough rows */
+	MLC_EINTR					/* the interrupt hook asked to stop */
 } mlc_status;
 
 typedef struct mlc_error
@@ -44,6 +45,15 @@ typedef void *(*mlc_alloc_fn) (size_t size);
 typedef void (*mlc_free_fn) (void *ptr);
 void		mlc_set_allocator(mlc_alloc_fn alloc_fn, mlc_free_fn free_fn);
 void	   *mlc_alloc(size_t size); /* may return NULL with default hooks */
+
+/*
+ * Interrupt hook: long loops call mlc_interrupted() and, when it returns
+ * nonzero, free what they hold and return MLC_EINTR.  The hook only looks
+ * (the backend's reads its cancel flags); it never jumps out of the core.
+ */
+typedef int (*mlc_interrupt_fn) (void);
+void		mlc_set_interrupt(mlc_interrupt_fn fn);
+int			mlc_interrupted(void);
 void	   *mlc_alloc0(size_t size);
 void		mlc_free(void *ptr);
 

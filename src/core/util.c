@@ -38,6 +38,20 @@ mlc_fail(mlc_error *err, mlc_status code, const char *detail,
 	return code;
 }
 
+static mlc_interrupt_fn interrupt_hook = NULL;
+
+void
+mlc_set_interrupt(mlc_interrupt_fn fn)
+{
+	interrupt_hook = fn;
+}
+
+int
+mlc_interrupted(void)
+{
+	return interrupt_hook != NULL && interrupt_hook();
+}
+
 void
 mlc_set_allocator(mlc_alloc_fn alloc_fn, mlc_free_fn free_fn)
 {

@@ -76,12 +76,20 @@ define_drift_settings(void)
 	}
 }
 
+/* The core's interrupt hook: a cancel or termination is pending. */
+static int
+core_interrupted(void)
+{
+	return InterruptPending && (QueryCancelPending || ProcDiePending);
+}
+
 void		_PG_init(void);
 
 void
 _PG_init(void)
 {
 	mlc_set_allocator(core_alloc, core_free);
+	mlc_set_interrupt(core_interrupted);
 
 	DefineCustomIntVariable("ml.max_parallel_workers",
 							"Maximum number of parallel workers one training may use.",
@@ -125,6 +133,11 @@ ml_raise_core_error(const mlc_error *err)
 			break;
 		case MLC_ENODATA:
 			code = ERRCODE_DATA_EXCEPTION;
+			break;
+		case MLC_EINTR:
+			/* the pending cancel or termination raises its own error */
+			CHECK_FOR_INTERRUPTS();
+			code = ERRCODE_QUERY_CANCELED;
 			break;
 		default:
 			code = ERRCODE_INTERNAL_ERROR;

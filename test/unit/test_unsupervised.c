@@ -514,6 +514,12 @@ test_kmeans_sklearn(void **state)
 	free(t2);
 }
 
+static int
+always_interrupted(void)
+{
+	return 1;
+}
+
 static void
 test_kmeans_small(void **state)
 {
@@ -552,6 +558,11 @@ test_kmeans_small(void **state)
 	assert_int_equal(mlc_kmeans_update(3, 1, 1, part, cent, &shift, &err), MLC_OK);
 	assert_true(cent[0] == 5.5 && cent[1] == 5.0 && cent[2] == 30.0);
 	assert_true(shift == 0.25 + 100);
+
+	/* k-means++ stops when the interrupt hook asks, and runs on without it */
+	mlc_set_interrupt(always_interrupted);
+	assert_int_equal(mlc_kmeans_plusplus(5, 1, X, 3, 42, cent, &err), MLC_EINTR);
+	mlc_set_interrupt(NULL);
 
 	/* k-means++ picks rows; k > n is an error */
 	assert_int_equal(mlc_kmeans_plusplus(5, 1, X, 5, 42, cent, &err), MLC_OK);
