@@ -4,12 +4,15 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_mlops;
 RESET client_min_messages;
--- The extension's owner owns its tables and ml_data: its functions write as it.
-SELECT bool_and(c.relowner = e.extowner) AS owner_owns_tables,
-       (SELECT n.nspowner FROM pg_namespace n WHERE n.nspname = 'ml_data') = e.extowner AS owner_owns_ml_data
-FROM pg_class c, pg_extension e
-WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'S') AND e.extname = 'pg_mlops'
-GROUP BY e.extowner;
+-- One role owns the extension's functions, tables and schemas, a superuser
+-- (the bootstrap superuser when another role installed it): the functions
+-- write as it, and no other role can hang code on what they write.
+SELECT bool_and(c.relowner = f.proowner) AS tables_owned_with_functions,
+       (SELECT bool_and(n.nspowner = f.proowner) FROM pg_namespace n WHERE n.nspname IN ('ml', 'ml_data')) AS schemas_owned_with_functions,
+       (SELECT r.rolsuper FROM pg_roles r WHERE r.oid = f.proowner) AS owner_is_superuser
+FROM pg_class c, pg_proc f
+WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'S') AND f.oid = 'ml._caller()'::regprocedure
+GROUP BY f.proowner;
 SELECT nspname FROM pg_namespace WHERE nspname IN ('ml', 'ml_data') ORDER BY 1;
 SELECT extrelocatable, extversion FROM pg_extension WHERE extname = 'pg_mlops';
 

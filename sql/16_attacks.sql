@@ -219,8 +219,34 @@ SELECT regress.err($$SELECT ml.train_model('victim', 'snapshot:victim_v1', NULL,
 SELECT name FROM ml.snapshot('SELECT i::float8 AS x, (i % 7)::float8 AS y FROM generate_series(1, 5000) i', name => 'limits_5000');
 SELECT regress.err($$SELECT ml.train_model('big_forest', 'snapshot:limits_5000', 'y', 'random_forest', '{"n_trees": 10000, "max_depth": 20}')$$);
 
--- A schema ml that exists before the extension is refused.
 SELECT current_database() AS regress_db \gset
+-- A role that is not a superuser installs the extension (it is trusted):
+-- it owns the extension, not its schemas or tables, so it cannot hang a
+-- trigger, constraint or object on what ml functions write for a superuser.
+CREATE DATABASE ml_installer_db;
+CREATE ROLE installer;
+GRANT CREATE ON DATABASE ml_installer_db TO installer;
+\c ml_installer_db
+SET ROLE installer;
+CREATE EXTENSION pg_mlops;
+SELECT e.extowner::regrole AS extension_owner, (SELECT c.relowner::regrole FROM pg_class c WHERE c.oid = 'ml.snapshots'::regclass) AS tables_owner,
+       (SELECT n.nspowner::regrole FROM pg_namespace n WHERE n.nspname = 'ml') AS schema_owner
+FROM pg_extension e WHERE e.extname = 'pg_mlops';
+CREATE SCHEMA installer;
+CREATE FUNCTION installer.on_insert() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+\set VERBOSITY terse
+CREATE TRIGGER t BEFORE INSERT ON ml.snapshots FOR EACH ROW EXECUTE FUNCTION installer.on_insert();
+ALTER TABLE ml.snapshots ADD CONSTRAINT c CHECK (ml._as_caller('SELECT 1') IS NOT NULL) NOT VALID;
+ALTER SCHEMA ml RENAME TO ml_old;
+CREATE TABLE ml_data.snapshot_99 (x int);
+SELECT ml._as_caller('SELECT 1');
+\set VERBOSITY default
+RESET ROLE;
+\c :regress_db
+DROP DATABASE ml_installer_db;
+DROP ROLE installer;
+
+-- A schema ml that exists before the extension is refused.
 CREATE DATABASE ml_attack_db;
 \c ml_attack_db
 CREATE ROLE squatter;

@@ -120,11 +120,11 @@ FROM ml.model_events e LEFT JOIN ml.snapshots s ON s.id = e.snapshot_id AND e.mo
 LEFT JOIN ml.models m ON m.id = e.model_id
 WHERE e.action = 'untrusted' ORDER BY e.id;
 
--- Snapshot relations belong to the extension's owner now; their creator reads them with grant option.
-SELECT c.relowner = e.extowner AS owner_is_extension_owner,
+-- Snapshot relations belong to the registry's owner now; their creator reads them with grant option.
+SELECT c.relowner = (SELECT m.relowner FROM pg_class m WHERE m.oid = 'ml.models'::regclass) AS owner_is_registry_owner,
        has_table_privilege('up_alice', c.oid, 'SELECT WITH GRANT OPTION') AS creator_reads,
        has_table_privilege('up_mallory', c.oid, 'SELECT') AS others_read
-FROM pg_class c, pg_extension e WHERE c.oid = :'homes_rel'::regclass AND e.extname = 'pg_mlops';
+FROM pg_class c WHERE c.oid = :'homes_rel'::regclass;
 SELECT has_schema_privilege('up_mallory', 'ml_data', 'CREATE') AS public_creates_in_ml_data,
        has_table_privilege('up_mallory', 'ml.snapshots', 'INSERT') AS public_inserts_snapshots,
        has_table_privilege('up_mallory', 'ml.models', 'UPDATE') AS public_updates_models;

@@ -42,7 +42,7 @@ typedef struct MLCallerSwitch
 	int			guc_level;
 } MLCallerSwitch;
 extern Oid	ml_caller_id(void);
-extern Oid	ml_extension_owner(void);
+extern Oid	ml_registry_owner(void);
 struct RelationData;
 extern void ml_check_snapshot_relation(struct RelationData *rel);
 extern void ml_enter_caller(MLCallerSwitch *sw, bool with_path);

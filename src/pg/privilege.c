@@ -55,35 +55,30 @@ typedef struct MLFrame
 	List	   *views;			/* temporary views of the caller to drop */
 } MLFrame;
 
-/* The extension's name (a test build installed under another name sets it). */
-#ifndef ML_EXTENSION_NAME
-#define ML_EXTENSION_NAME "pg_mlops"
-#endif
-
 static MLFrame *current_frame = NULL;
 static uint64 view_counter = 0;
 
-/* The role that owns the extension (pg_extension.extowner). */
+/*
+ * The role the extension's functions write as: the owner of its registry
+ * (ml.models), which is the owner of its functions, schemas and tables.
+ * When a superuser installs the extension that is the superuser; when a
+ * role that is not one installs it (it is trusted), PostgreSQL makes the
+ * bootstrap superuser own the extension's objects, and the installer owns
+ * only the extension itself: it can update or drop it, never change its
+ * tables or schemas, whose triggers and constraints run in every ml call.
+ */
 Oid
-ml_extension_owner(void)
+ml_registry_owner(void)
 {
-	Oid			extoid = get_extension_oid(ML_EXTENSION_NAME, false);
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
+	Oid			relid = get_relname_relid("models", get_namespace_oid("ml", false));
+	HeapTuple	tp;
 	Oid			owner;
 
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extoid));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "extension pg_mlops not found");
-	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
+	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tp))
+		elog(ERROR, "ml.models not found");
+	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
+	ReleaseSysCache(tp);
 	return owner;
 }
 
@@ -208,7 +203,7 @@ ml_privileged(PG_FUNCTION_ARGS)
 	if (!acting_for_caller())
 	{
 		frame.caller = save_uid;
-		frame.owner = ml_extension_owner();
+		frame.owner = ml_registry_owner();
 		frame.path = pstrdup(namespace_search_path);
 		frame.cxt = CurrentMemoryContext;
 		frame.views = NIL;
@@ -432,7 +427,7 @@ ml_check_snapshot_relation(Relation rel)
 		}
 		SPI_finish();
 	}
-	if (!registered || (owner != ml_extension_owner() && owner != creator))
+	if (!registered || (owner != ml_registry_owner() && owner != creator))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("relation \"%s\" is not a pg_mlops snapshot", RelationGetRelationName(rel)),

@@ -44,11 +44,17 @@ DO $$
 DECLARE
     f regprocedure;
     r regclass;
-    owner regrole := (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops');
+    -- The role the functions write as: the owner of the functions and tables
+    -- the script made.  A superuser who installs the extension owns them;
+    -- when a role that is not a superuser installs it (it is trusted), the
+    -- script runs as the bootstrap superuser, which owns them, and the
+    -- installer owns only the extension (it may update or drop it).  Schema
+    -- ml, which CREATE EXTENSION made as the installer, joins them, so that
+    -- no role but the owner can add a trigger, rule, constraint or object
+    -- that would run inside an ml call.
+    owner regrole := (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) 'ml.models'::pg_catalog.regclass);
 BEGIN
-    -- The extension's owner owns its tables and ml_data, and is the role its
-    -- functions write as; when a non-superuser installs the extension (it is
-    -- trusted), the script runs as the bootstrap superuser and hands them over.
+    EXECUTE pg_catalog.format('ALTER SCHEMA ml OWNER TO %s', owner);
     EXECUTE pg_catalog.format('ALTER SCHEMA ml_data OWNER TO %s', owner);
     FOR r IN SELECT c.oid FROM pg_catalog.pg_class c
              WHERE c.relnamespace = 'ml'::regnamespace AND c.relkind IN ('r', 'v') LOOP

@@ -59,7 +59,7 @@ DECLARE
     trusted boolean;
     src regclass;
     squatted bigint;
-    owner regrole := (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_mlops');
+    owner regrole := (SELECT c.relowner FROM pg_class c WHERE c.oid = 'ml.models'::regclass);
 BEGIN
     FOR bad IN SELECT * FROM ml.snapshots x WHERE x.relation IS DISTINCT FROM 'ml_data.snapshot_' || x.id ORDER BY x.id LOOP
         RAISE WARNING 'snapshot % (id %) names relation %, not ml_data.snapshot_%; it is kept as a dropped snapshot',

@@ -2418,7 +2418,7 @@ BEGIN
     EXECUTE coalesce((SELECT format('DROP %s %s', CASE c.relkind WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, c.oid::regclass)
                       FROM pg_class c
                       WHERE c.oid = to_regclass(format('ml_data.%I', 'snapshot_' || snap.id))
-                        AND c.relkind IN ('r', 'v') AND c.relowner = (SELECT e.extowner FROM pg_extension e WHERE e.extname = 'pg_mlops')),
+                        AND c.relkind IN ('r', 'v') AND c.relowner = (SELECT m.relowner FROM pg_class m WHERE m.oid = 'ml.models'::regclass)),
                      'SELECT 1');
     UPDATE ml.snapshots s SET dropped_at = now(), dropped_by = ml._caller() WHERE s.id = snap.id RETURNING * INTO snap;
     INSERT INTO ml.model_events (action, snapshot_id, details)

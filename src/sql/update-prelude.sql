@@ -13,8 +13,10 @@
 -- there to run with the rights of whoever calls ml functions.
 DO $$
 BEGIN
+    -- (the installer, who created it with the extension, or since 0.2.0 the owner of the tables)
     IF (SELECT n.nspowner FROM pg_catalog.pg_namespace n WHERE n.nspname OPERATOR(pg_catalog.=) 'ml')
-       IS DISTINCT FROM (SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops')
+       NOT IN ((SELECT e.extowner FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_mlops'),
+               (SELECT c.relowner FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) 'ml.models'::pg_catalog.regclass))
        OR EXISTS (SELECT 1 FROM (SELECT 'pg_catalog.pg_class'::pg_catalog.regclass, c.oid FROM pg_catalog.pg_class c
                                  WHERE c.relnamespace OPERATOR(pg_catalog.=) 'ml'::pg_catalog.regnamespace
                                    AND c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['i', 't']::"char"[])
