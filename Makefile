@@ -86,7 +86,7 @@ sanitize: $(FUZZ_BIN)/run_core_tests_san
 	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BIN)/run_core_tests_san
 
-$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c $(CORE_SRCS) $(wildcard src/core/*.h)
+$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c test/fuzz/fuzz.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	@mkdir -p $(FUZZ_BIN)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 		-fno-omit-frame-pointer -o $@ $< $(CORE_SRCS) $(BLAS_LIBS)

@@ -399,25 +399,10 @@ mlc_json_plan_parse(const char *text, size_t len, mlc_json_plan *plan, mlc_error
 void
 mlc_json_plan_free(mlc_json_plan *pl)
 {
-	int			i,
-				k;
-
 	mlc_free(pl->target);
-	if (pl->classes != NULL)
-		for (i = 0; i < pl->n_classes; i++)
-			mlc_free(pl->classes[i]);
-	mlc_free(pl->classes);
+	mlc_strings_free(pl->classes, pl->n_classes);
 	mlc_free(pl->class_values);
-	if (pl->enc != NULL)
-		for (i = 0; i < pl->n_inputs; i++)
-		{
-			mlc_free(pl->enc[i].column);
-			if (pl->enc[i].categories != NULL)
-				for (k = 0; k < pl->enc[i].n_categories; k++)
-					mlc_free(pl->enc[i].categories[k]);
-			mlc_free(pl->enc[i].categories);
-		}
-	mlc_free(pl->enc);
+	mlc_encoders_free(pl->enc, pl->n_inputs);
 	memset(pl, 0, sizeof(*pl));
 }
 
@@ -748,20 +733,14 @@ mlc_drift_spec_parse(const char *text, size_t len, mlc_drift_spec *spec, mlc_err
 void
 mlc_drift_spec_free(mlc_drift_spec *sp)
 {
-	int			i,
-				k;
+	int			i;
 
 	if (sp->feat != NULL)
 		for (i = 0; i < sp->nfeat; i++)
 		{
-			mlc_drift_feature *d = &sp->feat[i];
-
-			mlc_free(d->name);
-			mlc_free(d->edges);
-			if (d->values != NULL)
-				for (k = 0; k < d->nvalues; k++)
-					mlc_free(d->values[k]);
-			mlc_free(d->values);
+			mlc_free(sp->feat[i].name);
+			mlc_free(sp->feat[i].edges);
+			mlc_strings_free(sp->feat[i].values, sp->feat[i].nvalues);
 		}
 	mlc_free(sp->feat);
 	mlc_free(sp->pred_edges);

@@ -232,26 +232,38 @@ alloc0(uint32_t n, size_t size)
 }
 
 void
+mlc_strings_free(char **s, int n)
+{
+	int			i;
+
+	if (s == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		mlc_free(s[i]);
+	mlc_free(s);
+}
+
+void
+mlc_encoders_free(mlc_encoder *enc, int n)
+{
+	int			i;
+
+	if (enc == NULL)
+		return;
+	for (i = 0; i < n; i++)
+	{
+		mlc_free(enc[i].column);
+		mlc_strings_free(enc[i].categories, enc[i].n_categories);
+	}
+	mlc_free(enc);
+}
+
+void
 mlc_plan_free(mlc_plan *pl)
 {
-	int			i,
-				k;
-
-	if (pl->classes != NULL)
-		for (i = 0; i < pl->n_classes; i++)
-			mlc_free(pl->classes[i]);
-	mlc_free(pl->classes);
+	mlc_strings_free(pl->classes, pl->n_classes);
 	mlc_free(pl->class_values);
-	if (pl->enc != NULL)
-		for (i = 0; i < pl->n_inputs; i++)
-		{
-			mlc_free(pl->enc[i].column);
-			if (pl->enc[i].categories != NULL)
-				for (k = 0; k < pl->enc[i].n_categories; k++)
-					mlc_free(pl->enc[i].categories[k]);
-			mlc_free(pl->enc[i].categories);
-		}
-	mlc_free(pl->enc);
+	mlc_encoders_free(pl->enc, pl->n_inputs);
 	mlc_free(pl->attnums);
 	mlc_free(pl->typids);
 	memset(pl, 0, sizeof(*pl));

@@ -161,6 +161,9 @@ mlc_status	mlc_plan_encode(const mlc_plan *plan, uint8_t **out, size_t *out_len,
  */
 mlc_status	mlc_plan_decode(const uint8_t *buf, size_t len, mlc_plan *plan, mlc_error *err);
 void		mlc_plan_free(mlc_plan *plan);
+/* Free n strings and their array, or n encoders (NULL-safe). */
+void		mlc_strings_free(char **s, int n);
+void		mlc_encoders_free(mlc_encoder *enc, int n);
 
 /* ---------- JSON documents from SQL (jsondoc.c) ---------- */
 

@@ -18,11 +18,9 @@
 #include <string.h>
 
 #include "mlcore.h"
+#include "fuzz.h"
 #include "wire.h"
 
-#define check(cond) \
-	do { if (!(cond)) { fprintf(stderr, "check failed at line %d: %s\n", \
-								__LINE__, #cond); abort(); } } while (0)
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -38,9 +36,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (st != MLC_OK)
 	{
 		check(st == MLC_EINVAL || st == MLC_ENOMEM);
-		check(err.code == st && err.msg[0] != '\0');
-		check(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);
-		check(memchr(err.detail, '\0', sizeof(err.detail)) != NULL);
+		check_error(st, &err);
 		if (st == MLC_EINVAL)
 			check(strcmp(err.msg, "malformed drift spec") == 0 && err.detail[0] != '\0');
 		check(sp.feat == NULL && sp.nfeat == 0 && sp.pred_edges == NULL);

@@ -12,13 +12,7 @@
 #include <string.h>
 
 #include "mlcore.h"
-
-static void
-check(int cond)
-{
-	if (!cond)
-		abort();
-}
+#include "fuzz.h"
 
 static void
 parse_one(mlc_algorithm alg, const char *text, size_t size)
@@ -35,9 +29,7 @@ parse_one(mlc_algorithm alg, const char *text, size_t size)
 	if (st != MLC_OK)
 	{
 		check(st == MLC_EINVAL || st == MLC_ENOMEM);
-		check(err.code == st && err.msg[0] != '\0');
-		check(memchr(err.msg, '\0', sizeof(err.msg)) != NULL);
-		check(memchr(err.detail, '\0', sizeof(err.detail)) != NULL);
+		check_error(st, &err);
 		check(hp.alpha == -7.0);
 		return;
 	}

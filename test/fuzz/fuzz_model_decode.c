@@ -16,11 +16,9 @@
 #include <string.h>
 
 #include "mlcore.h"
+#include "fuzz.h"
 
 /* abort naming the failed condition, so the crash report says which */
-#define check(cond) \
-	do { if (!(cond)) { fprintf(stderr, "check failed at line %d: %s\n", \
-								__LINE__, #cond); abort(); } } while (0)
 
 static void
 put_u32(uint8_t *p, uint32_t v)

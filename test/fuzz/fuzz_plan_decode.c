@@ -12,11 +12,9 @@
 #include <string.h>
 
 #include "mlcore.h"
+#include "fuzz.h"
 #include "wire.h"
 
-#define check(cond) \
-	do { if (!(cond)) { fprintf(stderr, "check failed at line %d: %s\n", \
-								__LINE__, #cond); abort(); } } while (0)
 
 static void
 decode_one(const uint8_t *data, size_t size)
