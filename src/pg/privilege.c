@@ -19,23 +19,17 @@
  */
 #include "postgres.h"
 
-#include "access/genam.h"
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "catalog/indexing.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
-#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -306,33 +300,18 @@ ml_as_caller(PG_FUNCTION_ARGS)
 /*
  * ml._caller_relation(name): the relation a name means to the caller (its
  * search_path), as a regclass, or NULL; it does not check any privilege.
+ * A text that is no name raises invalid_name or syntax_error.
  */
 PG_FUNCTION_INFO_V1(ml_caller_relation);
 Datum
 ml_caller_relation(PG_FUNCTION_ARGS)
 {
-	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	List	   *names = stringToQualifiedNameList(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	MLCallerSwitch sw;
-	Oid			relid = InvalidOid;
-	List	   *names = NIL;
-
-	MemoryContext cxt = CurrentMemoryContext;
+	Oid			relid;
 
 	ml_enter_caller(&sw, true);
-	PG_TRY();
-	{
-		names = stringToQualifiedNameList(name);
-	}
-	PG_CATCH();
-	{
-		/* not a name (a query, or garbage): parsing allocates nothing else */
-		MemoryContextSwitchTo(cxt);
-		FlushErrorState();
-		names = NIL;
-	}
-	PG_END_TRY();
-	if (names != NIL && list_length(names) <= 3)
-		relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
 	ml_leave_caller(&sw);
 	if (!OidIsValid(relid))
 		PG_RETURN_NULL();

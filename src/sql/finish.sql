@@ -69,8 +69,7 @@ BEGIN
     END LOOP;
     FOR f IN SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_language l ON l.oid = p.prolang
              WHERE p.pronamespace = 'ml'::regnamespace AND l.lanname IN ('sql', 'plpgsql') LOOP
-        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, ml, pg_temp', f);
-        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET extra_float_digits = 1', f);
+        EXECUTE pg_catalog.format('ALTER FUNCTION %s SET search_path = pg_catalog, ml, pg_temp SET extra_float_digits = 1', f);
     END LOOP;
     FOR f IN SELECT i.oid::regprocedure
              FROM pg_catalog.pg_proc e

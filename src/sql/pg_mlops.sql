@@ -215,7 +215,11 @@ BEGIN
     IF ml._is_query(source) THEN
         RETURN 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
     END IF;
-    rel := ml._caller_relation(source);
+    BEGIN
+        rel := ml._caller_relation(source);
+    EXCEPTION WHEN invalid_name OR syntax_error THEN
+        rel := NULL;  -- not a name: reported as no such relation
+    END;
     IF rel IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist', source
             USING ERRCODE = 'undefined_table',
@@ -315,6 +319,7 @@ DECLARE
     rel text;
     cols jsonb;
     qcols jsonb;
+    src_rel regclass;
     col_list text;
     copy_list text;
     remote boolean;
@@ -349,13 +354,14 @@ BEGIN
     -- aggregates, and trained through the aggregate engine.
     -- The relation belongs to the extension's owner (only ml functions
     -- change or drop it); its creator reads it and may grant others.
-    remote := NOT ml._is_query(source) AND ml._is_remote_source(ml._caller_relation(source));
+    src_rel := CASE WHEN NOT ml._is_query(source) THEN ml._caller_relation(source) END;
+    remote := src_rel IS NOT NULL AND ml._is_remote_source(src_rel);
     IF remote THEN
         -- security_invoker: each reader reads the source with its own
         -- rights and user mapping.
-        PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, ml._caller_relation(source)));
+        PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, src_rel));
         EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
-                       rel, seed, test_fraction, ml._caller_relation(source));
+                       rel, seed, test_fraction, src_rel);
     ELSE
         PERFORM ml._notice(format('snapshot %s: copying rows', name));
         -- Built-in types only (see snapshot_type in rowhash.c): the split is
@@ -536,7 +542,11 @@ BEGIN
         END IF;
     ELSIF NOT is_query THEN
         SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
-        rel := ml._caller_relation(source);
+        BEGIN
+            rel := ml._caller_relation(source);
+        EXCEPTION WHEN invalid_name OR syntax_error THEN
+            rel := NULL;
+        END;
         IF snap.id IS NOT NULL AND rel IS NOT NULL THEN
             RAISE EXCEPTION 'source "%" names both a snapshot and a relation', source
                 USING ERRCODE = 'ambiguous_alias',
@@ -882,7 +892,7 @@ BEGIN
     -- Limits before work: names and bounds of the hyperparameters, the size of a search.
     PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine');
     IF search IS NOT NULL THEN
-        PERFORM ml._search_trials(search, '{}', seed);
+        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine', seed);
     END IF;
     snap := ml._training_snapshot(source, test_fraction, seed);
 
@@ -924,9 +934,6 @@ BEGIN
     END IF;
 
     pl := ml._training_plan(snap, target, features, algorithm, hyperparams);
-    IF search IS NOT NULL THEN
-        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, pl.numeric_hyperparams, seed);
-    END IF;
     fit := ml._fit(snap.relation::regclass, pl.plan, algorithm, pl.numeric_hyperparams, search_trials, search_folds);
     secs := extract(epoch FROM clock_timestamp() - t0);
 
