@@ -73,6 +73,13 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'ml'::regnamespace AND l.lanname IN ('sql', 'plpgsql')
   AND NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, ml, pg_temp'], false);
 
+-- The internal C functions PUBLIC may call: aggregate support (checked for
+-- any input), row-level security and per-row helpers, pure computations.
+SELECT string_agg(p.proname, ' ' ORDER BY p.proname) AS public_internal_c_functions
+FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+WHERE p.pronamespace = 'ml'::regnamespace AND p.proname LIKE '\_%' AND l.lanname = 'c'
+  AND has_function_privilege('public', p.oid, 'EXECUTE');
+
 SET ROLE mallory;
 -- No table of the extension takes a write from her.
 SELECT regress.err($$INSERT INTO ml.snapshots (id, name, source, source_relations, relation, columns, row_count, train_count,

@@ -7,8 +7,13 @@
 -- function, operator or type inside it; float8 values keep every bit when
 -- they pass through text or jsonb.  C functions resolve no user-chosen names.
 -- The implementations behind the C entries (ml._<entry>) and the internal
--- C functions that act with the owner's rights or take engine bytes are not
--- for PUBLIC: only the extension's own functions call them.
+-- functions that act with the owner's rights, take engine bytes or serve
+-- only the implementations are not for PUBLIC.  Internal functions stay
+-- callable where the caller's own rights run them: row-level security
+-- policies and table defaults (ml._caller, ml._has_model_privilege,
+-- ml._can_read), SQL the implementations run as the caller (ml._text,
+-- ml._read_training_plan, ml._profile, ml._predict_raw), aggregate support
+-- functions, and helpers of the functions users call directly.
 ----------------------------------------------------------------------------
 
 -- The entries: each ml.<name> below is a C function (ml_privileged, see
@@ -80,7 +85,10 @@ BEGIN
              SELECT p::regprocedure FROM unnest(ARRAY['ml._as_caller(text, jsonb)', 'ml._caller_view(text)',
                  'ml._caller_new_relation(text)', 'ml._caller_relation(text)',
                  'ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)', 'ml._query_relations(text)',
-                 'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)']) p LOOP
+                 'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)',
+                 'ml._check_hyperparams(text, jsonb)', 'ml._caller_owns(regclass)', 'ml._is_query(text)',
+                 'ml._can_use_snapshot(ml.snapshots)',
+                 'ml._training_plan(ml.snapshots, text, text[], text, jsonb)']) p LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         -- the extension's owner runs them (it does not own functions the
         -- bootstrap superuser made when a non-superuser installed it)
