@@ -107,7 +107,9 @@ sub timeout_case
 	isnt($rc, 0, "$what: statement_timeout makes it fail");
 	like($err, qr/ERROR:\s+57014: canceling statement due to statement timeout/,
 		"$what: SQLSTATE 57014 (query_canceled)");
-	cmp_ok($el, '<', 0.3 + 1.0, "$what: ends within 1 s of the timeout");
+	# 5 s: the bound holds on a loaded 2-core machine; the latency itself
+	# is printed above (and belongs in docs/benchmarks.md, not in a test).
+	cmp_ok($el, '<', 0.3 + 5.0, "$what: ends within 5 s of the timeout");
 	after_cancel("$what (timeout)", $before);
 }
 
@@ -138,7 +140,7 @@ sub cancel_case
 	isnt($h->result(0), 0, "$what: cancelled statement fails");
 	like($err, qr/ERROR:\s+57014: canceling statement due to user request/,
 		"$what: SQLSTATE 57014 (query_canceled)");
-	cmp_ok($el, '<', 1.0, "$what: ends within 1 s of the cancel");
+	cmp_ok($el, '<', 5.0, "$what: ends within 5 s of the cancel");
 	after_cancel("$what (pg_cancel_backend)", $before);
 }
 
