@@ -12,9 +12,11 @@ CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/kmeans.o src/core/pca.o src/core/naive_bayes.o src/core/tree.o \
 	src/core/aggstate.o src/core/plan.o \
 	src/core/json.o src/core/jsondoc.o
-PG_OBJS = src/pg/pg_mlops.o src/pg/engine.o src/pg/train.o src/pg/predict.o \
-	src/pg/rowhash.o src/pg/drift.o src/pg/aggregates.o src/pg/encode.o src/pg/fit.o src/pg/fit_tree.o src/pg/evaluate.o \
-	src/pg/document.o src/pg/aggengine.o src/pg/privilege.o
+PG_OBJS = src/pg/pg_mlops.o src/pg/privilege.o src/pg/rowhash.o src/pg/encode.o \
+	src/pg/trainplan.o src/pg/chunk.o src/pg/partials.o src/pg/tree_partials.o src/pg/passes.o \
+	src/pg/engine.o src/pg/parallel.o src/pg/aggpass.o src/pg/aggengine.o \
+	src/pg/fit_common.o src/pg/fit.o src/pg/fit_tree.o src/pg/train.o \
+	src/pg/predict.o src/pg/evaluate.o src/pg/drift.o src/pg/aggregates.o src/pg/document.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # Releases: pg_mlops--0.1.0.sql is the first release's install script, as it

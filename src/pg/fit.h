@@ -1,5 +1,8 @@
 /*
- * fit.h: the algorithms' passes over the engine's chunks (fit.c).
+ * fit.h: the algorithms' leader side: each fit runs passes (passes.h) on an
+ * engine (engine.h) and combines their partials into a model (fit.c for
+ * the linear family, logistic, softmax, k-means, PCA and naive Bayes;
+ * fit_tree.c for trees; fit_common.c for what they share).
  */
 #ifndef ML_FIT_H
 #define ML_FIT_H
@@ -9,35 +12,7 @@
 #include "lib/stringinfo.h"
 
 #include "engine.h"
-
-enum
-{
-	PASS_STATS = 0,				/* linear family, pca: counts, means, R of [X y] */
-	PASS_REFINE,				/* linear: exact residuals */
-	PASS_EVAL,					/* metrics of an encoded model on both row sets */
-	PASS_LOGISTIC,				/* gradient and Hessian at beta */
-	PASS_SOFTMAX,				/* loss and gradient at W */
-	PASS_SAMPLE,				/* kmeans: a seeded sample of rows */
-	PASS_KMEANS,				/* per-centroid sums of every run */
-	PASS_NB,					/* per-class moments */
-	PASS_TREE_INIT,				/* trees (fit_tree.c): bin the rows */
-	PASS_TREE_GRAD,
-	PASS_TREE_HIST,
-	PASS_TREE_UPDATE,
-	PASS_TREE_EVAL
-};
-
-/*
- * params[0] of every pass is the fold held out for validation, or -1: the
- * fit then trains on the train split and validates on the test split.
- */
-#define PARAM_HOLDOUT 0
-#define PARAM_FIRST 1
-
-/* Rows kept per chunk by PASS_SAMPLE. */
-#define ML_SAMPLE_PER_CHUNK 1024
-/* Rows k-means++ seeds from (about; all rows when there are fewer). */
-#define ML_SAMPLE_ROWS 20000
+#include "passes.h"
 
 typedef struct MLFit
 {
@@ -70,10 +45,6 @@ extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p,
 extern mlc_task ml_algorithm_task(mlc_algorithm alg, int K);
 
 /* fit_tree.c */
-extern int	ml_tree_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
-extern int	ml_tree_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
-extern void ml_tree_partial(int pass_kind, const MLChunk *c, const mlc_block *tr, const mlc_block *va,
-							int holdout, const double *prm, double *partial);
 extern void ml_fit_trees(MLFit *fit);
 extern double *ml_tree_evaluate(MLFit *fit);
 
@@ -90,7 +61,7 @@ extern double ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *e
 							  StringInfo buf, const char *train_name, const char *valid_name);
 extern const char *ml_search_score_name(mlc_task task);
 
-/* The steps every algorithm takes (fit.c). */
+/* The steps every algorithm takes (fit_common.c). */
 extern double *ml_fit_pass(MLFit *fit, int pass_kind);	/* params[PARAM_HOLDOUT] set */
 extern double *ml_fit_partial(MLFit *fit, double *partials, int chunk);
 extern void ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data);

@@ -33,6 +33,7 @@
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/plancache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
@@ -118,6 +119,34 @@ ml_leave_caller(MLCallerSwitch *sw)
 	AtEOXact_GUC(false, sw->guc_level);
 	SetUserIdAndSecContext(sw->save_uid, sw->save_sec);
 	sw->active = false;
+}
+
+/*
+ * prepare_source plans a source query (inside SPI) and checks that it is a
+ * single statement that returns rows.
+ */
+CachedPlanSource *
+ml_prepare_source(const char *query)
+{
+	SPIPlanPtr	plan;
+	List	   *sources;
+	CachedPlanSource *ps;
+
+	plan = SPI_prepare(query, 0, NULL);
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	sources = SPI_plan_get_plan_sources(plan);
+	if (list_length(sources) != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a single query")));
+	ps = (CachedPlanSource *) linitial(sources);
+	if (ps->commandTag != CMDTAG_SELECT)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("source must be a query that returns rows, not %s",
+						GetCommandTagName(ps->commandTag))));
+	return ps;
 }
 
 /* Drop the caller's temporary views an entry made (ml._caller_view). */

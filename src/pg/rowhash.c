@@ -284,34 +284,6 @@ cmp_text_ptr(const void *a, const void *b)
 }
 
 /*
- * prepare_source plans a source query (inside SPI) and checks that it is a
- * single statement that returns rows.
- */
-CachedPlanSource *
-ml_prepare_source(const char *query)
-{
-	SPIPlanPtr	plan;
-	List	   *sources;
-	CachedPlanSource *ps;
-
-	plan = SPI_prepare(query, 0, NULL);
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-	sources = SPI_plan_get_plan_sources(plan);
-	if (list_length(sources) != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a single query")));
-	ps = (CachedPlanSource *) linitial(sources);
-	if (ps->commandTag != CMDTAG_SELECT)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("source must be a query that returns rows, not %s",
-						GetCommandTagName(ps->commandTag))));
-	return ps;
-}
-
-/*
  * ml_query_relations lists the relations (tables, views, ...) a query reads,
  * as the planner's dependency list records them, schema-qualified, sorted.
  */

@@ -359,6 +359,12 @@ ml_fit(PG_FUNCTION_ARGS)
 		param_doubles = Max(param_doubles, ml_fit_param_doubles(alg, &trials[t].hp, plan.p, plan.n_classes));
 	}
 
+	/*
+	 * Sources the parallel engine cannot scan block by block (foreign,
+	 * partitioned, distributed tables and views over them) train through
+	 * aggregates.  The plan records the engine, and the model names it.
+	 */
+	plan.use_aggregates |= ml_relation_needs_aggregates(rel);
 	engine = ml_engine_begin(rel, &plan, split_attnum, alg, partial_doubles, param_doubles);
 
 	memset(&fit, 0, sizeof(fit));

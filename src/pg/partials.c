@@ -1,0 +1,287 @@
+/*
+ * partials.c: one chunk's partial for every pass that is not a tree's
+ * (tree_partials.c).  Runs in the leader, in parallel workers and in
+ * ml._pass's transition; all numerics are the core's.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "miscadmin.h"
+
+#include "passes.h"
+#include "pg_mlops.h"
+
+static void
+check_core(mlc_status st, const mlc_error *err)
+{
+	if (st != MLC_OK)
+		ml_raise_core_error(err);
+}
+
+/* Doubles of one row set's metrics in a PASS_EVAL partial. */
+int
+ml_eval_doubles(mlc_task task, int K)
+{
+	switch (task)
+	{
+		case MLC_TASK_REGRESSION:
+			return ML_REG_DOUBLES;
+		case MLC_TASK_CLASSIFICATION:
+			return 2 + K * K;	/* n, log loss sum, confusion */
+		default:
+			return 2;			/* n, inertia */
+	}
+}
+
+/* Row i of a column-major block into x. */
+static inline void
+block_row(const mlc_block *b, int64 i, double *x)
+{
+	int			j;
+
+	for (j = 0; j < b->p; j++)
+		x[j] = b->X[j * b->n + i];
+}
+
+/* Metrics of one row set under a decoded model, into out (eval_doubles). */
+static void
+eval_block(const mlc_model *m, const mlc_block *b, double *out)
+{
+	int64		i;
+	int			K = m->n_classes;
+	double	   *x = palloc(sizeof(double) * Max(1, b->p));
+
+	switch (m->task)
+	{
+		case MLC_TASK_REGRESSION:
+			{
+				mlc_reg_metrics *rm = (mlc_reg_metrics *) out;
+				mlc_linear_model lin;
+
+				if (mlc_model_linear_view(m, &lin) == 0)
+				{
+					double	   *yhat = palloc(sizeof(double) * Max(1, b->n));
+
+					mlc_linear_predict_block(&lin, b, yhat);
+					for (i = 0; i < b->n; i++)
+						mlc_reg_metrics_add(rm, b->y[i], yhat[i]);
+				}
+				else
+					for (i = 0; i < b->n; i++)
+					{
+						block_row(b, i, x);
+						mlc_reg_metrics_add(rm, b->y[i], mlc_model_predict(m, x));
+					}
+			}
+			break;
+		case MLC_TASK_CLASSIFICATION:
+			{
+				double	   *proba = palloc(sizeof(double) * K);
+
+				for (i = 0; i < b->n; i++)
+				{
+					int			cls;
+					int			pred = 0,
+								c;
+
+					/* rows from an aggregate state are bytes from SQL */
+					if (!(b->y[i] >= 0 && b->y[i] < K) || b->y[i] != floor(b->y[i]))
+						ereport(ERROR,
+								(errcode(ERRCODE_DATA_EXCEPTION),
+								 errmsg("class id %g of an evaluated row is not between 0 and %d", b->y[i], K - 1)));
+					cls = (int) b->y[i];
+					block_row(b, i, x);
+					mlc_model_predict_proba(m, x, proba);
+					for (c = 1; c < K; c++)
+						if (proba[c] > proba[pred])
+							pred = c;
+					out[0] += 1;
+					out[1] += mlc_log_loss_term(K, proba, cls);
+					out[2 + cls * K + pred] += 1;
+				}
+			}
+			break;
+		case MLC_TASK_CLUSTERING:
+			{
+				int			k = mlc_model_output_width(m);
+				double	   *dist = palloc(sizeof(double) * Max(1, k));
+
+				for (i = 0; i < b->n; i++)
+				{
+					double		best = INFINITY;
+					int			c;
+
+					block_row(b, i, x);
+					mlc_model_transform(m, x, dist);
+					for (c = 0; c < k; c++)
+						best = Min(best, dist[c] * dist[c]);
+					out[0] += 1;
+					out[1] += best;
+				}
+			}
+			break;
+		default:
+			break;
+	}
+}
+
+/* Column sums of a block, in row order (for the training means). */
+static void
+column_sums(const mlc_block *b, double *sums)
+{
+	int64		i;
+	int			j;
+
+	for (j = 0; j < b->p; j++)
+	{
+		double		sum = 0;
+
+		for (i = 0; i < b->n; i++)
+			sum += b->X[(Size) j * b->n + i];
+		sums[j] = sum;
+	}
+}
+
+/* Validation loss of a linear predictor under the logistic loss. */
+static double
+logistic_loss_sum(const mlc_block *b, const double *beta)
+{
+	double		sum = 0;
+	int64		i;
+	int			j;
+
+	for (i = 0; i < b->n; i++)
+	{
+		double		eta = beta[0];
+
+		for (j = 0; j < b->p; j++)
+			eta += beta[j + 1] * b->X[j * b->n + i];
+		/* log(1 + exp(eta)) - y eta, stably */
+		sum += (eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta))) - b->y[i] * eta;
+	}
+	return sum;
+}
+
+void
+ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
+{
+	int			p = c->p;
+	mlc_error	err;
+	mlc_block	tr,
+				va;
+	int			holdout = (int) params[PARAM_HOLDOUT];
+	const double *prm = params + PARAM_FIRST;
+
+	ml_chunk_views(c, holdout, &tr, &va);
+	switch (pass_kind)
+	{
+		case PASS_STATS:
+			partial[STATS_N_TRAIN] = (double) tr.n;
+			partial[STATS_N_VALID] = (double) va.n;
+			partial[STATS_N_SKIPPED] = (double) c->n_skipped;
+			check_core(mlc_linear_chunk_stats(&tr, partial + STATS_FIRST, &err), &err);
+			break;
+		case PASS_REFINE:
+			{
+				mlc_linear_model m = {p, prm[0], (double *) prm + 1};
+
+				memset(partial, 0, sizeof(double) * 2 * (p + 1));
+				check_core(mlc_linear_refine_chunk(&tr, &m, partial, &err), &err);
+			}
+			break;
+		case PASS_EVAL:
+			{
+				mlc_model	m;
+				size_t		len = (size_t) prm[0];
+				int			E;
+
+				if (mlc_model_decode((const uint8_t *) (prm + 1), len, &m, &err) != MLC_OK)
+					ml_raise_core_error(&err);
+				E = ml_eval_doubles(m.task, m.n_classes);
+				memset(partial, 0, sizeof(double) * 2 * E);
+				eval_block(&m, &tr, partial);
+				eval_block(&m, &va, partial + E);
+				mlc_model_free(&m);
+			}
+			break;
+		case PASS_LOGISTIC:
+			{
+				Size		L = MLC_LOGISTIC_PARTIAL_DOUBLES(p);
+
+				check_core(mlc_logistic_chunk(&tr, prm, partial, &err), &err);
+				partial[L] = logistic_loss_sum(&va, prm);
+				partial[L + 1] = (double) va.n;
+				column_sums(&tr, partial + L + 2);
+			}
+			break;
+		case PASS_SOFTMAX:
+			{
+				int			K = (int) prm[0];
+				Size		S = MLC_SOFTMAX_PARTIAL_DOUBLES(p, K);
+				double	   *tmp = palloc(sizeof(double) * S);
+
+				check_core(mlc_softmax_chunk(&tr, K, prm + 1, partial, &err), &err);
+				check_core(mlc_softmax_chunk(&va, K, prm + 1, tmp, &err), &err);
+				partial[S] = tmp[1];
+				partial[S + 1] = (double) va.n;
+				column_sums(&tr, partial + S + 2);
+			}
+			break;
+		case PASS_SAMPLE:
+			{
+				/*
+				 * Rows whose content hash falls under the rate, each with its
+				 * hash: the leader orders the sample by hash, so it depends
+				 * on the rows only, not on chunks or engines.
+				 */
+				double		rate = prm[0];
+				uint64		seed = (uint64) prm[1];
+				double	   *x = palloc(sizeof(double) * p);
+				int64		i,
+							kept = 0;
+
+				for (i = 0; i < tr.n && kept < ML_SAMPLE_PER_CHUNK; i++)
+				{
+					uint64		h;
+					double		u;
+
+					block_row(&tr, i, x);
+					h = mlc_siphash(x, sizeof(double) * p, seed, MLC_CONTENT_K1);
+					u = (double) (h >> 11) * (1.0 / 9007199254740992.0);
+					if (u < rate)
+					{
+						double	   *slot = partial + 1 + kept++ * (p + 1);
+
+						slot[0] = u;
+						memcpy(slot + 1, x, sizeof(double) * p);
+					}
+				}
+				partial[0] = (double) kept;
+			}
+			break;
+		case PASS_KMEANS:
+			{
+				int			k = (int) prm[0];
+				int			runs = (int) prm[1];
+				Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
+				double	   *tmp = palloc(sizeof(double) * KM);
+				int			r;
+
+				check_core(mlc_kmeans_chunk(&tr, k, runs, prm + 2, partial, &err), &err);
+				if (va.n > 0)
+					check_core(mlc_kmeans_chunk(&va, k, runs, prm + 2, tmp, &err), &err);
+				for (r = 0; r < runs; r++)
+					partial[KM + r] = va.n > 0 ? tmp[r * (k + k * p + 1) + k + k * p] : 0;
+				partial[KM + runs] = (double) va.n;
+			}
+			break;
+		case PASS_NB:
+			check_core(mlc_nb_chunk(&tr, (int) prm[0], partial, &err), &err);
+			partial[MLC_NB_PARTIAL_DOUBLES((int) prm[0], p)] = (double) va.n;
+			break;
+		default:
+			elog(ERROR, "pass %d has no row partial", pass_kind);
+	}
+}
+
