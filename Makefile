@@ -29,8 +29,10 @@ SQL_PARTS = src/sql/update-prelude.sql src/sql/common.sql src/sql/snapshots.sql 
 	src/sql/governance.sql src/sql/export.sql src/sql/aggregates.sql src/sql/migrate-0.2.0.sql src/sql/finish.sql
 DATA = src/sql/pg_mlops--0.1.0.sql
 DATA_built = $(EXTENSION)--0.1.0--$(EXTVERSION).sql
-REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+# pg_regress tests: test/sql/*.sql against test/expected/*.out (results/ and
+# regression.diffs land in the current directory, the repository root).
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o test/fuzz/bin
 
 # The backend must load the sequential OpenBLAS (it never starts threads):
