@@ -2,15 +2,15 @@
 -- lifecycle of versions (promote, archive, rollback, champion/challenger,
 -- delete) and the ml.registry view.
 
+----------------------------------------------------------------------------
+-- Model references
+----------------------------------------------------------------------------
+
 CREATE OR REPLACE FUNCTION ml._check_model_name(name text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_check_model_name' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 
 CREATE OR REPLACE FUNCTION ml._parse_model_ref(ref text, OUT name text, OUT version integer, OUT stage text)
 AS 'MODULE_PATHNAME', 'ml_parse_model_ref' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
-
-----------------------------------------------------------------------------
--- Model references
-----------------------------------------------------------------------------
 
 -- 'name' (production, else latest), 'name@3', 'name@staging' -> models.id
 CREATE OR REPLACE FUNCTION ml._resolve_model(ref text) RETURNS bigint
