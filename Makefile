@@ -24,12 +24,17 @@ OBJS = $(CORE_OBJS) $(PG_OBJS)
 # in src/sql/ (functions, views and aggregates made with CREATE OR REPLACE,
 # then the table changes), so a new install (0.1.0, then every update) and an
 # updated one end in the same catalog.
-SQL_PARTS = src/sql/update-prelude.sql src/sql/pg_mlops.sql src/sql/security.sql src/sql/export.sql \
-	src/sql/scaleout.sql src/sql/migrate-0.2.0.sql src/sql/finish.sql
+# The parts, one per capability, in an order where everything a SQL function
+# or view names is made before it (PL/pgSQL bodies are checked only at run).
+SQL_PARTS = src/sql/update-prelude.sql src/sql/common.sql src/sql/snapshots.sql src/sql/training.sql \
+	src/sql/registry.sql src/sql/evaluation.sql src/sql/scoring.sql src/sql/drift.sql src/sql/lineage.sql \
+	src/sql/governance.sql src/sql/export.sql src/sql/aggregates.sql src/sql/migrate-0.2.0.sql src/sql/finish.sql
 DATA = src/sql/pg_mlops--0.1.0.sql
 DATA_built = $(EXTENSION)--0.1.0--$(EXTVERSION).sql
-REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+# pg_regress tests: test/sql/*.sql against test/expected/*.out (results/ and
+# regression.diffs land in the current directory, the repository root).
+REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
+REGRESS_OPTS = --inputdir=test --load-extension=plpgsql
 EXTRA_CLEAN = test/unit/run_core_tests test/unit/*.o test/fuzz/bin
 
 # The backend must load the sequential OpenBLAS (it never starts threads):

@@ -1,3 +1,5 @@
+-- Export: a registered model as a JSON document, a standalone C99 scorer
+-- or PMML, and the import of a JSON document as a new version.
 
 ----------------------------------------------------------------------------
 -- Model export and import

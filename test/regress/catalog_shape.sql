@@ -1,5 +1,5 @@
 -- The shape of the extension's catalog, compared between an updated and a
--- new installation by sql/17_update.sql.
+-- new installation by test/sql/17_update.sql.
 CREATE TEMP VIEW catalog_shape AS
 SELECT 'function' AS kind, p.oid::regprocedure::text AS name,
        concat_ws(' | ', p.prorettype::regtype, l.lanname, p.prosrc, p.provolatile, p.proparallel, p.proisstrict,

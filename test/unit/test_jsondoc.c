@@ -120,7 +120,7 @@ expect_detail(const mlc_error *err, const char *msg, const char *detail, const c
 static void
 test_plan_errors(void **state)
 {
-	/* the jsonb plans of sql/15_hostile_inputs.sql, with the same details */
+	/* the jsonb plans of test/sql/15_hostile_inputs.sql, with the same details */
 	static const doc_case cases[] = {
 		{CLASS_HEAD ",\"class_values\":[0]," X_NUMBER "}", "\"class_values\" has 1 values for 2 classes."},
 		{CLASS_HEAD ",\"class_values\":[0,1,2]," X_NUMBER "}", "\"class_values\" has 3 values for 2 classes."},
@@ -292,7 +292,7 @@ test_spec_valid(void **state)
 static void
 test_spec_errors(void **state)
 {
-	/* the drift specs of sql/15_hostile_inputs.sql, with the same details */
+	/* the drift specs of test/sql/15_hostile_inputs.sql, with the same details */
 	static const doc_case cases[] = {
 		{"{\"features\":[{}]}", "A feature's \"name\" must be a string."},
 		{"{}", "\"features\" must be an array."},

@@ -1,3 +1,31 @@
+-- Aggregates: training statistics as combinable (parallel, distributed)
+-- aggregates users can call (ml.linreg_stats, logistic_stats, ...) and the
+-- aggregate engine that trains on foreign, partitioned and Citus tables.
+
+-- Linear-regression statistics of rows (n, means, R of the centered [x y]),
+-- combinable, and the least-squares (or ridge) fit from them.
+CREATE OR REPLACE FUNCTION ml._linreg_stats_accum(float8[], float8, float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_stats_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._linreg_stats_combine(float8[], float8[]) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_stats_combine' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE ml.linreg_stats(y float8, x float8[]) (
+    SFUNC = ml._linreg_stats_accum,
+    STYPE = float8[],
+    COMBINEFUNC = ml._linreg_stats_combine,
+    PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE ml.linreg_stats(float8, float8[]) IS
+    'linear regression statistics of rows (skips rows with NULL or non-finite values); fit with ml.linreg_solve';
+CREATE OR REPLACE FUNCTION ml._linreg_solve(stats float8[], alpha float8) RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_linreg_solve' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml.linreg_solve(stats float8[], alpha float8 DEFAULT 0)
+RETURNS TABLE (term integer, coefficient float8)
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT (u.o - 1)::integer, u.c FROM unnest(ml._linreg_solve(stats, alpha)) WITH ORDINALITY AS u(c, o)
+$$;
+COMMENT ON FUNCTION ml.linreg_solve(float8[], float8) IS
+    'coefficients (term 0: intercept, then features 1..p) fitted from ml.linreg_stats';
+
 ----------------------------------------------------------------------------
 -- Scale-out: training statistics as combinable aggregates (aggengine.c)
 ----------------------------------------------------------------------------

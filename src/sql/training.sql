@@ -1,0 +1,490 @@
+-- Training: the preprocessing plan read from a snapshot, hyperparameter
+-- checks and searches, the C fit (ml._fit) and ml.train_model, which
+-- registers a new model version.
+
+CREATE OR REPLACE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperparams jsonb,
+                        trials jsonb, folds integer,
+                        OUT task text, OUT model bytea, OUT effective_hyperparams jsonb,
+                        OUT metrics jsonb, OUT summary jsonb, OUT history jsonb,
+                        OUT workers integer, OUT trials jsonb)
+AS 'MODULE_PATHNAME', 'ml_fit' LANGUAGE C VOLATILE;
+
+CREATE OR REPLACE FUNCTION ml._check_hyperparams(algorithm text, hyperparams jsonb) RETURNS void
+AS 'MODULE_PATHNAME', 'ml_check_hyperparams' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
+AS 'MODULE_PATHNAME', 'ml_algorithm_task_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
+CREATE OR REPLACE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT process_threads integer)
+AS 'MODULE_PATHNAME', 'ml_blas_info' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION ml.blas_info() IS 'OpenBLAS build loaded in this backend and the backend''s thread count';
+
+-- Find or take the snapshot a training source names.
+CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer)
+RETURNS ml.snapshots
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    snap ml.snapshots;
+    rel regclass;
+    is_query boolean := ml._is_query(source);
+BEGIN
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF source LIKE 'snapshot:%' THEN
+        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = substr(source, 10) AND ml._can_use_snapshot(s);
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'snapshot "%" does not exist', substr(source, 10)
+                USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+        END IF;
+    ELSIF NOT is_query THEN
+        SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
+        BEGIN
+            rel := ml._caller_relation(source);
+        EXCEPTION WHEN invalid_name OR syntax_error THEN
+            rel := NULL;
+        END;
+        IF snap.id IS NOT NULL AND rel IS NOT NULL THEN
+            RAISE EXCEPTION 'source "%" names both a snapshot and a relation', source
+                USING ERRCODE = 'ambiguous_alias',
+                      HINT = format('Write %L to train on the snapshot, or %L to take a new snapshot of the relation.',
+                                    'snapshot:' || source, 'TABLE ' || source);
+        END IF;
+        IF snap.id IS NULL AND rel IS NULL THEN
+            RAISE EXCEPTION 'relation or snapshot "%" does not exist', source
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Pass a snapshot name, a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
+        END IF;
+    END IF;
+    IF snap.id IS NOT NULL THEN
+        IF test_fraction IS NOT NULL AND test_fraction <> snap.test_fraction THEN
+            RAISE EXCEPTION 'snapshot "%" was split with test_fraction %, not %', snap.name, snap.test_fraction, test_fraction
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Leave test_fraction out to use the snapshot''s split, or take a new snapshot.';
+        END IF;
+        RETURN snap;
+    END IF;
+    RETURN ml.snapshot(source, NULL, coalesce(test_fraction, 0.25), seed);
+END $$;
+
+-- Whether a snapshot column type (as format_type prints it) is a number.
+CREATE OR REPLACE FUNCTION ml._is_number_type(t text) RETURNS boolean
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT t IN ('smallint', 'integer', 'bigint', 'real', 'double precision') OR t LIKE 'numeric%'
+$$;
+
+-- The preprocessing plan of a training, read from the snapshot's train
+-- split: the target's classes, each input's encoder (number, bool, time or
+-- one-hot category) and the value imputed for NULLs.  ml._fit applies it in
+-- the parallel engine and stores it in the model, so scoring encodes rows
+-- the same way.
+CREATE OR REPLACE FUNCTION ml._read_training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+                                       hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
+                                       OUT impute text)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    task text := ml._algorithm_task(algorithm);
+    types jsonb := (SELECT jsonb_object_agg(c->>'name', c->>'type') FROM jsonb_array_elements(snap.columns) c);
+    ttype text;
+    max_categories integer;
+    max_classes integer;
+    classes text[];
+    class_values float8[];
+    inputs jsonb := '[]';
+    f text;
+    ftype text;
+    kind text;
+    v float8;
+    cats text[];
+    reference_coding boolean;
+BEGIN
+    -- Trees send missing values their learned default way; other models impute.
+    impute := coalesce(hyperparams->>'impute', CASE WHEN task = 'tree' THEN 'missing' ELSE 'mean' END);
+    IF task = 'tree' AND impute NOT IN ('missing', 'mean', 'median', 'zero') THEN
+        RAISE EXCEPTION 'unknown "impute" value "%" for %', impute, algorithm
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Trees take "missing" (the default: NULLs follow a learned direction), "mean", "median" or "zero".';
+    END IF;
+    IF task <> 'tree' AND impute NOT IN ('mean', 'median', 'zero', 'error') THEN
+        RAISE EXCEPTION 'unknown "impute" value "%"', impute
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use "mean" (the default), "median", "zero" or "error".';
+    END IF;
+    IF coalesce(hyperparams->>'engine', 'parallel') NOT IN ('parallel', 'aggregate') THEN
+        RAISE EXCEPTION 'unknown "engine" value "%"', hyperparams->>'engine'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use "parallel" (parallel workers over a local table, the default) or "aggregate" (SQL aggregates, for foreign and distributed tables).';
+    END IF;
+    numeric_hyperparams := hyperparams - 'impute' - 'engine';
+    max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
+    max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
+    plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'),
+                               'missing_as_nan', impute = 'missing', 'seed', snap.seed);
+
+    -- The target.
+    IF task IN ('clustering', 'decomposition') THEN
+        IF target IS NOT NULL THEN
+            RAISE EXCEPTION '% is unsupervised and takes no target', algorithm
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Pass target => NULL; every column in features is an input.';
+        END IF;
+        plan := plan || jsonb_build_object('target_kind', 'none');
+    ELSE
+        IF target IS NULL THEN
+            RAISE EXCEPTION 'target must not be NULL for %', algorithm USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        ttype := types->>target;
+        IF task = 'tree' THEN
+            -- a numeric target is a regression, a boolean or text one a classification
+            task := CASE WHEN ml._is_number_type(ttype) THEN 'regression' ELSE 'classification' END;
+        END IF;
+        IF task = 'regression' THEN
+            IF NOT ml._is_number_type(ttype) THEN
+                RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
+                    USING ERRCODE = 'datatype_mismatch',
+                          HINT = format('%s is a regression; use a classifier (logistic_regression, softmax_regression, naive_bayes) for labels.', algorithm);
+            END IF;
+            plan := plan || jsonb_build_object('target_kind', 'number', 'target', target);
+        ELSE
+            -- Classes in the label type's order, from every snapshot row.
+            EXECUTE format('SELECT array_agg(ml._text(c) ORDER BY c), array_agg(c ORDER BY c) FROM
+                              (SELECT DISTINCT %1$I AS c FROM %2$s WHERE %1$I IS NOT NULL ORDER BY 1 LIMIT %3$s) d',
+                           target, snap.relation, max_classes + 1)
+                INTO classes;
+            IF cardinality(classes) IS NULL OR cardinality(classes) < 2 THEN
+                RAISE EXCEPTION 'target column "%" has % class', target, coalesce(cardinality(classes), 0)
+                    USING ERRCODE = 'data_exception',
+                          DETAIL = format('Classification needs at least two distinct non-NULL labels; snapshot %s has %s.',
+                                          snap.name, coalesce(array_to_string(classes, ', '), 'none')),
+                          HINT = 'Check the target column, or use a regression algorithm for a numeric target.';
+            END IF;
+            IF cardinality(classes) > max_classes THEN
+                RAISE EXCEPTION 'target column "%" has more than % classes', target, max_classes
+                    USING ERRCODE = 'program_limit_exceeded',
+                          HINT = 'Raise "max_classes" in hyperparams, or use a regression algorithm for a numeric target.';
+            END IF;
+            IF ml._is_number_type(ttype) OR ttype = 'boolean' THEN
+                EXECUTE format('SELECT array_agg(%s ORDER BY c) FROM (SELECT DISTINCT %I AS c FROM %s WHERE %I IS NOT NULL) d',
+                               CASE WHEN ttype = 'boolean' THEN 'c::integer::float8' ELSE 'c::float8' END,
+                               target, snap.relation, target)
+                    INTO class_values;
+            END IF;
+            plan := plan || jsonb_build_object('target_kind', 'class', 'target', target,
+                                               'classes', to_jsonb(classes), 'class_values', to_jsonb(class_values));
+        END IF;
+    END IF;
+
+    -- Unpenalized linear models code categories against the first (collinear with the intercept otherwise).
+    reference_coding := algorithm = 'linear_regression'
+                        OR (algorithm = 'logistic_regression' AND coalesce((numeric_hyperparams->>'alpha')::float8, 0) = 0);
+
+    FOREACH f IN ARRAY features LOOP
+        ftype := types->>f;
+        kind := CASE WHEN ml._is_number_type(ftype) THEN 'number'
+                     WHEN ftype = 'boolean' THEN 'bool'
+                     WHEN ftype IN ('date', 'timestamp without time zone', 'timestamp with time zone') THEN 'time'
+                     ELSE 'category' END;
+        IF kind = 'category' THEN
+            EXECUTE format('SELECT array_agg(c ORDER BY n DESC, c COLLATE "C") FROM
+                              (SELECT ml._text(%1$I) AS c, count(*) AS n FROM %2$s WHERE NOT _ml_is_test AND %1$I IS NOT NULL
+                               GROUP BY 1 ORDER BY 2 DESC, ml._text(%1$I) COLLATE "C" LIMIT %3$s) t',
+                           f, snap.relation, max_categories + 1)
+                INTO cats;
+            inputs := inputs || jsonb_build_array(jsonb_build_object(
+                'column', f, 'kind', 'category', 'categories', to_jsonb(coalesce(cats[1:max_categories], '{}')),
+                'has_other', coalesce(cardinality(cats), 0) > max_categories,
+                'drop_first', reference_coding));
+            CONTINUE;
+        END IF;
+        -- The imputed value: the train split's mean or median, which the
+        -- snapshot profile recorded for numbers.
+        IF impute = 'error' THEN
+            v := NULL;
+        ELSIF impute IN ('zero', 'missing') THEN
+            v := CASE impute WHEN 'zero' THEN 0 END;
+        ELSIF kind = 'number' AND snap.profile -> f ? ('train_' || impute) THEN
+            v := coalesce((snap.profile -> f ->> ('train_' || impute))::float8, 0);
+        ELSE
+            EXECUTE format('SELECT %s FROM (SELECT %s AS c FROM %s WHERE NOT _ml_is_test) s',
+                           CASE impute WHEN 'mean' THEN 'avg(c)' ELSE 'percentile_cont(0.5) WITHIN GROUP (ORDER BY c)' END,
+                           CASE kind WHEN 'number' THEN format('%I::float8', f)
+                                     WHEN 'bool' THEN format('%I::integer::float8', f)
+                                     ELSE format('extract(epoch FROM %I)::float8', f) END,
+                           snap.relation)
+                INTO v;
+            v := coalesce(v, 0);  -- a column NULL in every train row
+        END IF;
+        inputs := inputs || jsonb_build_array(jsonb_build_object('column', f, 'kind', kind, 'impute', v));
+    END LOOP;
+    plan := plan || jsonb_build_object('inputs', inputs);
+END $$;
+
+-- The plan, read from the snapshot with the caller's rights.
+CREATE OR REPLACE FUNCTION ml._training_plan(snap ml.snapshots, target text, features text[], algorithm text,
+                                  hyperparams jsonb, OUT plan jsonb, OUT numeric_hyperparams jsonb,
+                                  OUT impute text)
+LANGUAGE sql VOLATILE AS $$
+    SELECT x.plan, x.numeric_hyperparams, x.impute
+    FROM jsonb_to_record(ml._as_caller(
+        'SELECT to_jsonb(p) FROM ml._read_training_plan(jsonb_populate_record(NULL::ml.snapshots, $1->''snap''), $1->>''target'',
+                                                         ARRAY(SELECT jsonb_array_elements_text($1->''features'')),
+                                                         $1->>''algorithm'', $1->''hyperparams'') p',
+        jsonb_build_object('snap', to_jsonb(snap), 'target', target, 'features', to_jsonb(features),
+                           'algorithm', algorithm, 'hyperparams', hyperparams)))
+         AS x(plan jsonb, numeric_hyperparams jsonb, impute text)
+$$;
+
+-- The trials of a hyperparameter search: every combination of the listed
+-- values ("grid"), or n_iter of them drawn without replacement in an order
+-- fixed by the seed ("random").  Each trial is the base hyperparameters
+-- with its own values on top.
+CREATE OR REPLACE FUNCTION ml._search_trials(search jsonb, base jsonb, seed integer, OUT trials jsonb, OUT folds integer)
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    method text;
+    params jsonb;
+    k text;
+    n_iter integer;
+    grid_size numeric := 1;
+BEGIN
+    IF jsonb_typeof(search) <> 'object' THEN
+        RAISE EXCEPTION 'search must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For example ''{"method": "grid", "params": {"alpha": [0.1, 1, 10]}, "folds": 5}''.';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(search) LOOP
+        IF k NOT IN ('method', 'params', 'folds', 'n_iter') THEN
+            RAISE EXCEPTION 'unknown search key "%"', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Search keys are method, params, folds and n_iter.';
+        END IF;
+    END LOOP;
+    method := coalesce(search->>'method', 'grid');
+    IF method NOT IN ('grid', 'random') THEN
+        RAISE EXCEPTION 'unknown search method "%"', method USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Use "grid" or "random".';
+    END IF;
+    params := search->'params';
+    IF params IS NULL OR jsonb_typeof(params) <> 'object' OR params = '{}' THEN
+        RAISE EXCEPTION 'search needs "params", an object of hyperparameter value lists' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(params) LOOP
+        IF jsonb_typeof(params->k) <> 'array' OR jsonb_array_length(params->k) = 0 THEN
+            RAISE EXCEPTION 'search grid of size zero: "%" lists no values', k USING ERRCODE = 'invalid_parameter_value',
+                HINT = 'Give each hyperparameter a non-empty array of values, e.g. "alpha": [0.1, 1].';
+        END IF;
+    END LOOP;
+    folds := coalesce((search->>'folds')::integer, 5);
+    n_iter := coalesce((search->>'n_iter')::integer, 10);
+    IF n_iter < 1 THEN
+        RAISE EXCEPTION '"n_iter" must be positive, got %', n_iter USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The size of the grid, from the lengths of its lists, before any work.
+    FOR k IN SELECT jsonb_object_keys(params) LOOP
+        grid_size := grid_size * jsonb_array_length(params->k);
+    END LOOP;
+    IF method = 'grid' AND grid_size > 1000 THEN
+        RAISE EXCEPTION 'search grid has % combinations, more than 1000', grid_size
+            USING ERRCODE = 'program_limit_exceeded',
+                  DETAIL = format('The lists of %s multiply to %s.', (SELECT string_agg(x, ', ' ORDER BY x) FROM jsonb_object_keys(params) x), grid_size),
+                  HINT = 'Shorten the lists, or use "method": "random" with "n_iter" trials.';
+    END IF;
+    IF method = 'random' AND n_iter > 1000 THEN
+        RAISE EXCEPTION '"n_iter" is %, more than 1000', n_iter USING ERRCODE = 'program_limit_exceeded';
+    END IF;
+    IF method = 'random' AND grid_size > 100000 THEN
+        RAISE EXCEPTION 'random search draws from % combinations, more than 100000', grid_size
+            USING ERRCODE = 'program_limit_exceeded',
+                  HINT = 'Shorten the lists of values.';
+    END IF;
+    WITH RECURSIVE keys AS (
+        SELECT key_name, row_number() OVER (ORDER BY key_name) AS i FROM jsonb_object_keys(params) key_name
+    ), combos AS (
+        SELECT 0::bigint AS i, '{}'::jsonb AS c
+        UNION ALL
+        SELECT keys.i, combos.c || jsonb_build_object(keys.key_name, v)
+        FROM combos JOIN keys ON keys.i = combos.i + 1, jsonb_array_elements(params->keys.key_name) v
+    ), full_combos AS (
+        SELECT c, row_number() OVER () AS o FROM combos WHERE i = (SELECT count(*) FROM keys)
+    )
+    SELECT jsonb_agg(base || c ORDER BY CASE WHEN method = 'random' THEN md5(seed || ':' || c::text) END, o)
+    INTO trials
+    FROM (SELECT c, o FROM full_combos
+          ORDER BY CASE WHEN method = 'random' THEN md5(seed || ':' || c::text) END, o
+          LIMIT CASE WHEN method = 'random' THEN n_iter END) t;
+END $$;
+
+-- Exact ROC AUC of scored rows (ties count one half), as a parallel aggregate.
+CREATE OR REPLACE FUNCTION ml._auc_trans(internal, float8, boolean) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_trans' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._auc_combine(internal, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_combine' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._auc_serialize(internal) RETURNS bytea
+AS 'MODULE_PATHNAME', 'ml_auc_serialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._auc_deserialize(bytea, internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_auc_deserialize' LANGUAGE C STRICT PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._auc_final(internal) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_auc_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE ml._auc_agg(score float8, positive boolean) (
+    SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
+    SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
+    FINALFUNC = ml._auc_final, PARALLEL = SAFE
+);
+
+-- ROC AUC of a binary classifier on a query's rows: the probability that a
+-- positive row scores above a negative one, ties counting one half.
+CREATE OR REPLACE FUNCTION ml._roc_auc(model text, query text, target text, positive text) RETURNS float8
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN (ml._as_caller(format($q$
+        SELECT to_jsonb(ml._auc_agg((ml.predict_proba(%2$L, _ml_row))[2], ml._text(_ml_row.%1$I) = %4$L))
+        FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL $q$,
+        target, model, query, positive)) #>> '{}')::float8;
+END $$;
+
+CREATE OR REPLACE FUNCTION ml._train_model(model_name text, source text, target text,
+                               algorithm text DEFAULT 'linear_regression',
+                               hyperparams jsonb DEFAULT '{}',
+                               features text[] DEFAULT NULL,
+                               test_fraction float8 DEFAULT NULL,
+                               seed integer DEFAULT 42,
+                               search jsonb DEFAULT NULL)
+RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    snap ml.snapshots;
+    snap_cols text[];
+    f text;
+    pl record;
+    search_trials jsonb;
+    search_folds integer;
+    fit record;
+    new_id bigint;
+    new_version integer;
+    parent bigint;
+    metrics jsonb;
+    ref text;
+    split text;
+    t0 timestamptz := clock_timestamp();
+    secs float8;
+BEGIN
+    PERFORM ml._require_writable('train a model');
+    PERFORM ml._check_model_name(model_name);
+    IF algorithm IS NULL THEN
+        RAISE EXCEPTION 'algorithm must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    PERFORM ml._algorithm_task(algorithm);
+    IF seed IS NULL THEN
+        RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF hyperparams IS NULL OR jsonb_typeof(hyperparams) <> 'object' THEN
+        RAISE EXCEPTION 'hyperparams must be a JSON object'
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'For example ''{"alpha": 0.5}''.';
+    END IF;
+    IF search IS NOT NULL AND algorithm = 'pca' THEN
+        RAISE EXCEPTION 'pca has no score to search hyperparameters with' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Limits before work: names and bounds of the hyperparameters, the size of a search.
+    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine');
+    IF search IS NOT NULL THEN
+        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine', seed);
+    END IF;
+    snap := ml._training_snapshot(source, test_fraction, seed);
+
+    SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
+    FROM jsonb_array_elements(snap.columns) WITH ORDINALITY AS x(c, o);
+    IF target IS NOT NULL AND NOT target = ANY (snap_cols) THEN
+        RAISE EXCEPTION 'column "%" does not exist in snapshot "%"', target, snap.name
+            USING ERRCODE = 'undefined_column',
+                  HINT = format('The snapshot has columns %s.', array_to_string(snap_cols, ', '));
+    END IF;
+    IF features IS NULL THEN
+        features := array_remove(snap_cols, target);
+    ELSE
+        FOREACH f IN ARRAY features LOOP
+            IF f IS NULL THEN
+                RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+            END IF;
+            IF NOT f = ANY (snap_cols) THEN
+                RAISE EXCEPTION 'column "%" does not exist in snapshot "%"', coalesce(f, 'NULL'), snap.name
+                    USING ERRCODE = 'undefined_column',
+                          HINT = format('The snapshot has columns %s.', array_to_string(snap_cols, ', '));
+            END IF;
+            IF f = target THEN
+                RAISE EXCEPTION 'target column "%" cannot also be a feature', f
+                    USING ERRCODE = 'invalid_parameter_value';
+            END IF;
+        END LOOP;
+        IF (SELECT count(DISTINCT x) FROM unnest(features) x) <> cardinality(features) THEN
+            RAISE EXCEPTION 'features must not repeat a column' USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END IF;
+    IF coalesce(cardinality(features), 0) = 0 THEN
+        RAISE EXCEPTION 'at least one feature is needed' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF algorithm = 'kmeans' AND coalesce((hyperparams->>'k')::numeric, 8) > snap.train_count THEN
+        RAISE EXCEPTION 'k is %, but snapshot "%" has only % training rows', coalesce((hyperparams->>'k')::numeric, 8), snap.name, snap.train_count
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use a k no larger than the number of training rows.';
+    END IF;
+
+    pl := ml._training_plan(snap, target, features, algorithm, hyperparams);
+    fit := ml._fit(snap.relation::regclass, pl.plan, algorithm, pl.numeric_hyperparams, search_trials, search_folds);
+    secs := extract(epoch FROM clock_timestamp() - t0);
+
+    -- Serialize version numbering per model name; other names proceed.
+    PERFORM pg_advisory_xact_lock(hashtextextended('pg_mlops.model:' || model_name, 0));
+    -- The first training of a name makes its owner; later ones need the manage privilege.
+    INSERT INTO ml.model_owners (name, owner) VALUES (model_name, ml._caller()) ON CONFLICT ON CONSTRAINT model_owners_pkey DO NOTHING;
+    PERFORM ml._require_model_privilege(model_name, 'manage', 'train a new version of');
+    SELECT coalesce(max(m.version), 0) + 1 INTO new_version FROM ml.models m WHERE m.name = model_name;
+    -- A new version of a name is retrained from its production (else latest) version.
+    SELECT m.id INTO parent FROM ml.models m WHERE m.name = model_name AND m.deleted_at IS NULL
+    ORDER BY (m.stage = 'production') DESC, m.version DESC LIMIT 1;
+    metrics := fit.metrics;
+    IF fit.task = 'clustering' AND jsonb_typeof(metrics->'train') = 'object' THEN
+        metrics := jsonb_set(metrics, '{train,silhouette}', coalesce(fit.summary->'silhouette', 'null'));
+    END IF;
+    new_id := nextval('ml.models_id_seq');
+    INSERT INTO ml.models (id, name, version, task, algorithm, snapshot_id, target, features, hyperparams,
+                           seed, metrics, summary, model, model_hash, model_digest, workers, train_seconds,
+                           extension_version, parent_id, history, search)
+    VALUES (new_id, model_name, new_version, fit.task, algorithm, snap.id, target, features,
+            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine'),
+            seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'),
+            encode(sha256(int8send(new_id) || fit.model), 'hex'), fit.workers, secs,
+            (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)
+    RETURNING models.id INTO new_id;
+    ref := model_name || '@' || new_version;
+    IF fit.trials IS NOT NULL THEN
+        INSERT INTO ml.trials (model_id, trial, params, score_name, folds, fold_scores, mean_score, sd_score, chosen)
+        SELECT new_id, (t->>'trial')::integer, t->'params', t->>'score', search_folds,
+               ARRAY(SELECT x::float8 FROM jsonb_array_elements_text(t->'fold_scores') x),
+               (t->>'mean_score')::float8, (t->>'sd_score')::float8, (t->>'chosen')::boolean
+        FROM jsonb_array_elements(fit.trials) t;
+    END IF;
+    -- ROC AUC needs every score sorted: computed here, by the scoring code, on both splits.
+    IF fit.task = 'classification' AND jsonb_array_length(fit.summary->'classes') = 2 THEN
+        FOREACH split IN ARRAY ARRAY['train', 'test'] LOOP
+            IF jsonb_typeof(metrics->split) = 'object' THEN
+                metrics := jsonb_set(metrics, ARRAY[split, 'roc_auc'],
+                    coalesce(to_jsonb(ml._roc_auc(ref, format('SELECT * FROM %s WHERE %s_ml_is_test', snap.relation,
+                                                              CASE split WHEN 'train' THEN 'NOT ' ELSE '' END),
+                                                  target, fit.summary->'classes'->>1)), 'null'));
+            END IF;
+        END LOOP;
+        UPDATE ml.models m SET metrics = metrics WHERE m.id = new_id;
+    END IF;
+    INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
+    VALUES ('train', new_id, snap.id, jsonb_build_object('model', ref,
+            'algorithm', algorithm, 'snapshot', snap.name, 'workers', fit.workers,
+            'trials', jsonb_array_length(coalesce(fit.trials, '[]'))));
+    PERFORM ml._notice(format('registering: %s (id %s) trained on snapshot %s in %s s',
+                              ref, new_id, snap.name, round(secs::numeric, 3)));
+    RETURN QUERY SELECT new_id, model_name, new_version, metrics;
+END $$;
+COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
+    IS 'train a model in parallel workers and register it as a new version';
