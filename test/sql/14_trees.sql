@@ -101,6 +101,18 @@ SET ml.work_mem = '1MB';
 SELECT regress.err($$SELECT ml.train_model('bad', 'snapshot:forest', 'height', 'gradient_boosting', '{"n_trees": 2}')$$);
 RESET ml.work_mem;
 SELECT count(*) - :models_before AS registered_by_failures FROM ml.models;
+-- The per-row state of a fit (bins, scores, gradients) is counted against
+-- ml.work_mem and emptied when the next fit starts: a search of 6 fits (3
+-- trials x 2 folds) fits in the memory of about one (one fit needs more than
+-- 4 MB here, so six fits' state kept together would need far more than 5 MB).
+SET ml.max_parallel_workers = 0;
+SET ml.work_mem = '4MB';
+SELECT regress.err($$SELECT ml.train_model('memsearch', 'snapshot:forest', 'height', 'gradient_boosting', '{"n_trees": 2, "max_depth": 3}', '{a,b,c,species,constant}')$$) LIKE '54000:%' AS one_fit_needs_more_than_4mb;
+SET ml.work_mem = '5MB';
+SELECT version FROM ml.train_model('memsearch', 'snapshot:forest', 'height', 'gradient_boosting', '{"n_trees": 2}', '{a,b,c,species,constant}',
+                                   search => '{"method": "grid", "params": {"max_depth": [2, 3, 4]}, "folds": 2}');
+RESET ml.max_parallel_workers;
+RESET ml.work_mem;
 
 -- explain_predict explains linear models and trees only.
 SELECT version FROM ml.train_model('km_forest', 'snapshot:forest', NULL, 'kmeans', '{"k": 2, "n_init": 1}', '{a,b}');
