@@ -198,6 +198,9 @@ stats_pass(MLFit *fit)
 	return partials + STATS_FIRST;
 }
 
+/* Refinement passes at most: each gains digits while eps * kappa^2 < 1. */
+#define ML_MAX_REFINE_PASSES 4
+
 /* Whether the QR solution's error bound leaves fewer than 13 correct digits. */
 static bool
 needs_refinement(const mlc_linear_summary *s)
@@ -207,7 +210,8 @@ needs_refinement(const mlc_linear_summary *s)
 
 	if (!isfinite(kappa) || fitted <= 0)
 		return true;
-	return DBL_EPSILON * kappa * kappa * sqrt(s->rss / fitted) > 1e-13;
+	/* the bound eps kappa (1 + kappa |r| / |Xb|): an exact fit leaves eps kappa */
+	return DBL_EPSILON * kappa * (1 + kappa * sqrt(s->rss / fitted)) > 1e-13;
 }
 
 static void
@@ -312,18 +316,37 @@ fit_linear(MLFit *fit)
 		if (st == MLC_ESINGULAR && summary.dependent_feature >= 0)
 			singular_error(fit, &summary, "Leave it out of features, or use algorithm => 'ridge'.");
 		check_core(st, &err);
-		if (needs_refinement(&summary))
+		/*
+		 * Iterative refinement from exact residuals, a pass each, while the
+		 * error bound says digits are missing and a step still moves the
+		 * coefficients (each step contracts the error by about eps * kappa^2).
+		 */
+		while (refined < ML_MAX_REFINE_PASSES && needs_refinement(&summary))
 		{
 			double	   *acc = palloc0(sizeof(double) * 2 * p1);
+			double	   *before = palloc(sizeof(double) * p1);
 			double	   *partials;
-			int			c;
+			double		moved;
+			int			applied,
+						c,
+						j;
 
+			before[0] = lm.intercept;
+			memcpy(before + 1, lm.coef, sizeof(double) * p);
 			publish_linear(fit, &lm);
 			partials = ml_fit_pass(fit, PASS_REFINE);
 			for (c = 0; c < ml_engine_nchunks(fit->engine); c++)
 				mlc_linear_refine_combine(p, acc, ml_fit_partial(fit, partials, c));
 			check_core(mlc_linear_refine_apply(p, R, means, fit->n_train, fit->hp.alpha, acc, &lm,
-											   &summary, &refined, &err), &err);
+											   &summary, &applied, &err), &err);
+			if (!applied)
+				break;
+			refined++;
+			moved = fabs(lm.intercept - before[0]) / Max(fabs(lm.intercept), DBL_MIN);
+			for (j = 0; j < p; j++)
+				moved = Max(moved, fabs(lm.coef[j] - before[j + 1]) / Max(fabs(lm.coef[j]), DBL_MIN));
+			if (moved <= 4 * DBL_EPSILON)
+				break;
 		}
 		fit->iterations = 1;
 		fit->converged = true;

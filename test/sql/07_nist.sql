@@ -60,10 +60,12 @@ FROM certified c
 CROSS JOIN LATERAL (SELECT x.*, row_number() OVER () - 1 AS k FROM ml.explain('nist_' || lower(c.dataset)) x) e
 WHERE e.k = c.k;
 
--- Requirement: every coefficient >= 7 digits on Filip, >= 9 on the others;
--- standard errors >= 6 digits where certified non-zero.
+-- Requirement: every coefficient >= 7.5 digits on Filip, >= 13 on the others
+-- (an exact fit such as Wampler1 is refined too: its error bound is eps kappa);
+-- standard errors >= 6 digits where certified non-zero.  scikit-learn's
+-- digits on the same designs: test/reference/check_nist_vs_sklearn.py.
 SELECT dataset, count(*) AS coefficients,
-       min(coef_lre) >= CASE dataset WHEN 'Filip' THEN 7 ELSE 9 END AS coefficients_ok,
+       min(coef_lre) >= CASE dataset WHEN 'Filip' THEN 7.5 ELSE 13 END AS coefficients_ok,
        coalesce(min(se_lre) >= 6, true) AS std_errors_ok
 FROM nist_lre GROUP BY dataset ORDER BY dataset;
 -- Filip's certified residual standard deviation and R squared.
