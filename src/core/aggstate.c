@@ -177,12 +177,12 @@ pass_needs(const uint8_t *buf, const mlc_agg_header *h, uint64_t *params_need,
 			{
 				double		seed;
 
-				if (h->param_len < 3)
-					return bad(err, "the sample pass has no rate and seed");
-				seed = param_at(buf, h, 2);
+				if (h->param_len < 4)
+					return bad(err, "the sample pass has no hash range and seed");
+				seed = param_at(buf, h, 3);
 				if (!(seed >= 0 && seed < 18446744073709551616.0))
 					return bad(err, "the sample pass's seed is out of range");
-				*params_need = 3;
+				*params_need = 4;
 				*partial_need = 1 + (uint64_t) h->block_rows * d;
 			}
 			break;

@@ -1037,7 +1037,7 @@ fail:
  * k = 0 the sum of residuals and k = j + 1 the sum of x_j * residual
  * (uncentered; the centering is applied in mlc_linear_refine_apply).
  */
-#define REFINE_MAX_CONTRACTION 0.25
+#define REFINE_MAX_CONTRACTION 1e-3
 
 mlc_status
 mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,

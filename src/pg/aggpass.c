@@ -240,22 +240,6 @@ block_partial(MLAggState *s)
 	return part;
 }
 
-/* Sample records (hash, row): order by hash, then values (as fit.c does). */
-static int	sample_cmp_width;
-
-static int
-sample_cmp(const void *a, const void *b)
-{
-	const double *x = a,
-			   *y = b;
-	int			j;
-
-	for (j = 0; j < sample_cmp_width; j++)
-		if (x[j] != y[j])
-			return x[j] < y[j] ? -1 : 1;
-	return 0;
-}
-
 /*
  * Combine a partial into the state's accumulator.  Returns the state, which
  * moves (a new palloc) only when a sample grows; the caller must then not
@@ -291,8 +275,7 @@ agg_merge(MLAggState *s, const double *part, int64 len)
 		if (n > ML_AGG_SAMPLE_CAP)
 		{
 			/* keep the smallest hashes: the same set whatever the combine order */
-			sample_cmp_width = w;
-			qsort(acc + 1, n, sizeof(double) * w, sample_cmp);
+			qsort_arg(acc + 1, n, sizeof(double) * w, ml_sample_cmp, &w);
 			acc[0] = ML_AGG_SAMPLE_CAP;
 			t->acc_len = 1 + (int64) ML_AGG_SAMPLE_CAP * w;
 			SET_VARSIZE(t, agg_size(t, t->acc_len));

@@ -620,18 +620,46 @@ fit_softmax(MLFit *fit)
 	ml_json_key_number(buf, "function_evaluations", evals, true);
 }
 
-/* Sample records are (hash, row) of *width doubles: by hash, then by the values. */
+
+/* Centroid order: lexicographic by coordinates. */
 static int
-cmp_sample(const void *a, const void *b, void *width)
+cmp_centroid(const void *a, const void *b, void *arg)
 {
-	const double *x = a,
-			   *y = b;
+	const double *C = ((const double **) arg)[0];
+	int			p = (int) (intptr_t) ((const double **) arg)[1];
+	const double *x = C + (Size) *(const int *) a * p,
+			   *y = C + (Size) *(const int *) b * p;
 	int			j;
 
-	for (j = 0; j < *(int *) width; j++)
+	for (j = 0; j < p; j++)
 		if (x[j] != y[j])
 			return x[j] < y[j] ? -1 : 1;
 	return 0;
+}
+
+/*
+ * Clusters are numbered by their centroids' order, so the labels depend on
+ * where the clusters are, not on which seed found which first.
+ */
+static void
+number_clusters(int k, int p, double *centroids, double *sizes)
+{
+	int		   *order = palloc(sizeof(int) * k);
+	double	   *C = palloc(sizeof(double) * k * p);
+	double	   *S = palloc(sizeof(double) * k);
+	const double *arg[2] = {C, (const double *) (intptr_t) p};
+	int			c;
+
+	memcpy(C, centroids, sizeof(double) * k * p);
+	memcpy(S, sizes, sizeof(double) * k);
+	for (c = 0; c < k; c++)
+		order[c] = c;
+	qsort_arg(order, k, sizeof(int), cmp_centroid, arg);
+	for (c = 0; c < k; c++)
+	{
+		memcpy(centroids + (Size) c * p, C + (Size) order[c] * p, sizeof(double) * p);
+		sizes[c] = S[order[c]];
+	}
 }
 
 static void
@@ -674,31 +702,16 @@ fit_kmeans(MLFit *fit)
 	double		silhouette;
 
 	/* 1. a seeded sample of the training rows for k-means++ */
-	params[0] = fit->train_rows_hint > 0 ? Min(1.0, (double) ML_SAMPLE_ROWS / fit->train_rows_hint) : 1.0;
-	params[1] = fit->hp.seed;
-	partials = ml_fit_pass(fit, PASS_SAMPLE);
-	for (c = 0; c < nchunks; c++)
-		ns += (int64) ml_fit_partial(fit, partials, c)[0];
-	if (ns < k)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATA_EXCEPTION),
-				 errmsg("k is %d, but only %lld training rows were sampled", k, (long long) ns),
-				 errhint("Use a k no larger than the number of training rows.")));
 	{
-		/* gather (hash, row) records and order them by hash, then values */
-		int			width = p + 1;
-		double	   *recs = palloc_extended(sizeof(double) * ns * width, MCXT_ALLOC_HUGE);
+		double	   *recs = ml_fit_sample(fit, fit->train_rows_hint > 0
+										 ? Min(1.0, (double) ML_SAMPLE_ROWS / fit->train_rows_hint) : 1.0,
+										 fit->hp.seed, &ns);
 
-		i = 0;
-		for (c = 0; c < nchunks; c++)
-		{
-			double	   *part = ml_fit_partial(fit, partials, c);
-			int64		n = (int64) part[0];
-
-			memcpy(recs + i * (p + 1), part + 1, sizeof(double) * n * (p + 1));
-			i += n;
-		}
-		qsort_arg(recs, ns, sizeof(double) * width, cmp_sample, &width);
+		if (ns < k)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("k is %d, but only %lld training rows were sampled", k, (long long) ns),
+					 errhint("Use a k no larger than the number of training rows.")));
 		sample = palloc_extended(sizeof(double) * ns * p, MCXT_ALLOC_HUGE);
 		for (i = 0; i < ns; i++)
 			for (j = 0; j < p; j++)
@@ -805,6 +818,7 @@ fit_kmeans(MLFit *fit)
 	fit->objective = inertia[best];
 	if (!fit->converged)
 		iteration_limit_warning(fit, "k-means");
+	number_clusters(k, p, centroids + (Size) best * k * p, sizes + (Size) best * k);
 	ml_fit_add_array(fit, "centroids", k, p, centroids + (Size) best * k * p);
 
 	/* sampled silhouette of the best run */

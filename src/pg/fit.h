@@ -67,6 +67,8 @@ extern double *ml_fit_partial(MLFit *fit, double *partials, int chunk);
 extern void ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data);
 extern void ml_fit_history(MLFit *fit, int iteration, double train_loss, double valid_loss,
 						   double step, TimestampTz t0);
+/* Every train row whose seeded content hash is under rate: n records (hash, row), by hash. */
+extern double *ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n);
 
 /* JSON helpers shared with train.c */
 extern void ml_json_number(StringInfo buf, double v);

@@ -6,6 +6,7 @@
 
 #include <math.h>
 
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/json.h"
@@ -75,3 +76,82 @@ ml_fit_history(MLFit *fit, int iteration, double train_loss, double valid_loss, 
 	appendStringInfoChar(h, '}');
 }
 
+
+/*
+ * The train rows whose seeded content hash u is under rate, as records
+ * (u, row) ordered by u, then values: all of them, however the engine cuts
+ * the rows into chunks, so the sample depends on the rows alone.  A chunk
+ * returns its smallest ML_SAMPLE_PER_CHUNK records; when it may have been
+ * cut there, the records under its largest u are complete and the next
+ * pass asks for the rows from that u up.  (A chunk of more identical rows
+ * than that, all in one window, is the exception: how many of the copies
+ * are kept then depends on the chunks.)
+ */
+double *
+ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n_out)
+{
+	int			nchunks = ml_engine_nchunks(fit->engine);
+	int			w = fit->plan->p + 1;
+	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
+	double		lo = 0;
+	double	   *recs = NULL;
+	int64		n = 0,
+				cap = 0;
+
+	for (;;)
+	{
+		double	   *partials;
+		double		limit = rate;
+		int			c;
+		int64		i;
+
+		params[0] = lo;
+		params[1] = rate;
+		params[2] = seed;
+		partials = ml_fit_pass(fit, PASS_SAMPLE);
+		for (c = 0; c < nchunks; c++)
+		{
+			const double *part = ml_fit_partial(fit, partials, c);
+			int64		m = (int64) part[0];
+			double		top = -1;
+
+			if (m < ML_SAMPLE_PER_CHUNK)
+				continue;
+			for (i = 0; i < m; i++)
+				top = Max(top, part[1 + i * w]);
+			limit = Min(limit, top);
+		}
+		/* a cut chunk of copies of one row at lo: take the copies it kept */
+		if (limit <= lo)
+			limit = nextafter(lo, INFINITY);
+		for (c = 0; c < nchunks; c++)
+		{
+			const double *part = ml_fit_partial(fit, partials, c);
+			int64		m = (int64) part[0];
+
+			for (i = 0; i < m; i++)
+			{
+				const double *rec = part + 1 + i * w;
+
+				if (rec[0] >= limit)
+					continue;
+				if (n == cap)
+				{
+					cap = Max(1024, cap * 2);
+					recs = recs ? repalloc_huge(recs, sizeof(double) * cap * w)
+						: palloc_extended(sizeof(double) * cap * w, MCXT_ALLOC_HUGE);
+				}
+				memcpy(recs + n * w, rec, sizeof(double) * w);
+				n++;
+			}
+		}
+		if (limit >= rate)
+			break;
+		lo = limit;
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (n > 1)
+		qsort_arg(recs, n, sizeof(double) * w, ml_sample_cmp, &w);
+	*n_out = n;
+	return recs;
+}

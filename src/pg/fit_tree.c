@@ -67,33 +67,21 @@ static void
 bin_edges(MLFit *fit, double *edges, int *n_edges)
 {
 	int			F = fit->plan->p;
-	int			nchunks = ml_engine_nchunks(fit->engine);
-	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
-	double	   *partials;
+	double	   *recs;
 	int64		ns = 0,
 				i;
-	int			c,
-				j;
+	int			j;
 	double	   *col;
 	mlc_error	err;
 
-	params[0] = fit->train_rows_hint > 0 ? Min(1.0, (double) ML_TREE_SAMPLE_ROWS / fit->train_rows_hint) : 1.0;
-	params[1] = fit->hp.seed;
-	partials = ml_fit_pass(fit, PASS_SAMPLE);
-	for (c = 0; c < nchunks; c++)
-		ns += (int64) ml_fit_partial(fit, partials, c)[0];
+	recs = ml_fit_sample(fit, fit->train_rows_hint > 0
+						 ? Min(1.0, (double) ML_TREE_SAMPLE_ROWS / fit->train_rows_hint) : 1.0,
+						 fit->hp.seed, &ns);
 	col = palloc_extended(sizeof(double) * Max(ns, 1), MCXT_ALLOC_HUGE);
 	for (j = 0; j < F; j++)
 	{
-		int64		q = 0;
-
-		for (c = 0; c < nchunks; c++)
-		{
-			double	   *pp = ml_fit_partial(fit, partials, c);
-
-			for (i = 0; i < (int64) pp[0]; i++)
-				col[q++] = pp[1 + i * (F + 1) + 1 + j];
-		}
+		for (i = 0; i < ns; i++)
+			col[i] = recs[i * (F + 1) + 1 + j];
 		/* quantiles do not depend on the order of the values */
 		check_core(mlc_bin_edges(ns, col, (int) fit->hp.max_bins, edges + (Size) j * ML_TREE_MAX_EDGES,
 								 &n_edges[j], &err), &err);

@@ -34,6 +34,21 @@ ml_eval_doubles(mlc_task task, int K)
 	}
 }
 
+/* Sample records (u, row): by u, then by the values. */
+int
+ml_sample_cmp(const void *a, const void *b, void *width)
+{
+	const double *x = a,
+			   *y = b;
+	int			w = *(int *) width,
+				j;
+
+	for (j = 0; j < w; j++)
+		if (x[j] != y[j])
+			return x[j] < y[j] ? -1 : 1;
+	return 0;
+}
+
 /* Row i of a column-major block into x. */
 static inline void
 block_row(const mlc_block *b, int64 i, double *x)
@@ -231,33 +246,41 @@ ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 		case PASS_SAMPLE:
 			{
 				/*
-				 * Rows whose content hash falls under the rate, each with its
-				 * hash: the leader orders the sample by hash, so it depends
-				 * on the rows only, not on chunks or engines.
+				 * Rows whose content hash u falls in [lo, hi), each with its
+				 * hash: the smallest ML_SAMPLE_PER_CHUNK by (u, values) when
+				 * there are more (ml_fit_sample asks again above the largest
+				 * kept), so what is kept depends on the rows alone.
 				 */
-				double		rate = prm[0];
-				uint64		seed = (uint64) prm[1];
-				double	   *x = palloc(sizeof(double) * p);
+				double		lo = prm[0],
+							hi = prm[1];
+				uint64		seed = (uint64) prm[2];
+				int			w = p + 1;
+				double	   *recs = palloc_extended(sizeof(double) * Max(1, tr.n) * w, MCXT_ALLOC_HUGE);
 				int64		i,
-							kept = 0;
+							n = 0;
 
-				for (i = 0; i < tr.n && kept < ML_SAMPLE_PER_CHUNK; i++)
+				for (i = 0; i < tr.n; i++)
 				{
+					double	   *rec = recs + n * w;
 					uint64		h;
 					double		u;
 
-					block_row(&tr, i, x);
-					h = mlc_siphash(x, sizeof(double) * p, seed, MLC_CONTENT_K1);
+					block_row(&tr, i, rec + 1);
+					h = mlc_siphash(rec + 1, sizeof(double) * p, seed, MLC_CONTENT_K1);
 					u = (double) (h >> 11) * (1.0 / 9007199254740992.0);
-					if (u < rate)
+					if (u >= lo && u < hi)
 					{
-						double	   *slot = partial + 1 + kept++ * (p + 1);
-
-						slot[0] = u;
-						memcpy(slot + 1, x, sizeof(double) * p);
+						rec[0] = u;
+						n++;
 					}
 				}
-				partial[0] = (double) kept;
+				if (n > ML_SAMPLE_PER_CHUNK)
+				{
+					qsort_arg(recs, n, sizeof(double) * w, ml_sample_cmp, &w);
+					n = ML_SAMPLE_PER_CHUNK;
+				}
+				memcpy(partial + 1, recs, sizeof(double) * n * w);
+				partial[0] = (double) n;
 			}
 			break;
 		case PASS_KMEANS:

@@ -40,7 +40,7 @@ params_softmax(const double *prm, int p)
 static double
 params_sample(const double *prm, int p)
 {
-	return 2;					/* rate, seed */
+	return 3;					/* lo, hi, seed */
 }
 
 static double

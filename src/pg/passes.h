@@ -114,6 +114,8 @@ extern void ml_chunk_views(const MLChunk *c, int holdout, mlc_block *tr, mlc_blo
 
 /* partials.c: every pass that is not a tree's */
 extern void ml_row_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+/* qsort_arg order of sample records (hash, row), width in doubles as the argument */
+extern int	ml_sample_cmp(const void *a, const void *b, void *width);
 
 /* tree_partials.c */
 extern void ml_tree_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
