@@ -38,6 +38,29 @@ typedef struct MLFit
 	double		objective;		/* final training loss, for messages */
 } MLFit;
 
+/*
+ * An algorithm family: its fit, and the doubles its passes' partials and
+ * parameters need (param_doubles NULL: no more than an encoded model).
+ * Its per-chunk partials are entries of the pass table (passes.c).
+ */
+typedef struct MLAlgorithmFamily
+{
+	const char *name;
+	void		(*fit) (MLFit *fit);
+	Size		(*partial_doubles) (mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+	Size		(*param_doubles) (mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
+} MLAlgorithmFamily;
+
+extern const MLAlgorithmFamily ml_linear_family;	/* fit_linear.c */
+extern const MLAlgorithmFamily ml_pca_family;	/* fit_pca.c */
+extern const MLAlgorithmFamily ml_glm_family;	/* fit_glm.c */
+extern const MLAlgorithmFamily ml_kmeans_family;	/* fit_kmeans.c */
+extern const MLAlgorithmFamily ml_naive_bayes_family;	/* fit_naive_bayes.c */
+extern const MLAlgorithmFamily ml_tree_family;	/* fit_tree.c */
+
+/* The linear family's chunk statistics, merged (PCA uses them too). */
+extern double *ml_linear_stats_pass(MLFit *fit);
+
 /* Doubles a chunk partial needs for every pass the algorithm runs. */
 extern int	ml_fit_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
 extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K);
@@ -45,7 +68,6 @@ extern int	ml_fit_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p,
 extern mlc_task ml_algorithm_task(mlc_algorithm alg, int K);
 
 /* fit_tree.c */
-extern void ml_fit_trees(MLFit *fit);
 extern double *ml_tree_evaluate(MLFit *fit);
 
 /* Fit on the engine's rows; fills the results. */
@@ -70,8 +92,15 @@ extern void ml_fit_history(MLFit *fit, int iteration, double train_loss, double 
 /* Every train row whose seeded content hash is under rate: n records (hash, row), by hash. */
 extern double *ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n);
 
+/* The summary's "coefficients": per term its estimate and, where given, inference. */
+extern void ml_fit_summary_coefficients(MLFit *fit, const double *beta, const double *se, const double *stat,
+										const char *stat_name, const double *pval, const double *odds);
+extern void ml_fit_no_rows_error(MLFit *fit);
+extern void ml_fit_iteration_warning(MLFit *fit, const char *what);
+
 /* JSON helpers shared with train.c */
 extern void ml_json_number(StringInfo buf, double v);
 extern void ml_json_key_number(StringInfo buf, const char *key, double v, bool comma);
+extern void ml_json_key_array(StringInfo buf, const char *key, const double *v, int n, bool comma);
 
 #endif							/* ML_FIT_H */

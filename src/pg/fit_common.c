@@ -155,3 +155,71 @@ ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n_out)
 	*n_out = n;
 	return recs;
 }
+
+void
+ml_json_key_array(StringInfo buf, const char *key, const double *v, int n, bool comma)
+{
+	int			i;
+
+	if (comma)
+		appendStringInfoString(buf, ", ");
+	escape_json(buf, key);
+	appendStringInfoString(buf, ": [");
+	for (i = 0; i < n; i++)
+	{
+		if (i)
+			appendStringInfoString(buf, ", ");
+		ml_json_number(buf, v[i]);
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+void
+ml_fit_no_rows_error(MLFit *fit)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("no usable training rows"),
+			 errdetail("%lld rows were skipped because the target is NULL or a value is not finite; %lld rows are in the validation set.",
+					   (long long) fit->n_skipped, (long long) fit->n_valid),
+			 errhint("Filter NULL targets and non-finite values in the snapshot query.")));
+}
+
+void
+ml_fit_iteration_warning(MLFit *fit, const char *what)
+{
+	ereport(WARNING,
+			(errmsg("%s did not converge in %d iterations", what, fit->iterations),
+			 errdetail("The model is registered as it stands; its training_info shows the last steps."),
+			 errhint("Raise \"max_iter\", scale the features, or add regularization (\"alpha\").")));
+}
+
+void
+ml_fit_summary_coefficients(MLFit *fit, const double *beta, const double *se, const double *stat,
+							const char *stat_name, const double *pval, const double *odds)
+{
+	StringInfo	buf = &fit->summary;
+	int			p = fit->plan->p,
+				j;
+
+	appendStringInfoString(buf, "\"coefficients\": [");
+	for (j = 0; j <= p; j++)
+	{
+		appendStringInfoString(buf, j ? ", {" : "{");
+		escape_json(buf, "feature");
+		appendStringInfoString(buf, ": ");
+		escape_json(buf, j == 0 ? "intercept" : fit->feature_names[j - 1]);
+		ml_json_key_number(buf, "coefficient", beta[j], true);
+		if (se)
+		{
+			ml_json_key_number(buf, "std_error", se[j], true);
+			ml_json_key_number(buf, stat_name, stat[j], true);
+			ml_json_key_number(buf, "p_value", pval[j], true);
+		}
+		if (odds)
+			ml_json_key_number(buf, "odds_ratio", odds[j], true);
+		appendStringInfoChar(buf, '}');
+	}
+	appendStringInfoChar(buf, ']');
+}
+

@@ -19,13 +19,6 @@
 /* Rows the bin edges are computed from (about; all rows when fewer). */
 #define ML_TREE_SAMPLE_ROWS 50000
 
-static void
-check_core(mlc_status st, const mlc_error *err)
-{
-	if (st != MLC_OK)
-		ml_raise_core_error(err);
-}
-
 /* Growable double buffer for the model's node arrays. */
 typedef struct DBuf
 {
@@ -83,7 +76,7 @@ bin_edges(MLFit *fit, double *edges, int *n_edges)
 		for (i = 0; i < ns; i++)
 			col[i] = recs[i * (F + 1) + 1 + j];
 		/* quantiles do not depend on the order of the values */
-		check_core(mlc_bin_edges(ns, col, (int) fit->hp.max_bins, edges + (Size) j * ML_TREE_MAX_EDGES,
+		ml_check_core(mlc_bin_edges(ns, col, (int) fit->hp.max_bins, edges + (Size) j * ML_TREE_MAX_EDGES,
 								 &n_edges[j], &err), &err);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -120,7 +113,7 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 				level;
 	mlc_error	err;
 
-	check_core(mlc_tree_builder_create(tp, F, (const double *const *) edge_ptrs, n_edges, &b, &err), &err);
+	ml_check_core(mlc_tree_builder_create(tp, F, (const double *const *) edge_ptrs, n_edges, &b, &err), &err);
 	tree_key = ++tree_counter;
 	for (level = 0; (nslots = mlc_tree_builder_begin_level(b)) > 0; level++)
 	{
@@ -172,7 +165,7 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 			for (c = 0; c < nslots_done; c++)
 				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
 		}
-		check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
+		ml_check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
 		CHECK_FOR_INTERRUPTS();
 	}
 	if (nslots < 0)
@@ -201,7 +194,7 @@ append_tree(TreeModel *tm, mlc_tree_builder *b, int W, double output, double sca
 	mlc_error	err;
 	int			j;
 
-	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, v, cv, gn, &err), &err);
+	ml_check_core(mlc_tree_builder_export(b, f, th, l, r, dl, v, cv, gn, &err), &err);
 	dbuf_add(&tm->nodes, &nn, 1);
 	dbuf_add(&tm->output, &output, 1);
 	dbuf_add(&tm->scale, &scale, 1);
@@ -253,7 +246,7 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column, int W, int V, double sca
 	params[5] = tree_counter;	/* the tree just grown: chunks' nodes belong to it */
 	for (i = 0; i < N * MLC_ROUTE_WIDTH; i++)
 		params[6 + i] = table[i];
-	check_core(mlc_tree_builder_export(b, f, th, l, r, dl, values, cv, gn, &err), &err);
+	ml_check_core(mlc_tree_builder_export(b, f, th, l, r, dl, values, cv, gn, &err), &err);
 	ml_fit_pass(fit, PASS_TREE_UPDATE);
 }
 
@@ -286,8 +279,8 @@ ml_tree_evaluate(MLFit *fit)
 	return ml_fit_pass(fit, PASS_TREE_EVAL);
 }
 
-void
-ml_fit_trees(MLFit *fit)
+static void
+fit_trees(MLFit *fit)
 {
 	const MLPlan *plan = fit->plan;
 	mlc_algorithm alg = fit->alg;
@@ -584,3 +577,17 @@ ml_fit_trees(MLFit *fit)
 				(errmsg("%d feature(s) with a single value in the training rows cannot split and were ignored", constant),
 				 errdetail("See summary->'single_valued_features'.")));
 }
+
+static Size
+tree_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
+{
+	return Max((Size) ml_tree_partial_doubles(alg, hp, p, K), 1 + (Size) ML_SAMPLE_PER_CHUNK * (p + 1));
+}
+
+static Size
+tree_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
+{
+	return (Size) ml_tree_param_doubles(alg, hp, p, K);
+}
+
+const MLAlgorithmFamily ml_tree_family = {"trees", fit_trees, tree_partial_doubles, tree_param_doubles};

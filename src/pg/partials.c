@@ -12,13 +12,6 @@
 #include "passes.h"
 #include "pg_mlops.h"
 
-static void
-check_core(mlc_status st, const mlc_error *err)
-{
-	if (st != MLC_OK)
-		ml_raise_core_error(err);
-}
-
 /* Doubles of one row set's metrics in a PASS_EVAL partial. */
 int
 ml_eval_doubles(mlc_task task, int K)
@@ -141,45 +134,9 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 	}
 }
 
-/* Column sums of a block, in row order (for the training means). */
-static void
-column_sums(const mlc_block *b, double *sums)
-{
-	int64		i;
-	int			j;
-
-	for (j = 0; j < b->p; j++)
-	{
-		double		sum = 0;
-
-		for (i = 0; i < b->n; i++)
-			sum += b->X[(Size) j * b->n + i];
-		sums[j] = sum;
-	}
-}
-
-/* Validation loss of a linear predictor under the logistic loss. */
-static double
-logistic_loss_sum(const mlc_block *b, const double *beta)
-{
-	double		sum = 0;
-	int64		i;
-	int			j;
-
-	for (i = 0; i < b->n; i++)
-	{
-		double		eta = beta[0];
-
-		for (j = 0; j < b->p; j++)
-			eta += beta[j + 1] * b->X[j * b->n + i];
-		/* log(1 + exp(eta)) - y eta, stably */
-		sum += (eta > 0 ? eta + log1p(exp(-eta)) : log1p(exp(eta))) - b->y[i] * eta;
-	}
-	return sum;
-}
-
+/* PASS_EVAL and PASS_SAMPLE of one chunk. */
 void
-ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
+ml_common_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
 	int			p = c->p;
 	mlc_error	err;
@@ -191,20 +148,6 @@ ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 	ml_chunk_views(c, holdout, &tr, &va);
 	switch (pass_kind)
 	{
-		case PASS_STATS:
-			partial[STATS_N_TRAIN] = (double) tr.n;
-			partial[STATS_N_VALID] = (double) va.n;
-			partial[STATS_N_SKIPPED] = (double) c->n_skipped;
-			check_core(mlc_linear_chunk_stats(&tr, partial + STATS_FIRST, &err), &err);
-			break;
-		case PASS_REFINE:
-			{
-				mlc_linear_model m = {p, prm[0], (double *) prm + 1};
-
-				memset(partial, 0, sizeof(double) * 2 * (p + 1));
-				check_core(mlc_linear_refine_chunk(&tr, &m, partial, &err), &err);
-			}
-			break;
 		case PASS_EVAL:
 			{
 				mlc_model	m;
@@ -218,29 +161,6 @@ ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 				eval_block(&m, &tr, partial);
 				eval_block(&m, &va, partial + E);
 				mlc_model_free(&m);
-			}
-			break;
-		case PASS_LOGISTIC:
-			{
-				Size		L = MLC_LOGISTIC_PARTIAL_DOUBLES(p);
-
-				check_core(mlc_logistic_chunk(&tr, prm, partial, &err), &err);
-				partial[L] = logistic_loss_sum(&va, prm);
-				partial[L + 1] = (double) va.n;
-				column_sums(&tr, partial + L + 2);
-			}
-			break;
-		case PASS_SOFTMAX:
-			{
-				int			K = (int) prm[0];
-				Size		S = MLC_SOFTMAX_PARTIAL_DOUBLES(p, K);
-				double	   *tmp = palloc(sizeof(double) * S);
-
-				check_core(mlc_softmax_chunk(&tr, K, prm + 1, partial, &err), &err);
-				check_core(mlc_softmax_chunk(&va, K, prm + 1, tmp, &err), &err);
-				partial[S] = tmp[1];
-				partial[S + 1] = (double) va.n;
-				column_sums(&tr, partial + S + 2);
 			}
 			break;
 		case PASS_SAMPLE:
@@ -283,28 +203,7 @@ ml_row_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 				partial[0] = (double) n;
 			}
 			break;
-		case PASS_KMEANS:
-			{
-				int			k = (int) prm[0];
-				int			runs = (int) prm[1];
-				Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
-				double	   *tmp = palloc(sizeof(double) * KM);
-				int			r;
-
-				check_core(mlc_kmeans_chunk(&tr, k, runs, prm + 2, partial, &err), &err);
-				if (va.n > 0)
-					check_core(mlc_kmeans_chunk(&va, k, runs, prm + 2, tmp, &err), &err);
-				for (r = 0; r < runs; r++)
-					partial[KM + r] = va.n > 0 ? tmp[r * (k + k * p + 1) + k + k * p] : 0;
-				partial[KM + runs] = (double) va.n;
-			}
-			break;
-		case PASS_NB:
-			check_core(mlc_nb_chunk(&tr, (int) prm[0], partial, &err), &err);
-			partial[MLC_NB_PARTIAL_DOUBLES((int) prm[0], p)] = (double) va.n;
-			break;
 		default:
-			elog(ERROR, "pass %d has no row partial", pass_kind);
+			elog(ERROR, "pass %d is not one of common's", pass_kind);
 	}
 }
-

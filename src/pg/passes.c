@@ -56,14 +56,14 @@ params_nb(const double *prm, int p)
 }
 
 const MLPassDef ml_passes[ML_N_PASSES] = {
-	[PASS_STATS] = {"stats", ml_row_partial, ML_COMBINE_STATS, false, params_holdout_only},
-	[PASS_REFINE] = {"refine", ml_row_partial, ML_COMBINE_ADD, false, params_linear},
-	[PASS_EVAL] = {"evaluate", ml_row_partial, ML_COMBINE_ADD, false, params_model},
-	[PASS_LOGISTIC] = {"logistic", ml_row_partial, ML_COMBINE_ADD, false, params_linear},
-	[PASS_SOFTMAX] = {"softmax", ml_row_partial, ML_COMBINE_ADD, false, params_softmax},
-	[PASS_SAMPLE] = {"sample", ml_row_partial, ML_COMBINE_SAMPLE, false, params_sample},
-	[PASS_KMEANS] = {"kmeans", ml_row_partial, ML_COMBINE_ADD, false, params_kmeans},
-	[PASS_NB] = {"naive_bayes", ml_row_partial, ML_COMBINE_NB, false, params_nb},
+	[PASS_STATS] = {"stats", ml_linear_partial, ML_COMBINE_STATS, false, params_holdout_only},
+	[PASS_REFINE] = {"refine", ml_linear_partial, ML_COMBINE_ADD, false, params_linear},
+	[PASS_EVAL] = {"evaluate", ml_common_partial, ML_COMBINE_ADD, false, params_model},
+	[PASS_LOGISTIC] = {"logistic", ml_glm_partial, ML_COMBINE_ADD, false, params_linear},
+	[PASS_SOFTMAX] = {"softmax", ml_glm_partial, ML_COMBINE_ADD, false, params_softmax},
+	[PASS_SAMPLE] = {"sample", ml_common_partial, ML_COMBINE_SAMPLE, false, params_sample},
+	[PASS_KMEANS] = {"kmeans", ml_kmeans_partial, ML_COMBINE_ADD, false, params_kmeans},
+	[PASS_NB] = {"naive_bayes", ml_naive_bayes_partial, ML_COMBINE_NB, false, params_nb},
 	[PASS_TREE_INIT] = {"tree_init", ml_tree_partial, ML_COMBINE_NONE, true, NULL},
 	[PASS_TREE_GRAD] = {"tree_gradients", ml_tree_partial, ML_COMBINE_NONE, false, NULL},
 	[PASS_TREE_HIST] = {"tree_histograms", ml_tree_partial, ML_COMBINE_NONE, false, NULL},

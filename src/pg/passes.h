@@ -1,6 +1,8 @@
 /*
  * passes.h: the passes of a training, as one table both engines read
- * (passes.c), and the chunk of rows a pass runs over.
+ * (passes.c), and the chunk of rows a pass runs over.  Each algorithm
+ * family (fit.h) computes its own passes' partials; evaluation and
+ * sampling are shared (partials.c).
  *
  * A training is a sequence of passes.  In a pass every chunk of rows yields
  * a partial (an array of doubles) computed from the chunk's rows and the
@@ -112,8 +114,12 @@ extern void *ml_chunk_state_alloc(Size size);
 /* The rows of a cross-validation split: the chunk's own or copies (chunk.c). */
 extern void ml_chunk_views(const MLChunk *c, int holdout, mlc_block *tr, mlc_block *va);
 
-/* partials.c: every pass that is not a tree's */
-extern void ml_row_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+/* The partials, each of its family's passes (fit_*.c), or shared (partials.c). */
+extern void ml_linear_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+extern void ml_glm_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+extern void ml_kmeans_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+extern void ml_naive_bayes_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
+extern void ml_common_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
 /* qsort_arg order of sample records (hash, row), width in doubles as the argument */
 extern int	ml_sample_cmp(const void *a, const void *b, void *width);
 

@@ -15,6 +15,13 @@ extern bool ml_progress;
 
 /* pg_mlops.c */
 extern void ml_raise_core_error(const mlc_error *err) pg_attribute_noreturn();
+/* A core call's status: ERROR unless MLC_OK. */
+static inline void
+ml_check_core(mlc_status st, const mlc_error *err)
+{
+	if (st != MLC_OK)
+		ml_raise_core_error(err);
+}
 extern void ml_progress_notice(const char *fmt,...) pg_attribute_printf(1, 2);
 extern double ml_elapsed_seconds(TimestampTz since);
 

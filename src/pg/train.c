@@ -36,13 +36,6 @@
 #define ML_MAX_FEATURES 10000
 #define ML_MAX_TRIALS 1000
 
-static void
-check_core(mlc_status st, const mlc_error *err)
-{
-	if (st != MLC_OK)
-		ml_raise_core_error(err);
-}
-
 /*
  * ---------- reading the plan (jsonb built by ml.train_model) ----------
  *
@@ -395,7 +388,7 @@ ml_fit(PG_FUNCTION_ARGS)
 				fit.holdout = f;
 				ml_fit_run(&fit);
 				build_model(&plan, alg, names, &fit, &model);
-				check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
+				ml_check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
 				initStringInfo(&buf);
 				trials[t].scores[f] = ml_fit_evaluate(&fit, &model, enc, enc_len, &buf, "train", "valid");
 				MemoryContextSwitchTo(old);
@@ -431,7 +424,7 @@ ml_fit(PG_FUNCTION_ARGS)
 					   (long long) fit.n_valid, (long long) fit.n_skipped, ml_engine_nchunks(engine),
 					   ml_engine_workers(engine), fit.iterations, ml_elapsed_seconds(t0));
 	build_model(&plan, alg, names, &fit, &model);
-	check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
+	ml_check_core(mlc_model_encode(&model, &enc, &enc_len, &err), &err);
 	initStringInfo(&metrics);
 	appendStringInfoChar(&metrics, '{');
 	{

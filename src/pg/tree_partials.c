@@ -57,13 +57,6 @@ typedef struct TreeChunk
 	int			level;			/* the level order[] has reached */
 } TreeChunk;
 
-static void
-check_core(mlc_status st, const mlc_error *err)
-{
-	if (st != MLC_OK)
-		ml_raise_core_error(err);
-}
-
 /* Outputs of the trees (V), the gradient columns of one tree (G) */
 int
 ml_tree_outputs(mlc_algorithm alg, int K)
@@ -178,7 +171,7 @@ tree_init(MLChunk *c, const mlc_block *tr, const mlc_block *va, int holdout,
 	}
 	/* forests: the targets are fixed; boosting computes them per round */
 	if (prm[2 + F + (Size) F * ML_TREE_MAX_EDGES] > 0)
-		check_core(mlc_tree_forest_targets(forest_classes, tr->n, t->y[0], t->g, t->h, &err), &err);
+		ml_check_core(mlc_tree_forest_targets(forest_classes, tr->n, t->y[0], t->g, t->h, &err), &err);
 	((MLChunk *) c)->state = t;
 
 	partial[0] = tr->n;
@@ -253,7 +246,7 @@ tree_grad(TreeChunk *t, const double *prm, double *partial)
 		for (i = 0; i < n; i++)
 			full[(Size) k * n + i] = base[k] + t->raw[0][(Size) k * n + i];
 	if (n > 0)
-		check_core(mlc_tree_gradients(objective, V == 1 ? 2 : V, n, t->y[0], full, t->g, t->h, &err), &err);
+		ml_check_core(mlc_tree_gradients(objective, V == 1 ? 2 : V, n, t->y[0], full, t->g, t->h, &err), &err);
 	for (k = 0; k < V; k++)
 		for (i = 0; i < n; i++)
 		{
@@ -405,8 +398,8 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 		t->level = level;
 		if (mode > 0)
 			row_weights(t, mode, rate, seed, tree);
-		check_core(mlc_tree_quantize(G * n, t->g + (Size) column * n, g_scale, 0, t->qg, &err), &err);
-		check_core(mlc_tree_quantize(n, t->h + (Size) column * n, h_scale, 1, t->qh, &err), &err);
+		ml_check_core(mlc_tree_quantize(G * n, t->g + (Size) column * n, g_scale, 0, t->qg, &err), &err);
+		ml_check_core(mlc_tree_quantize(n, t->h + (Size) column * n, h_scale, 1, t->qh, &err), &err);
 		t->m = 0;
 		for (i = 0; i < n; i++)
 			if (mode == 0 || t->weight[i] > 0)
@@ -442,7 +435,7 @@ tree_hist(TreeChunk *t, int F, const double *prm, double *partial)
 		if (s >= lo + count)
 			break;
 		if (s >= lo)
-			check_core(mlc_tree_hist_add_index(F, G, n, t->bins[0], t->qg, t->qh,
+			ml_check_core(mlc_tree_hist_add_index(F, G, n, t->bins[0], t->qg, t->qh,
 											   mode > 0 ? t->weight : NULL,
 											   t->order + t->grp_lo[g], t->grp_hi[g] - t->grp_lo[g],
 											   (int64_t *) partial + (size_t) (s - lo) * hlen, &err), &err);
