@@ -244,7 +244,7 @@ BEGIN
         cur := run.input_profile;
         source_label := format('scoring run %s (%s, by %s)', run.id, run.source, run.scored_by);
     ELSE
-        query := ml._source_query(source);
+        query := (ml._resolve_source(source)).query;
         PERFORM ml._check_source_columns(m, query, source, NULL);
         cur := ml._input_profile(mid, spec, query);
         source_label := source;

@@ -19,7 +19,7 @@ BEGIN
     IF source IS NULL THEN
         RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
     END IF;
-    query := ml._source_query(source);
+    query := (ml._resolve_source(source)).query;
     IF m.target IS NOT NULL AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(ml._query_columns(query)) c
                                             WHERE c->>'name' = m.target) THEN
         RAISE EXCEPTION 'source has no column "%", the target of model %@%', m.target, m.name, m.version

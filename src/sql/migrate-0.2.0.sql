@@ -9,6 +9,10 @@
 -- trusted.
 ----------------------------------------------------------------------------
 
+-- Functions 0.1.0 had that 0.2.0 replaced (ml._resolve_source resolves a
+-- source once, for query and relation alike).
+DROP FUNCTION ml._source_query(text);
+
 REVOKE ALL ON SCHEMA ml FROM PUBLIC;
 GRANT USAGE ON SCHEMA ml TO PUBLIC;
 REVOKE ALL ON SCHEMA ml_data FROM PUBLIC;

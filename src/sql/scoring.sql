@@ -145,7 +145,7 @@ BEGIN
     "into" := CASE cardinality(parts) WHEN 2 THEN format('%I.%I', parts[1], parts[2]) ELSE format('%I', parts[1]) END;
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
     label := m.name || '@' || m.version;
-    query := ml._source_query(source);
+    query := (ml._resolve_source(source)).query;
     PERFORM ml._check_source_columns(m, query, source, key);
     spec := ml._drift_spec(mid);
 

@@ -28,14 +28,13 @@ CREATE OR REPLACE AGGREGATE ml.content_hash(record) (
 );
 COMMENT ON AGGREGATE ml.content_hash(record) IS 'order-independent hash of a set of rows';
 
--- A source is a relation name or a query; return it as a query that runs
--- the same for the caller under the pinned search_path: a relation named
--- with its schema, or a query text as a temporary view of the caller's.
-CREATE OR REPLACE FUNCTION ml._source_query(source text) RETURNS text
+-- A source is a relation name or a query.  query reads it the same for the
+-- caller under the pinned search_path: a relation named with its schema, or
+-- a query text as a temporary view of the caller's; relation is NULL for a
+-- query.
+CREATE OR REPLACE FUNCTION ml._resolve_source(source text, OUT query text, OUT relation regclass)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
-DECLARE
-    rel regclass;
 BEGIN
     IF source IS NULL OR btrim(source) = '' THEN
         RAISE EXCEPTION 'source must not be empty'
@@ -43,19 +42,20 @@ BEGIN
                   HINT = 'Pass a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
     END IF;
     IF ml._is_query(source) THEN
-        RETURN 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
+        query := 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
+        RETURN;
     END IF;
     BEGIN
-        rel := ml._caller_relation(source);
+        relation := ml._caller_relation(source);
     EXCEPTION WHEN invalid_name OR syntax_error THEN
-        rel := NULL;  -- not a name: reported as no such relation
+        relation := NULL;  -- not a name: reported as no such relation
     END;
-    IF rel IS NULL THEN
+    IF relation IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist', source
             USING ERRCODE = 'undefined_table',
                   HINT = 'Pass a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
     END IF;
-    RETURN 'SELECT * FROM ' || rel::text;
+    query := 'SELECT * FROM ' || relation::text;
 END $$;
 
 -- Is a source a query text (else a relation or snapshot name)?
@@ -137,19 +137,19 @@ BEGIN
               HINT = 'Take a new snapshot with ml.snapshot() instead.';
 END $$;
 
-CREATE OR REPLACE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
-                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
+-- A snapshot of a resolved source (ml._resolve_source): query reads it,
+-- src_rel is the relation it names (NULL for a query text).
+CREATE OR REPLACE FUNCTION ml._snapshot_of(source text, query text, src_rel regclass, name text,
+                                           test_fraction float8, seed integer)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
-    query text;
     snap ml.snapshots;
     sid bigint;
     rel text;
     cols jsonb;
     qcols jsonb;
-    src_rel regclass;
     col_list text;
     copy_list text;
     remote boolean;
@@ -172,8 +172,6 @@ BEGIN
                       HINT = 'Snapshots are immutable; choose another name.';
         END IF;
     END IF;
-    query := ml._source_query(source);
-
     sid := nextval('ml.snapshots_id_seq');
     name := coalesce(name, 'snapshot_' || sid);
     rel := format('ml_data.%I', 'snapshot_' || sid);
@@ -184,7 +182,6 @@ BEGIN
     -- aggregates, and trained through the aggregate engine.
     -- The relation belongs to the extension's owner (only ml functions
     -- change or drop it); its creator reads it and may grant others.
-    src_rel := CASE WHEN NOT ml._is_query(source) THEN ml._caller_relation(source) END;
     remote := src_rel IS NOT NULL AND ml._is_remote_source(src_rel);
     IF remote THEN
         -- security_invoker: each reader reads the source with its own
@@ -232,7 +229,7 @@ BEGIN
     snap.id := sid;
     snap.name := name;
     snap.source := source;
-    snap.source_relations := ml._query_relations(CASE WHEN ml._is_query(source) THEN source ELSE query END);
+    snap.source_relations := ml._query_relations(CASE WHEN src_rel IS NULL THEN source ELSE query END);
     snap.relation := rel;
     snap.columns := cols;
     snap.test_fraction := test_fraction;
@@ -276,6 +273,13 @@ BEGIN
                               name, snap.train_count, snap.test_count, snap.content_hash));
     RETURN snap;
 END $$;
+CREATE OR REPLACE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
+                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
+RETURNS ml.snapshots
+LANGUAGE sql VOLATILE AS $$
+    SELECT ml._snapshot_of(source, r.query, r.relation, name, test_fraction, seed)
+    FROM ml._resolve_source(source) r
+$$;
 COMMENT ON FUNCTION ml._snapshot(text, text, float8, integer) IS 'freeze a table, view or query into an immutable, hashed snapshot';
 
 CREATE OR REPLACE FUNCTION ml._verify_snapshot(name text)

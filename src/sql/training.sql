@@ -27,7 +27,6 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     snap ml.snapshots;
     rel regclass;
-    is_query boolean := ml._is_query(source);
 BEGIN
     IF source IS NULL THEN
         RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -38,7 +37,10 @@ BEGIN
             RAISE EXCEPTION 'snapshot "%" does not exist', substr(source, 10)
                 USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
         END IF;
-    ELSIF NOT is_query THEN
+    ELSIF ml._is_query(source) THEN
+        RETURN ml._snapshot_of(source, 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', '')),
+                               NULL, NULL, coalesce(test_fraction, 0.25), seed);
+    ELSE
         SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
         BEGIN
             rel := ml._caller_relation(source);
@@ -56,16 +58,16 @@ BEGIN
                 USING ERRCODE = 'undefined_table',
                       HINT = 'Pass a snapshot name, a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
         END IF;
-    END IF;
-    IF snap.id IS NOT NULL THEN
-        IF test_fraction IS NOT NULL AND test_fraction <> snap.test_fraction THEN
-            RAISE EXCEPTION 'snapshot "%" was split with test_fraction %, not %', snap.name, snap.test_fraction, test_fraction
-                USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Leave test_fraction out to use the snapshot''s split, or take a new snapshot.';
+        IF rel IS NOT NULL THEN
+            RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed);
         END IF;
-        RETURN snap;
     END IF;
-    RETURN ml.snapshot(source, NULL, coalesce(test_fraction, 0.25), seed);
+    IF test_fraction IS NOT NULL AND test_fraction <> snap.test_fraction THEN
+        RAISE EXCEPTION 'snapshot "%" was split with test_fraction %, not %', snap.name, snap.test_fraction, test_fraction
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave test_fraction out to use the snapshot''s split, or take a new snapshot.';
+    END IF;
+    RETURN snap;
 END $$;
 
 -- Whether a snapshot column type (as format_type prints it) is a number.
