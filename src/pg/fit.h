@@ -1,8 +1,9 @@
 /*
- * fit.h: the algorithms' leader side: each fit runs passes (passes.h) on an
- * engine (engine.h) and combines their partials into a model (fit.c for
- * the linear family, logistic, softmax, k-means, PCA and naive Bayes;
- * fit_tree.c for trees; fit_common.c for what they share).
+ * fit.h: the algorithm families.  Each family's fit runs passes (passes.h)
+ * on an engine (engine.h) and combines their partials into a model: one
+ * module per family (fit_linear.c, fit_pca.c, fit_glm.c, fit_kmeans.c,
+ * fit_naive_bayes.c, fit_tree.c), what they share in fit_common.c, and the
+ * family table, sizing and evaluation in fit.c.
  */
 #ifndef ML_FIT_H
 #define ML_FIT_H

@@ -28,7 +28,7 @@ typedef enum MLPass
 	PASS_SAMPLE = MLC_PASS_SAMPLE,	/* kmeans, trees: a content-hash sample of rows */
 	PASS_KMEANS = MLC_PASS_KMEANS,	/* per-centroid sums of every run */
 	PASS_NB = MLC_PASS_NB,		/* per-class moments */
-	PASS_TREE_INIT,				/* trees (tree_passes.c): bin the rows */
+	PASS_TREE_INIT,				/* trees (tree_partials.c): bin the rows */
 	PASS_TREE_GRAD,
 	PASS_TREE_HIST,
 	PASS_TREE_UPDATE,
