@@ -57,8 +57,10 @@ ALTER VIEW ml.drift_summary SET (security_invoker = true);
 ALTER VIEW ml.performance SET (security_invoker = true);
 GRANT SELECT ON ml.registry, ml.lineage, ml.drift, ml.drift_summary, ml.performance TO PUBLIC;
 
-CREATE OR REPLACE FUNCTION ml._grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
-LANGUAGE plpgsql VOLATILE AS $$
+-- What ml.grant_model and ml.revoke_model are given: a model name that
+-- exists, a role (or public) and a privilege they know.
+CREATE OR REPLACE FUNCTION ml._check_grant(model text, grantee name, privilege text) RETURNS void
+LANGUAGE plpgsql STABLE AS $$
 #variable_conflict use_variable
 BEGIN
     PERFORM ml._check_model_name(model);
@@ -72,6 +74,13 @@ BEGIN
     IF grantee IS NULL OR (grantee <> 'public' AND NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = grantee)) THEN
         RAISE EXCEPTION 'role "%" does not exist', coalesce(grantee::text, 'NULL') USING ERRCODE = 'undefined_object';
     END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION ml._grant_model(model text, grantee name, privilege text DEFAULT 'use') RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+BEGIN
+    PERFORM ml._check_grant(model, grantee, privilege);
     PERFORM ml._require_model_privilege(model, 'manage', 'grant privileges on');
     INSERT INTO ml.model_grants (name, grantee, privilege) VALUES (model, grantee, privilege)
     ON CONFLICT DO NOTHING;
@@ -84,7 +93,7 @@ CREATE OR REPLACE FUNCTION ml._revoke_model(model text, grantee name, privilege 
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 BEGIN
-    PERFORM ml._check_model_name(model);
+    PERFORM ml._check_grant(model, grantee, privilege);
     PERFORM ml._require_model_privilege(model, 'manage', 'revoke privileges on');
     DELETE FROM ml.model_grants g WHERE g.name = model AND g.grantee = grantee AND g.privilege = privilege;
     INSERT INTO ml.model_events (action, details)

@@ -109,24 +109,32 @@ BEGIN
     RETURN ref;
 END $$;
 
--- Walk the lineage graph from a node, against the edges (upstream) or along them.
+-- Walk the lineage graph from a node, against the edges (upstream) or along
+-- them; each edge once, at its shortest depth.  A table a model scored is
+-- downstream of the run, not upstream of the model: upstream walks leave
+-- scored_by edges out.
 CREATE OR REPLACE FUNCTION ml._lineage_walk(node text, upstream boolean)
 RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind text, target_name text,
                relation text, at timestamptz, actor text)
 LANGUAGE sql STABLE AS $$
-    WITH RECURSIVE walk AS (
-        SELECT 1 AS depth, l.*, CASE WHEN upstream THEN l.source_name ELSE l.target_name END AS next,
-               ARRAY[CASE WHEN upstream THEN l.source_name ELSE l.target_name END] AS path
+    WITH RECURSIVE edges AS (
+        SELECT l.*, CASE WHEN upstream THEN l.target_name ELSE l.source_name END AS here,
+               CASE WHEN upstream THEN l.source_name ELSE l.target_name END AS next
         FROM ml.lineage l
-        WHERE CASE WHEN upstream THEN l.target_name ELSE l.source_name END = ml._lineage_node(node)
+        WHERE NOT (upstream AND l.relation = 'scored_by')
+    ), walk AS (
+        SELECT 1 AS depth, e.*, ARRAY[e.next] AS path
+        FROM edges e
+        WHERE e.here = ml._lineage_node(node)
         UNION ALL
-        SELECT w.depth + 1, l.*, CASE WHEN upstream THEN l.source_name ELSE l.target_name END,
-               w.path || CASE WHEN upstream THEN l.source_name ELSE l.target_name END
-        FROM walk w JOIN ml.lineage l ON CASE WHEN upstream THEN l.target_name ELSE l.source_name END = w.next
-        WHERE NOT (CASE WHEN upstream THEN l.source_name ELSE l.target_name END) = ANY (w.path) AND w.depth < 100
+        SELECT w.depth + 1, e.*, w.path || e.next
+        FROM walk w JOIN edges e ON e.here = w.next
+        WHERE NOT e.next = ANY (w.path) AND w.depth < 100
     )
-    SELECT * FROM (SELECT DISTINCT depth, source_kind, source_name, target_kind, target_name, relation, at, actor
-                   FROM walk) e
+    SELECT * FROM (SELECT DISTINCT ON (w.source_kind, w.source_name, w.target_kind, w.target_name, w.relation, w.at, w.actor)
+                          w.depth, w.source_kind, w.source_name, w.target_kind, w.target_name, w.relation, w.at, w.actor
+                   FROM walk w
+                   ORDER BY w.source_kind, w.source_name, w.target_kind, w.target_name, w.relation, w.at, w.actor, w.depth) e
     ORDER BY depth, at, CASE WHEN upstream THEN source_name ELSE target_name END
 $$;
 
@@ -142,7 +150,8 @@ RETURNS TABLE (depth integer, source_kind text, source_name text, target_kind te
 LANGUAGE sql STABLE AS $$ SELECT * FROM ml._lineage_walk(node, false) $$;
 COMMENT ON FUNCTION ml.lineage_downstream(text) IS 'every lineage edge leading from a relation, snapshot or model';
 
--- The edges of the whole graph, or of everything up- and downstream of a model.
+-- The edges of the whole graph, or of everything up- and downstream of a
+-- model and what it scored.
 CREATE OR REPLACE FUNCTION ml._graph_edges(model text)
 RETURNS TABLE (source_kind text, source_name text, target_kind text, target_name text, relation text)
 LANGUAGE sql STABLE AS $$
@@ -154,6 +163,10 @@ LANGUAGE sql STABLE AS $$
     UNION
     SELECT d.source_kind, d.source_name, d.target_kind, d.target_name, d.relation
     FROM ml.lineage_downstream(model) d WHERE model IS NOT NULL
+    UNION
+    -- what the model scored: not upstream of it, but part of its picture
+    SELECT l.source_kind, l.source_name, l.target_kind, l.target_name, l.relation
+    FROM ml.lineage l WHERE model IS NOT NULL AND l.relation = 'scored_by' AND l.target_name = ml._lineage_node(model)
 $$;
 
 CREATE OR REPLACE FUNCTION ml.lineage_graph(model text DEFAULT NULL, format text DEFAULT 'dot') RETURNS text

@@ -101,7 +101,7 @@ BEGIN
     RETURN cols;
 END $$;
 
-CREATE OR REPLACE FUNCTION ml._score(model text, source text, "into" text, key text DEFAULT NULL,
+CREATE OR REPLACE FUNCTION ml._score(model text, source text, output_table text, key text DEFAULT NULL,
                          mode text DEFAULT 'append')
 RETURNS bigint
 LANGUAGE plpgsql VOLATILE AS $$
@@ -128,21 +128,21 @@ BEGIN
         RAISE EXCEPTION 'mode must be append or replace, not %', coalesce(mode, 'NULL')
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF "into" IS NULL OR btrim("into") = '' THEN
+    IF output_table IS NULL OR btrim(output_table) = '' THEN
         RAISE EXCEPTION 'into must name the output table' USING ERRCODE = 'null_value_not_allowed';
     END IF;
     -- A table name, optionally schema-qualified, never SQL text.
     BEGIN
-        parts := parse_ident("into");
+        parts := parse_ident(output_table);
     EXCEPTION WHEN invalid_parameter_value THEN
         parts := NULL;
     END;
     IF parts IS NULL OR cardinality(parts) > 2 THEN
-        RAISE EXCEPTION 'invalid output table name "%"', "into"
+        RAISE EXCEPTION 'invalid output table name "%"', output_table
             USING ERRCODE = 'invalid_name',
                   HINT = 'Name a table, optionally with its schema: scores or analytics.scores.';
     END IF;
-    "into" := CASE cardinality(parts) WHEN 2 THEN format('%I.%I', parts[1], parts[2]) ELSE format('%I', parts[1]) END;
+    output_table := CASE cardinality(parts) WHEN 2 THEN format('%I.%I', parts[1], parts[2]) ELSE format('%I', parts[1]) END;
     SELECT * INTO m FROM ml.models x WHERE x.id = mid;
     label := m.name || '@' || m.version;
     query := (ml._resolve_source(source)).query;
@@ -158,12 +158,12 @@ BEGIN
                          CASE WHEN key IS NULL THEN '' ELSE format('_ml_src.%I, ', key) END,
                          outputs, label, t0, query);
     -- The output table is the caller's: the caller creates or fills it.
-    target := ml._caller_relation("into");
+    target := ml._caller_relation(output_table);
     IF target IS NULL THEN
         -- A new table: CREATE TABLE AS runs the scoring query in parallel.
-        "into" := ml._caller_new_relation("into");
-        n := (ml._as_caller(format('CREATE TABLE %s AS %s', "into", select_sql))->>'processed')::bigint;
-        target := "into"::regclass;
+        output_table := ml._caller_new_relation(output_table);
+        n := (ml._as_caller(format('CREATE TABLE %s AS %s', output_table, select_sql))->>'processed')::bigint;
+        target := output_table::regclass;
     ELSE
         SELECT string_agg(format('%s %s', k, v), ', ' ORDER BY o) INTO missing
         FROM (SELECT * FROM (VALUES (1, 'prediction', 'double precision', false), (1, 'predicted_class', 'text', true),

@@ -42,6 +42,11 @@ BEGIN
     END IF;
 END $$;
 
+-- ml.score's output table parameter is output_table now ("into" is a
+-- reserved word, so named notation needed quotes); a parameter cannot be
+-- renamed in place.
+DROP FUNCTION ml.score(text, text, text, text, text);
+
 -- Replaced below: the guards of snapshot relations and every policy.
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_ddl;
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_drop;

@@ -16,8 +16,8 @@ SELECT ml.score('homes', 'SELECT * FROM homes WHERE id <= 100', 'home_scores', k
 SELECT count(*) FROM home_scores;
 SELECT ml.score('homes', 'SELECT * FROM homes WHERE id <= 100', 'home_scores', key => 'id', mode => 'replace');
 SELECT count(*) FROM home_scores;
--- Named notation needs "into" quoted (INTO is a reserved word); without a key.
-SELECT ml.score('homes', 'homes', "into" => 'home_scores_nokey');
+-- Named notation: output_table (0.1.0's "into" was a reserved word); without a key.
+SELECT ml.score('homes', 'homes', output_table => 'home_scores_nokey');
 SELECT attname FROM pg_attribute WHERE attrelid = 'home_scores_nokey'::regclass AND attnum > 0 ORDER BY attnum;
 -- Duplicate keys are written as they come: one output row per source row.
 SELECT ml.score('homes', 'SELECT * FROM homes UNION ALL SELECT * FROM homes WHERE id = 1', 'dup_scores', 'id');

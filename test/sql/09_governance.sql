@@ -33,6 +33,10 @@ SELECT depth, source_kind, source_name, relation, target_kind, target_name FROM 
 SELECT depth, source_kind, source_name, relation, target_kind, target_name FROM ml.lineage_downstream('public.loans')
 WHERE target_name NOT LIKE 'snapshot\_%' ORDER BY depth, relation, target_name;
 SELECT depth, relation, target_name FROM ml.lineage_downstream('loans_v1') ORDER BY depth, relation, target_name;
+-- Each edge once, at its shortest depth; the table loans@1 scored is downstream, not upstream.
+SELECT count(*) = count(DISTINCT (source_name, relation, target_name)) AS each_edge_once,
+       bool_and(relation <> 'scored_by') AS no_scored_tables
+FROM ml.lineage_upstream('loans@1');
 SELECT ml.lineage_graph('loans@1');
 SELECT ml.lineage_graph('loans@1', 'mermaid') LIKE E'flowchart LR\n%' AS mermaid,
        (SELECT count(*) FROM regexp_matches(ml.lineage_graph('loans@1', 'mermaid'), '-->', 'g')) AS edges;
@@ -55,6 +59,8 @@ FROM ml.snapshots WHERE name = 'loans_v1';
 SELECT regress.err($$SELECT * FROM ml.verify_snapshot('no_such_snapshot')$$);
 SELECT regress.err($$SELECT * FROM ml.reproduce('no_such_model')$$);
 SELECT regress.err($$SELECT * FROM ml.lineage_upstream('nowhere')$$);
+SELECT regress.err($$SELECT ml.revoke_model('no_such_model', 'public')$$);
+SELECT regress.err($$SELECT ml.revoke_model('loans', 'public', 'own')$$);
 SELECT regress.err($$SELECT ml.lineage_graph('loans@1', 'svg')$$);
 SELECT regress.err($$SELECT ml.model_card('loans@1', 'pdf')$$);
 SELECT regress.err($$SELECT ml.describe_model('loans@9', 'x')$$);
