@@ -360,7 +360,7 @@ score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, c
 					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
 					 errmsg("model %s needs %d features, the array has %d",
 							entry->label, m->n_features, n),
-					 errhint("Pass a one-dimensional float8[] of the encoded features in the order of ml.describe_model(...)->'features', or pass a row.")));
+					 errhint("Pass a row, or a one-dimensional float8[] of the encoded features in the order of the model's summary->'features' in ml.models.")));
 		if (ARR_HASNULL(arr))
 			return false;
 		if (site->x == NULL)

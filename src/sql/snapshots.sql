@@ -248,8 +248,9 @@ BEGIN
                   HINT = 'A snapshot needs at least one row; check the source query.';
     END IF;
     snap.train_count := snap.row_count - snap.test_count;
-    PERFORM ml._notice(format('snapshot %s: %s rows copied and hashed in %s s, profiling columns',
-                              name, snap.row_count, round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
+    PERFORM ml._notice(format('snapshot %s: %s rows %s and hashed in %s s, profiling columns',
+                              name, snap.row_count, CASE WHEN remote THEN 'counted' ELSE 'copied' END,
+                              round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
     snap.profile := ml._as_caller('SELECT ml._profile($1->>''rel'', $1->''cols'')', jsonb_build_object('rel', rel, 'cols', cols));
     snap.created_at := now();
     snap.created_by := ml._caller();
