@@ -532,6 +532,8 @@ int			mlc_algorithm_is_tree(mlc_algorithm alg);
  * classification by the target). */
 mlc_task	mlc_algorithm_task(mlc_algorithm alg);
 
+/* The array called name whatever its shape, or NULL. */
+const mlc_array *mlc_model_find_array(const mlc_model *m, const char *name);
 /* The array called name with exactly rows x cols entries, or NULL. */
 const mlc_array *mlc_model_array(const mlc_model *m, const char *name, int rows, int cols);
 /*
