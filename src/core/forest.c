@@ -536,6 +536,7 @@ mlc_tree_shap(const mlc_forest *f, const double *x, double *phi, mlc_error *err)
 				F,
 				D;
 	size_t		plen;
+	int64_t		work = MLC_INTERRUPT_WORK;
 	path_elem  *path;
 	double		e[MAX_OUTPUTS];
 
@@ -558,6 +559,17 @@ mlc_tree_shap(const mlc_forest *f, const double *x, double *phi, mlc_error *err)
 		shap_ctx	c;
 		int			o = (int) f->tree_output[t];
 
+		/* a tree costs about nodes * depth path updates; the first looks */
+		if (work >= MLC_INTERRUPT_WORK)
+		{
+			if (mlc_interrupted())
+			{
+				mlc_free(path);
+				return mlc_fail(err, MLC_EINTR, NULL, "Tree SHAP interrupted");
+			}
+			work = 0;
+		}
+		work += (int64_t) f->tree_nodes[t] * (D + 1);
 		c.f = f;
 		c.x = x;
 		c.phi = phi;

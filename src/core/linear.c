@@ -238,6 +238,12 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 					hi,
 					lo;
 
+		/* three passes over the rows per column: look per column */
+		if (mlc_interrupted())
+		{
+			mlc_free(A);
+			return mlc_fail(err, MLC_EINTR, NULL, "chunk statistics interrupted");
+		}
 		/* a non-finite sum flags non-finite values or overflow */
 		sum = lane_sum(src, n);
 		if (!isfinite(sum))
@@ -1045,7 +1051,8 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 {
 	int			p,
 				p1;
-	int64_t		i;
+	int64_t		i,
+				imask;
 	int			j;
 
 	if (b == NULL || m == NULL || acc == NULL)
@@ -1063,6 +1070,7 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 						"refinement called with NULL data");
 	p1 = p + 1;
 
+	imask = mlc_interrupt_mask(8 * (int64_t) p1);
 	for (i = 0; i < b->n; i++)
 	{
 		double		s,
@@ -1072,6 +1080,9 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 					qe,
 					rh,
 					rl;
+
+		if ((i & imask) == 0 && mlc_interrupted())
+			return mlc_fail(err, MLC_EINTR, NULL, "refinement interrupted");
 
 		/* r = y - a - sum_j x_j b_j, compensated (Dot2) */
 		if (!isfinite(b->y[i]))

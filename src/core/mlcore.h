@@ -54,6 +54,26 @@ void	   *mlc_alloc(size_t size); /* may return NULL with default hooks */
 typedef int (*mlc_interrupt_fn) (void);
 void		mlc_set_interrupt(mlc_interrupt_fn fn);
 int			mlc_interrupted(void);
+
+/*
+ * How often loops look: about every MLC_INTERRUPT_WORK units of work (a
+ * unit is about one multiply-add), i.e. tens of microseconds apart, so a
+ * cancel is seen well within a millisecond while the look (an indirect
+ * call reading two flags) is lost in the work between.  A loop over items
+ * of per_item units looks when (i & mlc_interrupt_mask(per_item)) == 0,
+ * which includes its first item.  On MLC_EINTR, outputs a function was
+ * filling are unspecified (partial sums, a half-updated model).
+ */
+#define MLC_INTERRUPT_WORK 65536
+static inline int64_t
+mlc_interrupt_mask(int64_t per_item)
+{
+	int64_t		every = 1;
+
+	while (every < MLC_INTERRUPT_WORK && every * (per_item > 1 ? per_item : 1) < MLC_INTERRUPT_WORK)
+		every <<= 1;
+	return every - 1;
+}
 void	   *mlc_alloc0(size_t size);
 void		mlc_free(void *ptr);
 

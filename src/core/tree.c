@@ -153,6 +153,16 @@ quantize(double v, double scale, int64_t *q)
 
 /* ---------- histograms ---------- */
 
+/* Rows between looks at the interrupt hook in the per-row loops of a few
+ * operations (quantizing, gradients, targets). */
+#define QUANTIZE_MASK (MLC_INTERRUPT_WORK / 8 - 1)
+
+static mlc_status
+tree_interrupted(mlc_error *err)
+{
+	return mlc_fail(err, MLC_EINTR, NULL, "tree building interrupted");
+}
+
 size_t
 mlc_tree_hist_len(int n_features, int n_outputs)
 {
@@ -172,7 +182,8 @@ mlc_tree_hist_add(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
 	int			K = n_outputs,
 				f,
 				k;
-	int64_t		i;
+	int64_t		i,
+				imask;
 	size_t		un = (size_t) n;
 
 	if (hlen == 0 || n < 0 || n_slots < 0 || hist == NULL || slot == NULL ||
@@ -181,11 +192,14 @@ mlc_tree_hist_add(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
 	if (!(g_scale > 0) || !isfinite(g_scale) || !(h_scale > 0) || !isfinite(h_scale))
 		return mlc_fail(err, MLC_EINVAL, "Use mlc_tree_fixed_scale.",
 						"invalid fixed-point scale");
-	/* check every row first so that hist is unchanged on error */
+	/* check every row first so that hist is unchanged on MLC_EINVAL */
+	imask = mlc_interrupt_mask((int64_t) n_features * (2 + K));
 	for (i = 0; i < n; i++)
 	{
 		int64_t		q;
 
+		if ((i & imask) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		if (slot[i] < 0 || (weight != NULL && weight[i] == 0))
 			continue;
 		if (slot[i] >= n_slots)
@@ -208,6 +222,8 @@ mlc_tree_hist_add(int n_features, int n_outputs, int64_t n, const uint8_t *bins,
 					qh = 0;
 		int64_t		qg[MAX_OUTPUTS];
 
+		if ((i & imask) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		if (slot[i] < 0 || w == 0)
 			continue;
 		(void) quantize(h[i], h_scale, &qh);
@@ -236,10 +252,14 @@ mlc_tree_quantize(int64_t n, const double *v, double scale, int nonnegative, int
 	if (n < 0 || (n > 0 && (v == NULL || q == NULL)) || !(scale > 0) || !isfinite(scale))
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid quantize arguments");
 	for (i = 0; i < n; i++)
+	{
+		if ((i & QUANTIZE_MASK) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		if (!quantize(v[i], scale, &q[i]) || (nonnegative && q[i] < 0))
 			return mlc_fail(err, MLC_EINVAL,
 							"Gradients and hessians must be finite and within the fixed-point bound; hessians non-negative.",
 							"invalid value to quantize at row %lld", (long long) i);
+	}
 	return MLC_OK;
 }
 
@@ -252,7 +272,8 @@ mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t 
 				F = n_features,
 				f,
 				k;
-	int64_t		j;
+	int64_t		j,
+				jmask;
 
 	if (mlc_tree_hist_len(n_features, n_outputs) == 0 || n < 0 || m < 0 || hist == NULL ||
 		(m > 0 && (rows == NULL || bins == NULL || qg == NULL || qh == NULL)))
@@ -261,6 +282,7 @@ mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t 
 		if (rows[j] < 0 || rows[j] >= n)
 			return mlc_fail(err, MLC_EINVAL, NULL, "row index %lld of %lld rows",
 							(long long) rows[j], (long long) n);
+	jmask = mlc_interrupt_mask((int64_t) F * (2 + K));
 	if (K == 1 && weight == NULL)
 	{
 		/* boosting without row sampling: the common case, kept tight */
@@ -270,6 +292,9 @@ mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t 
 			const uint8_t *row = bins + (size_t) i * F;
 			int64_t		g = qg[i],
 						h = qh[i];
+
+			if ((j & jmask) == 0 && mlc_interrupted())
+				return tree_interrupted(err);
 
 			for (f = 0; f < F; f++)
 			{
@@ -287,6 +312,9 @@ mlc_tree_hist_add_index(int n_features, int n_outputs, int64_t n, const uint8_t 
 		int32_t		i = rows[j];
 		int64_t		w = weight != NULL ? (int64_t) weight[i] : 1;
 		const uint8_t *row = bins + (size_t) i * F;
+
+		if ((j & jmask) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 
 		for (f = 0; f < F; f++)
 		{
@@ -776,15 +804,22 @@ mlc_status
 mlc_tree_builder_assign(const mlc_tree_builder *b, int64_t n, const uint8_t *bins,
 						int32_t *slot, mlc_error *err)
 {
-	int64_t		i;
+	int64_t		i,
+				imask;
 
 	if (b == NULL || n < 0 || (n > 0 && (bins == NULL || slot == NULL)))
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid assign arguments");
 	if (!b->begun)
 		return mlc_fail(err, MLC_EINVAL, "Call mlc_tree_builder_begin_level first.",
 						"no level in progress");
+	/* a row walks at most depth nodes */
+	imask = mlc_interrupt_mask(4 * (int64_t) (b->p.max_depth + 1));
 	for (i = 0; i < n; i++)
+	{
+		if ((i & imask) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		slot[i] = b->nodes[route_binned(b, bins, (size_t) n, (size_t) i)].slot;
+	}
 	return MLC_OK;
 }
 
@@ -828,7 +863,8 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 				n_need = 0,
 				n_split = 0,
 				n_next = 0,
-				K;
+				K,
+				imask;
 	int64_t    *new_parent = NULL;
 	int		   *next = NULL;
 	size_t		j;
@@ -862,6 +898,8 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 			return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for tree growth");
 		}
 	}
+	/* a node costs a few passes over its histogram */
+	imask = (int) mlc_interrupt_mask(2 * (int64_t) b->hlen);
 	for (i = 0; i < b->n_level; i++)
 	{
 		int			id = b->level[i];
@@ -870,6 +908,12 @@ mlc_tree_builder_apply_level(mlc_tree_builder *b, const int64_t *hist, mlc_error
 		int64_t		tot[MAX_OUTPUTS + 2];
 		mlc_split	sp;
 
+		if ((i & imask) == 0 && mlc_interrupted())
+		{
+			mlc_free(next);
+			b->failed = 1;
+			return tree_interrupted(err);
+		}
 		if (t->slot >= 0)
 			H = hist + (size_t) t->slot * b->hlen;
 		else if (t->from_slot >= 0)
@@ -1026,17 +1070,22 @@ mlc_status
 mlc_tree_builder_add_predictions(const mlc_tree_builder *b, int64_t n,
 								 const uint8_t *bins, double *raw, mlc_error *err)
 {
-	int64_t		i;
+	int64_t		i,
+				imask;
 	int			k;
 
 	if (b == NULL || n < 0 || (n > 0 && (bins == NULL || raw == NULL)))
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid prediction arguments");
 	if (!b->done || b->failed)
 		return mlc_fail(err, MLC_EINVAL, NULL, "tree not complete");
+	imask = mlc_interrupt_mask(4 * (int64_t) (b->p.max_depth + 1) + b->K);
 	for (i = 0; i < n; i++)
 	{
-		int			leaf = route_binned(b, bins, (size_t) n, (size_t) i);
+		int			leaf;
 
+		if ((i & imask) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
+		leaf = route_binned(b, bins, (size_t) n, (size_t) i);
 		for (k = 0; k < b->K; k++)
 			raw[(size_t) k * (size_t) n + i] += leaf_value(b, leaf, k);
 	}
@@ -1084,6 +1133,8 @@ mlc_tree_gradients(mlc_tree_objective obj, int n_classes, int64_t n, const doubl
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid objective %d", (int) obj);
 	for (i = 0; i < n; i++)
 	{
+		if ((i & QUANTIZE_MASK) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		if (!isfinite(y[i]))
 			return mlc_fail(err, MLC_EINVAL, NULL, "non-finite target at row %lld",
 							(long long) i);
@@ -1150,6 +1201,8 @@ mlc_tree_forest_targets(int n_classes, int64_t n, const double *y, double *g,
 		return mlc_fail(err, MLC_EINVAL, NULL, "invalid forest target arguments");
 	for (i = 0; i < n; i++)
 	{
+		if ((i & QUANTIZE_MASK) == 0 && mlc_interrupted())
+			return tree_interrupted(err);
 		if (!isfinite(y[i]) ||
 			(n_classes > 0 && (y[i] < 0 || y[i] >= n_classes || y[i] != floor(y[i]))))
 			return mlc_fail(err, MLC_EINVAL, NULL, "invalid target at row %lld",

@@ -144,7 +144,8 @@ mlc_status	mlc_kmeans_plusplus(int64_t n, int d, const double *X, int k,
  * n x d column-major X with labels in 0..k-1: s_i = (b - a) / max(a, b),
  * 0 for rows alone in their cluster (and when a = b = 0).  O(n^2 d): for a
  * sample.  NAN for invalid input (NULL, labels out of range, non-finite X)
- * or fewer than 2 non-empty clusters or n < 2.
+ * or fewer than 2 non-empty clusters or n < 2, and when interrupted (the
+ * caller asks its own interrupt state).
  */
 double		mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k);
 
