@@ -8,6 +8,7 @@
 # maximum of `repeats` (default 10) cancels per algorithm as a markdown table.
 #   SKIP_BUILD=1   use the installed pg_mlops (no setup, make, make install)
 #   PGBIN=DIR      PostgreSQL binaries to run (default: Debian's)
+#   ONLY=REGEX     only the algorithms whose name matches
 set -eu
 cd "$(dirname "$0")/.."
 REPEATS=${1:-10}
@@ -68,7 +69,7 @@ cancel_once() {
   until [ "$(psql -X -At -c "SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = '$app' AND state = 'active'")" = t ]; do
     sleep 0.02
   done
-  sleep "$(awk -v a="$t0" -v b="$(now)" 'BEGIN {s = 1 - (b - a); print s > 0 ? s : 0}')"
+  sleep "$(awk -v a="$t0" -v b="$(now)" 'BEGIN {s = 1 - (b - a); printf "%.3f\n", (s > 0 ? s : 0)}')"
   t1=$(now)
   psql -X -At -c "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = '$app' AND backend_type = 'client backend'" >/dev/null
   wait "$pid" && { echo "$alg finished before the cancel" >&2; exit 1; }
@@ -79,6 +80,7 @@ cancel_once() {
 echo "| algorithm | median (s) | max (s) |"
 echo "| --- | ---: | ---: |"
 while IFS='|' read -r alg target hp; do
+  [[ "$alg" =~ ${ONLY:-.} ]] || continue
   : >"$WORK/lat"
   for _ in $(seq "$REPEATS"); do
     cancel_once "$alg" "$target" "$hp" >>"$WORK/lat"

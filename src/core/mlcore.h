@@ -50,6 +50,9 @@ void	   *mlc_alloc(size_t size); /* may return NULL with default hooks */
  * Interrupt hook: long loops call mlc_interrupted() and, when it returns
  * nonzero, free what they hold and return MLC_EINTR.  The hook only looks
  * (the backend's reads its cancel flags); it never jumps out of the core.
+ * Every entry point that loops over rows, sweeps, tree nodes or trees
+ * looks (test/unit/test_interrupt.c trips each at its first, a middle and
+ * its last look); single LAPACK calls cannot be interrupted.
  */
 typedef int (*mlc_interrupt_fn) (void);
 void		mlc_set_interrupt(mlc_interrupt_fn fn);
