@@ -185,6 +185,61 @@ lane_sum_shifted(const double *x, int n, double m)
 	return (s0 + s1) + (s2 + s3);
 }
 
+/*
+ * One LAPACK call cannot be interrupted, so a chunk whose QR would cost
+ * more than about CHUNK_QR_WORK multiply-adds (n p1^2; some 10 ms) is
+ * factored in row blocks of about that cost, each stacked onto the R so far
+ * (mlc_qr_stack), looking at the interrupt hook between blocks.  The blocks
+ * depend only on n and p1, so the result is still a function of the chunk;
+ * smaller chunks (all but very large or very wide ones) keep the single QR
+ * and its bits.
+ */
+#define CHUNK_QR_WORK ((size_t) 1 << 24)
+#define CHUNK_QR_MAX_ROWS 65536	/* bounds the block's copy */
+
+/* R factor of the n x p1 matrix A (lda = n, destroyed) into R. */
+static mlc_status
+chunk_qr(int n, int p1, double *A, double *R, mlc_error *err)
+{
+	size_t		pp = (size_t) p1 * (size_t) p1;
+	size_t		rows = CHUNK_QR_WORK / pp;
+	double	   *B,
+			   *Rb;
+	int			m,
+				i0,
+				j;
+	mlc_status	st = MLC_OK;
+
+	if ((size_t) n * pp <= CHUNK_QR_WORK)
+		return mlc_qr_r(n, p1, A, R, err);
+	if (rows < (size_t) p1)
+		rows = (size_t) p1;
+	if (rows > CHUNK_QR_MAX_ROWS)
+		rows = CHUNK_QR_MAX_ROWS;
+	m = (int) rows;
+	B = mlc_alloc(sizeof(double) * ((size_t) m * (size_t) p1 + pp));
+	if (B == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for chunk statistics");
+	Rb = B + (size_t) m * (size_t) p1;
+	for (i0 = 0; i0 < n && st == MLC_OK; i0 += m)
+	{
+		int			mb = n - i0 < m ? n - i0 : m;
+
+		if (mlc_interrupted())
+		{
+			st = mlc_fail(err, MLC_EINTR, NULL, "chunk statistics interrupted");
+			break;
+		}
+		for (j = 0; j < p1; j++)
+			memcpy(B + (size_t) j * mb, A + (size_t) j * n + i0, sizeof(double) * mb);
+		st = mlc_qr_r(mb, p1, B, i0 == 0 ? R : Rb, err);
+		if (st == MLC_OK && i0 > 0)
+			st = mlc_qr_stack(p1, R, Rb, R, err);
+	}
+	mlc_free(B);
+	return st;
+}
+
 mlc_status
 mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 {
@@ -271,7 +326,7 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 		means[j] = hi;
 		means_lo[j] = lo;
 	}
-	st = mlc_qr_r(n, p1, A, stats + 1 + p1, err);
+	st = chunk_qr(n, p1, A, stats + 1 + p1, err);
 	mlc_free(A);
 	if (st != MLC_OK)
 		return st;

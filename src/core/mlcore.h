@@ -299,10 +299,12 @@ typedef struct mlc_block
  * double-double m + c: high part fl(m + c), low part its exact remainder.
  * Its error is a few eps * spread of the column, not eps * |mean|, and the
  * chunk is centered by high + low.  The QR factor is
- * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt.
+ * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt; a chunk with
+ * n (p + 1)^2 > 2^24 is factored in row blocks of about that cost stacked
+ * with mlc_qr_stack, so that a cancel is seen between blocks.
  * MLC_EINVAL for a non-finite value (naming feature/target and row) or a
- * column whose sum or centered values overflow.  On error the buffer's
- * contents are unspecified.
+ * column whose sum or centered values overflow; MLC_EINTR when the
+ * interrupt hook asks.  On error the buffer's contents are unspecified.
  */
 mlc_status	mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err);
 

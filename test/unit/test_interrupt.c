@@ -173,6 +173,54 @@ case_chunk_stats(void *ctx, mlc_error *err)
 	return mlc_linear_chunk_stats(&D->b, stats, err);
 }
 
+/*
+ * A chunk big enough for the row-blocked QR: 40000 rows of 29 features
+ * (n p1^2 = 3.6e7 > 2^24: blocks of 18641 rows, three of them).
+ */
+#define BN 40000
+#define BP 29
+typedef struct big_chunk
+{
+	double	   *X;
+	double	   *y;
+} big_chunk;
+
+static void
+make_big_chunk(big_chunk *c)
+{
+	uint64_t	s = 7;
+	int			i,
+				j;
+
+	c->X = malloc(sizeof(double) * BN * BP);
+	c->y = malloc(sizeof(double) * BN);
+	assert_non_null(c->X);
+	assert_non_null(c->y);
+	for (i = 0; i < BN; i++)
+	{
+		double		eta = 1.0;
+
+		for (j = 0; j < BP; j++)
+		{
+			c->X[(size_t) j * BN + i] = 100.0 + unit_rand_normal(&s);
+			eta += (j % 5 - 2) * c->X[(size_t) j * BN + i];
+		}
+		c->y[i] = eta + 0.1 * unit_rand_normal(&s);
+	}
+}
+
+static mlc_status
+case_chunk_stats_blocked(void *ctx, mlc_error *err)
+{
+	big_chunk  *c = ctx;
+	mlc_block	b = {BN, BP, c->X, c->y};
+	double	   *stats = malloc(sizeof(double) * MLC_STATS_DOUBLES(BP + 1));
+	mlc_status	st = mlc_linear_chunk_stats(&b, stats, err);
+
+	free(stats);
+	return st;
+}
+
 static mlc_status
 case_refine(void *ctx, mlc_error *err)
 {
@@ -443,6 +491,37 @@ test_interrupt_linear(void **state)
 	check_case("elastic net", case_elastic_net, NULL, 10);
 }
 
+/*
+ * The blocked QR of one big chunk looks between its blocks and gives the
+ * model that 1000-row chunks merged along the tree give.
+ */
+static void
+test_interrupt_blocked_qr(void **state)
+{
+	big_chunk	c;
+	mlc_linear_model one,
+				many;
+	mlc_linear_summary s1,
+				s2;
+	mlc_error	err;
+	int			j;
+
+	make_big_chunk(&c);
+	/* p1 looks of the column passes, then one per block */
+	check_case("blocked chunk statistics", case_chunk_stats_blocked, &c, BP + 1 + 3);
+	assert_int_equal(unit_fit_chunked(BN, BP, c.X, c.y, BN, 0.0, &one, &s1, NULL, &err), MLC_OK);
+	assert_int_equal(unit_fit_chunked(BN, BP, c.X, c.y, 1000, 0.0, &many, &s2, NULL, &err), MLC_OK);
+	assert_true(unit_reldiff(one.intercept, many.intercept) < 1e-9);
+	for (j = 0; j < BP; j++)
+		if (!(fabs(one.coef[j] - many.coef[j]) < 1e-9 * (1.0 + fabs(many.coef[j]))))
+			fail_msg("coefficient %d: one chunk %.17g, 1000-row chunks %.17g", j,
+					 one.coef[j], many.coef[j]);
+	unit_free_fit(&one, &s1);
+	unit_free_fit(&many, &s2);
+	free(c.X);
+	free(c.y);
+}
+
 static void
 test_interrupt_classify(void **state)
 {
@@ -499,6 +578,7 @@ run_interrupt_tests(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_interrupt_mask),
 		cmocka_unit_test(test_interrupt_linear),
+		cmocka_unit_test(test_interrupt_blocked_qr),
 		cmocka_unit_test(test_interrupt_classify),
 		cmocka_unit_test(test_interrupt_kmeans),
 		cmocka_unit_test(test_interrupt_trees),
