@@ -187,14 +187,18 @@ lane_sum_shifted(const double *x, int n, double m)
 
 /*
  * One LAPACK call cannot be interrupted, so a chunk whose QR would cost
- * more than about CHUNK_QR_WORK multiply-adds (n p1^2; some 10 ms) is
- * factored in row blocks of about that cost, each stacked onto the R so far
- * (mlc_qr_stack), looking at the interrupt hook between blocks.  The blocks
- * depend only on n and p1, so the result is still a function of the chunk;
- * smaller chunks (all but very large or very wide ones) keep the single QR
- * and its bits.
+ * more than CHUNK_QR_WORK multiply-adds (n p1^2; about 0.1 s) is factored
+ * in equal row blocks of at most half that, each stacked onto the R so far
+ * (mlc_qr_stack, about 3.3 p1^3 flops), looking at the interrupt hook
+ * between blocks.  Blocks are at least 4 p1 rows tall, which keeps the
+ * stacking under about 40% of the work where p1 is so large (over about
+ * 300) that the work bound alone would make them shorter; such a block
+ * costs about 8 p1^3 flops (1.7e9 at p1 = 600).  The blocks depend only on
+ * n and p1, so the result is still a function of the chunk; smaller
+ * chunks (all but very large or very wide ones) keep the single QR and
+ * its bits.
  */
-#define CHUNK_QR_WORK ((size_t) 1 << 24)
+#define CHUNK_QR_WORK ((size_t) 1 << 28)
 #define CHUNK_QR_MAX_ROWS 65536	/* bounds the block's copy */
 
 /* R factor of the n x p1 matrix A (lda = n, destroyed) into R. */
@@ -202,7 +206,8 @@ static mlc_status
 chunk_qr(int n, int p1, double *A, double *R, mlc_error *err)
 {
 	size_t		pp = (size_t) p1 * (size_t) p1;
-	size_t		rows = CHUNK_QR_WORK / pp;
+	size_t		rows = CHUNK_QR_WORK / 2 / pp,
+				nblocks;
 	double	   *B,
 			   *Rb;
 	int			m,
@@ -212,11 +217,12 @@ chunk_qr(int n, int p1, double *A, double *R, mlc_error *err)
 
 	if ((size_t) n * pp <= CHUNK_QR_WORK)
 		return mlc_qr_r(n, p1, A, R, err);
-	if (rows < (size_t) p1)
-		rows = (size_t) p1;
+	if (rows < 4 * (size_t) p1)
+		rows = 4 * (size_t) p1;
 	if (rows > CHUNK_QR_MAX_ROWS)
 		rows = CHUNK_QR_MAX_ROWS;
-	m = (int) rows;
+	nblocks = ((size_t) n + rows - 1) / rows;
+	m = (int) (((size_t) n + nblocks - 1) / nblocks);
 	B = mlc_alloc(sizeof(double) * ((size_t) m * (size_t) p1 + pp));
 	if (B == NULL)
 		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for chunk statistics");

@@ -300,7 +300,7 @@ typedef struct mlc_block
  * Its error is a few eps * spread of the column, not eps * |mean|, and the
  * chunk is centered by high + low.  The QR factor is
  * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt; a chunk with
- * n (p + 1)^2 > 2^24 is factored in row blocks of about that cost stacked
+ * n (p + 1)^2 > 2^28 is factored in equal row blocks stacked
  * with mlc_qr_stack, so that a cancel is seen between blocks.
  * MLC_EINVAL for a non-finite value (naming feature/target and row) or a
  * column whose sum or centered values overflow; MLC_EINTR when the

@@ -174,11 +174,11 @@ case_chunk_stats(void *ctx, mlc_error *err)
 }
 
 /*
- * A chunk big enough for the row-blocked QR: 40000 rows of 29 features
- * (n p1^2 = 3.6e7 > 2^24: blocks of 18641 rows, three of them).
+ * A chunk big enough for the row-blocked QR: 40000 rows of 99 features
+ * (n p1^2 = 4e8 > 2^28: three blocks of 13334 rows).
  */
 #define BN 40000
-#define BP 29
+#define BP 99
 typedef struct big_chunk
 {
 	double	   *X;
