@@ -8,8 +8,9 @@ MODULE_big = pg_mlops
 
 CORE_OBJS = src/core/util.o src/core/linalg.o src/core/hash.o src/core/stats.o \
 	src/core/hparams.o src/core/linear.o src/core/codec.o src/core/modelref.o \
-	src/core/drift.o src/core/model.o src/core/classify.o src/core/elasticnet.o \
-	src/core/kmeans.o src/core/pca.o src/core/naive_bayes.o src/core/tree.o \
+	src/core/drift.o src/core/model.o src/core/validate.o src/core/score.o \
+	src/core/classify.o src/core/elasticnet.o src/core/kmeans.o src/core/pca.o \
+	src/core/naive_bayes.o src/core/tree.o src/core/forest.o \
 	src/core/aggstate.o src/core/plan.o \
 	src/core/json.o src/core/jsondoc.o
 PG_OBJS = src/pg/pg_mlops.o src/pg/privilege.o src/pg/rowhash.o src/pg/encode.o \

@@ -235,3 +235,8 @@ echo "==> appended the predict-load section to $OUT"
 # section (between the trees markers) appended to $OUT.
 echo "==> tree models against XGBoost (bench/trees.sh)"
 SKIP_BUILD=1 BENCH_OUT="$OUT" bash bench/trees.sh "$ROWS"
+
+# Cancel latency of every algorithm: its own throwaway cluster and data, its
+# section (between the cancel markers) appended to $OUT.
+echo "==> cancel latency (bench/cancel.sh)"
+SKIP_BUILD=1 BENCH_OUT="$OUT" bash bench/cancel.sh 10

@@ -2,7 +2,7 @@
 # Throwaway PostgreSQL 15 cluster for tests, demo and benchmarks.
 #   source test/pgcluster.sh; pg_start; ...; pg_stop
 # Exports PGHOST, PGPORT, PGUSER, PGDATABASE for psql and pg_regress.
-PGBIN=/usr/lib/postgresql/15/bin
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 
 as_owner() {
   if [ "$(id -u)" = 0 ]; then su postgres -s /bin/bash -c "$*"; else bash -c "$*"; fi

@@ -20,6 +20,13 @@ if ! { make -s clean >/dev/null 2>&1; make -s && make -s install; } >/tmp/pg_mlo
   echo "0 passed, 1 failed"; exit 1
 fi
 
+echo "==> no file cycles among src/pg and src/core (object files' symbols)"
+if out=$(/usr/bin/python3 test/check_cycles.py 2>&1); then
+  echo "    ok     $out"; pass 1
+else
+  echo "$out" | sed 's/^/    /'; fail 1 "cycles"
+fi
+
 echo "==> core unit tests (cmocka)"
 out=$(make -s unit 2>&1); rc=$?
 echo "$out" | grep -E '^\[  (PASSED|FAILED)  \]|^\[  ERROR   \]|^\[   LINE   \]|min coefficient LRE|core unit tests' | sed 's/^/    /'

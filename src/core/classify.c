@@ -89,6 +89,12 @@ check_finite_X(const mlc_block *b, int n, mlc_error *err)
 
 /* ---------- logistic regression ---------- */
 
+static mlc_status
+logistic_interrupted(mlc_error *err)
+{
+	return mlc_fail(err, MLC_EINTR, NULL, "logistic regression interrupted");
+}
+
 mlc_status
 mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 				   mlc_error *err)
@@ -137,6 +143,12 @@ mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 		const double *x = b->X + (size_t) j * (size_t) n;
 		double		bj = beta[j + 1];
 
+		/* one look per pass over the chunk's rows */
+		if (mlc_interrupted())
+		{
+			mlc_free(eta);
+			return logistic_interrupted(err);
+		}
 		for (i = 0; i < n; i++)
 			eta[i] += bj * x[i];
 	}
@@ -195,6 +207,12 @@ mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 				const double *xk = b->X + (size_t) k * (size_t) n;
 				double		hk = 0.0;
 
+				if (mlc_interrupted())
+				{
+					mlc_free(w);
+					mlc_free(eta);
+					return logistic_interrupted(err);
+				}
 				for (i = 0; i < n; i++)
 					hk += (w[i] * xj[i]) * xk[i];
 				IX(H, d, j + 1, k + 1) = hk;
@@ -462,6 +480,7 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 				j,
 				c;
 	size_t		kd;
+	int64_t		rmask;
 	double	   *Z;				/* n x K, column-major: scores, then P - onehot */
 	double		nll = 0.0;
 
@@ -510,16 +529,23 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 			const double *x = b->X + (size_t) j * (size_t) n;
 			double		wj = w[j + 1];
 
+			/* one look per pass over the chunk's rows */
+			if (mlc_interrupted())
+				goto interrupted;
 			for (i = 0; i < n; i++)
 				z[i] += wj * x[i];
 		}
 	}
+	rmask = mlc_interrupt_mask(4 * (int64_t) K);
 	for (i = 0; i < n; i++)
 	{
 		int			yi = (int) b->y[i];
 		double		m = IX(Z, n, i, 0),
 					sum = 0.0,
 					lse;
+
+		if ((i & rmask) == 0 && mlc_interrupted())
+			goto interrupted;
 
 		for (c = 1; c < K; c++)
 			if (IX(Z, n, i, c) > m)
@@ -549,6 +575,8 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 		{
 			const double *x = b->X + (size_t) j * (size_t) n;
 
+			if (mlc_interrupted())
+				goto interrupted;
 			s = 0.0;
 			for (i = 0; i < n; i++)
 				s += r[i] * x[i];
@@ -559,6 +587,10 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 	partial[0] = (double) n;
 	partial[1] = nll;
 	return MLC_OK;
+
+interrupted:
+	mlc_free(Z);
+	return mlc_fail(err, MLC_EINTR, NULL, "softmax regression interrupted");
 }
 
 void

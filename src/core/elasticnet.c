@@ -82,6 +82,7 @@ mlc_elastic_net_solve(int p, const double *R, const double *means, int64_t n,
 				iter,
 				converged = 0;
 	size_t		pp;
+	int64_t		imask;
 	double	   *work,
 			   *G,
 			   *c,
@@ -159,6 +160,9 @@ mlc_elastic_net_solve(int p, const double *R, const double *means, int64_t n,
 	/* Gram of standardized X and its correlation with y, both divided by n */
 	for (j = 0; j < p; j++)
 	{
+		/* a column costs O(p^2): look per column */
+		if (mlc_interrupted())
+			goto interrupted;
 		for (k = 0; k < p; k++)
 			G[j + (size_t) k * p] = (sd[j] > 0.0 && sd[k] > 0.0) ?
 				scatter(p1, R, j, k) / (sd[j] * sd[k]) / dn : 0.0;
@@ -168,10 +172,14 @@ mlc_elastic_net_solve(int p, const double *R, const double *means, int64_t n,
 
 	l1pen = alpha * l1_ratio;
 	l2pen = alpha * (1.0 - l1_ratio);
+	/* a sweep and the objective cost about 2 p^2 + 2 p */
+	imask = mlc_interrupt_mask(2 * (int64_t) p * (p + 1));
 	for (iter = 1; iter <= max_iter; iter++)
 	{
 		double		max_w = 0.0;
 
+		if ((iter & imask) == 0 && mlc_interrupted())
+			goto interrupted;
 		max_change = 0.0;
 		for (j = 0; j < p; j++)
 		{
@@ -232,4 +240,9 @@ mlc_elastic_net_solve(int p, const double *R, const double *means, int64_t n,
 		info->max_change = max_change;
 	}
 	return MLC_OK;
+
+interrupted:
+	mlc_free(work);
+	mlc_free(coef);
+	return mlc_fail(err, MLC_EINTR, NULL, "elastic net interrupted");
 }

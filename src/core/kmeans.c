@@ -186,7 +186,8 @@ mlc_kmeans_chunk(const mlc_block *b, int k, int runs, const double *centroids,
 	int			d,
 				r,
 				c;
-	int64_t		i;
+	int64_t		i,
+				bmask;
 	size_t		stride;
 	double	   *dist;
 	mlc_status	st;
@@ -206,10 +207,16 @@ mlc_kmeans_chunk(const mlc_block *b, int k, int runs, const double *centroids,
 		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for kmeans distances");
 
 	/* blocks of KM_BLOCK rows, then the rest one by one; rows ascend per run */
+	bmask = mlc_interrupt_mask((int64_t) KM_BLOCK * runs * k * d);
 	for (i = 0; i + KM_BLOCK <= b->n; i += KM_BLOCK)
 	{
 		int			q;
 
+		if (((i / KM_BLOCK) & bmask) == 0 && mlc_interrupted())
+		{
+			st = mlc_fail(err, MLC_EINTR, NULL, "kmeans interrupted");
+			goto done;
+		}
 		if ((st = check_rows(b, i, i + KM_BLOCK, err)) != MLC_OK)
 			goto done;
 		for (r = 0; r < runs; r++)
@@ -426,7 +433,8 @@ mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k
 	double	   *sum;
 	int64_t    *cnt;
 	int64_t		i,
-				m;
+				m,
+				imask;
 	int			c,
 				nonempty = 0;
 	double		total = 0.0;
@@ -459,6 +467,7 @@ mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k
 		return NAN;
 	}
 
+	imask = mlc_interrupt_mask(n * (int64_t) d);
 	for (i = 0; i < n; i++)
 	{
 		double		a,
@@ -466,6 +475,12 @@ mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k
 					s;
 		int			li = label[i];
 
+		/* a row costs a pass over all n */
+		if ((i & imask) == 0 && mlc_interrupted())
+		{
+			total = NAN;
+			break;
+		}
 		memset(sum, 0, sizeof(double) * (size_t) k);
 		/* distance sums to every cluster, rows in order */
 		for (m = 0; m < n; m++)

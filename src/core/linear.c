@@ -185,6 +185,67 @@ lane_sum_shifted(const double *x, int n, double m)
 	return (s0 + s1) + (s2 + s3);
 }
 
+/*
+ * One LAPACK call cannot be interrupted, so a chunk whose QR would cost
+ * more than CHUNK_QR_WORK multiply-adds (n p1^2; about 0.1 s) is factored
+ * in equal row blocks of at most half that, each stacked onto the R so far
+ * (mlc_qr_stack, about 3.3 p1^3 flops), looking at the interrupt hook
+ * between blocks.  Blocks are at least 4 p1 rows tall, which keeps the
+ * stacking under about 40% of the work where p1 is so large (over about
+ * 300) that the work bound alone would make them shorter; such a block
+ * costs about 8 p1^3 flops (1.7e9 at p1 = 600).  The blocks depend only on
+ * n and p1, so the result is still a function of the chunk; smaller
+ * chunks (all but very large or very wide ones) keep the single QR and
+ * its bits.
+ */
+#define CHUNK_QR_WORK ((size_t) 1 << 28)
+#define CHUNK_QR_MAX_ROWS 65536	/* bounds the block's copy */
+
+/* R factor of the n x p1 matrix A (lda = n, destroyed) into R. */
+static mlc_status
+chunk_qr(int n, int p1, double *A, double *R, mlc_error *err)
+{
+	size_t		pp = (size_t) p1 * (size_t) p1;
+	size_t		rows = CHUNK_QR_WORK / 2 / pp,
+				nblocks;
+	double	   *B,
+			   *Rb;
+	int			m,
+				i0,
+				j;
+	mlc_status	st = MLC_OK;
+
+	if ((size_t) n * pp <= CHUNK_QR_WORK)
+		return mlc_qr_r(n, p1, A, R, err);
+	if (rows < 4 * (size_t) p1)
+		rows = 4 * (size_t) p1;
+	if (rows > CHUNK_QR_MAX_ROWS)
+		rows = CHUNK_QR_MAX_ROWS;
+	nblocks = ((size_t) n + rows - 1) / rows;
+	m = (int) (((size_t) n + nblocks - 1) / nblocks);
+	B = mlc_alloc(sizeof(double) * ((size_t) m * (size_t) p1 + pp));
+	if (B == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for chunk statistics");
+	Rb = B + (size_t) m * (size_t) p1;
+	for (i0 = 0; i0 < n && st == MLC_OK; i0 += m)
+	{
+		int			mb = n - i0 < m ? n - i0 : m;
+
+		if (mlc_interrupted())
+		{
+			st = mlc_fail(err, MLC_EINTR, NULL, "chunk statistics interrupted");
+			break;
+		}
+		for (j = 0; j < p1; j++)
+			memcpy(B + (size_t) j * mb, A + (size_t) j * n + i0, sizeof(double) * mb);
+		st = mlc_qr_r(mb, p1, B, i0 == 0 ? R : Rb, err);
+		if (st == MLC_OK && i0 > 0)
+			st = mlc_qr_stack(p1, R, Rb, R, err);
+	}
+	mlc_free(B);
+	return st;
+}
+
 mlc_status
 mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 {
@@ -238,6 +299,12 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 					hi,
 					lo;
 
+		/* three passes over the rows per column: look per column */
+		if (mlc_interrupted())
+		{
+			mlc_free(A);
+			return mlc_fail(err, MLC_EINTR, NULL, "chunk statistics interrupted");
+		}
 		/* a non-finite sum flags non-finite values or overflow */
 		sum = lane_sum(src, n);
 		if (!isfinite(sum))
@@ -265,7 +332,7 @@ mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err)
 		means[j] = hi;
 		means_lo[j] = lo;
 	}
-	st = mlc_qr_r(n, p1, A, stats + 1 + p1, err);
+	st = chunk_qr(n, p1, A, stats + 1 + p1, err);
 	mlc_free(A);
 	if (st != MLC_OK)
 		return st;
@@ -1045,7 +1112,8 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 {
 	int			p,
 				p1;
-	int64_t		i;
+	int64_t		i,
+				imask;
 	int			j;
 
 	if (b == NULL || m == NULL || acc == NULL)
@@ -1063,6 +1131,7 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 						"refinement called with NULL data");
 	p1 = p + 1;
 
+	imask = mlc_interrupt_mask(8 * (int64_t) p1);
 	for (i = 0; i < b->n; i++)
 	{
 		double		s,
@@ -1072,6 +1141,9 @@ mlc_linear_refine_chunk(const mlc_block *b, const mlc_linear_model *m,
 					qe,
 					rh,
 					rl;
+
+		if ((i & imask) == 0 && mlc_interrupted())
+			return mlc_fail(err, MLC_EINTR, NULL, "refinement interrupted");
 
 		/* r = y - a - sum_j x_j b_j, compensated (Dot2) */
 		if (!isfinite(b->y[i]))

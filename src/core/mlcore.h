@@ -50,10 +50,33 @@ void	   *mlc_alloc(size_t size); /* may return NULL with default hooks */
  * Interrupt hook: long loops call mlc_interrupted() and, when it returns
  * nonzero, free what they hold and return MLC_EINTR.  The hook only looks
  * (the backend's reads its cancel flags); it never jumps out of the core.
+ * Every entry point that loops over rows, sweeps, tree nodes or trees
+ * looks (test/unit/test_interrupt.c trips each at its first, a middle and
+ * its last look); single LAPACK calls cannot be interrupted.
  */
 typedef int (*mlc_interrupt_fn) (void);
 void		mlc_set_interrupt(mlc_interrupt_fn fn);
 int			mlc_interrupted(void);
+
+/*
+ * How often loops look: about every MLC_INTERRUPT_WORK units of work (a
+ * unit is about one multiply-add), i.e. tens of microseconds apart, so a
+ * cancel is seen well within a millisecond while the look (an indirect
+ * call reading two flags) is lost in the work between.  A loop over items
+ * of per_item units looks when (i & mlc_interrupt_mask(per_item)) == 0,
+ * which includes its first item.  On MLC_EINTR, outputs a function was
+ * filling are unspecified (partial sums, a half-updated model).
+ */
+#define MLC_INTERRUPT_WORK 65536
+static inline int64_t
+mlc_interrupt_mask(int64_t per_item)
+{
+	int64_t		every = 1;
+
+	while (every < MLC_INTERRUPT_WORK && every * (per_item > 1 ? per_item : 1) < MLC_INTERRUPT_WORK)
+		every <<= 1;
+	return every - 1;
+}
 void	   *mlc_alloc0(size_t size);
 void		mlc_free(void *ptr);
 
@@ -276,10 +299,12 @@ typedef struct mlc_block
  * double-double m + c: high part fl(m + c), low part its exact remainder.
  * Its error is a few eps * spread of the column, not eps * |mean|, and the
  * chunk is centered by high + low.  The QR factor is
- * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt.
+ * mlc_qr_r's, so a 960-row chunk of 22 columns uses dgeqrt; a chunk with
+ * n (p + 1)^2 > 2^28 is factored in equal row blocks stacked
+ * with mlc_qr_stack, so that a cancel is seen between blocks.
  * MLC_EINVAL for a non-finite value (naming feature/target and row) or a
- * column whose sum or centered values overflow.  On error the buffer's
- * contents are unspecified.
+ * column whose sum or centered values overflow; MLC_EINTR when the
+ * interrupt hook asks.  On error the buffer's contents are unspecified.
  */
 mlc_status	mlc_linear_chunk_stats(const mlc_block *b, double *stats, mlc_error *err);
 
@@ -532,6 +557,8 @@ int			mlc_algorithm_is_tree(mlc_algorithm alg);
  * classification by the target). */
 mlc_task	mlc_algorithm_task(mlc_algorithm alg);
 
+/* The array called name whatever its shape, or NULL. */
+const mlc_array *mlc_model_find_array(const mlc_model *m, const char *name);
 /* The array called name with exactly rows x cols entries, or NULL. */
 const mlc_array *mlc_model_array(const mlc_model *m, const char *name, int rows, int cols);
 /*

@@ -9,13 +9,20 @@
 
 #include "mlcore.h"
 
+static mlc_status
+nb_interrupted(mlc_error *err)
+{
+	return mlc_fail(err, MLC_EINTR, NULL, "naive bayes interrupted");
+}
+
 mlc_status
 mlc_nb_chunk(const mlc_block *b, int K, double *partial, mlc_error *err)
 {
 	int			d,
 				c,
 				j;
-	int64_t		i;
+	int64_t		i,
+				imask;
 	size_t		stride;
 
 	if (b == NULL || partial == NULL)
@@ -28,11 +35,14 @@ mlc_nb_chunk(const mlc_block *b, int K, double *partial, mlc_error *err)
 	memset(partial, 0, sizeof(double) * stride * K);
 
 	/* pass 1: validate, count and sum */
+	imask = mlc_interrupt_mask(d);
 	for (i = 0; i < b->n; i++)
 	{
 		double		y = b->y[i];
 		double	   *pc;
 
+		if ((i & imask) == 0 && mlc_interrupted())
+			return nb_interrupted(err);
 		if (!(y >= 0.0 && y < (double) K && y == floor(y)))
 			return mlc_fail(err, MLC_EINVAL, "Class ids must be integers from 0 to the number of classes minus 1.",
 							"invalid class id %g in row %lld", y, (long long) (i + 1));
@@ -67,6 +77,8 @@ mlc_nb_chunk(const mlc_block *b, int K, double *partial, mlc_error *err)
 	{
 		double	   *pc = partial + stride * (size_t) b->y[i];
 
+		if ((i & imask) == 0 && mlc_interrupted())
+			return nb_interrupted(err);
 		for (j = 0; j < d; j++)
 		{
 			double		t = b->X[i + (size_t) j * b->n] - pc[1 + j];

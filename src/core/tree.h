@@ -84,6 +84,7 @@
 #define MLC_MAX_BINS 255		/* value bins at most (so n_edges <= 254) */
 #define MLC_TREE_MAX_DEPTH 30	/* builder limit */
 #define MLC_TREE_FIXED_MAX (INT64_C(1) << 30)	/* |quantized g or h| bound */
+#define MLC_TREE_MAX_OUTPUTS 1024	/* outputs (K, V) of a tree model at most */
 
 /* ---------- binning ---------- */
 

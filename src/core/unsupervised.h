@@ -54,7 +54,9 @@ typedef void (*mlc_cd_history_fn) (int iteration, double objective,
  * w_j / sd_j) and intercept = mean_y - sum_j coef_j mean_j.  info and
  * history may be NULL.  MLC_EINVAL for p < 1, n < 1, NULL pointers,
  * non-finite R or means, alpha < 0, l1_ratio outside [0, 1], tol < 0 or
- * max_iter < 1 (all finite).
+ * max_iter < 1 (all finite).  MLC_EINTR (model untouched) when the
+ * interrupt hook asks, which it does about every 64k multiply-adds of
+ * sweeps, so a max_iter of 1e7 still stops at once.
  */
 mlc_status	mlc_elastic_net_solve(int p, const double *R, const double *means,
 								  int64_t n, double alpha, double l1_ratio,
@@ -144,7 +146,8 @@ mlc_status	mlc_kmeans_plusplus(int64_t n, int d, const double *X, int k,
  * n x d column-major X with labels in 0..k-1: s_i = (b - a) / max(a, b),
  * 0 for rows alone in their cluster (and when a = b = 0).  O(n^2 d): for a
  * sample.  NAN for invalid input (NULL, labels out of range, non-finite X)
- * or fewer than 2 non-empty clusters or n < 2.
+ * or fewer than 2 non-empty clusters or n < 2, and when interrupted (the
+ * caller asks its own interrupt state).
  */
 double		mlc_kmeans_silhouette(int64_t n, int d, const double *X, const int *label, int k);
 

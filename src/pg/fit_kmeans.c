@@ -284,6 +284,8 @@ fit_kmeans(MLFit *fit)
 		}
 		CHECK_FOR_INTERRUPTS();
 		silhouette = mlc_kmeans_silhouette(nsil, p, Xs, labels, k);
+		/* the core stops early with NAN when a cancel is pending */
+		CHECK_FOR_INTERRUPTS();
 	}
 	{
 		StringInfo	buf = &fit->summary;

@@ -52,6 +52,12 @@ block_row(const mlc_block *b, int64 i, double *x)
 		x[j] = b->X[j * b->n + i];
 }
 
+/*
+ * Rows between cancel checks when scoring row by row: one row of a wide
+ * naive Bayes or a large forest costs up to a millisecond.
+ */
+#define EVAL_CHECK_MASK 63
+
 /* Metrics of one row set under a decoded model, into out (eval_doubles). */
 static void
 eval_block(const mlc_model *m, const mlc_block *b, double *out)
@@ -78,6 +84,8 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 				else
 					for (i = 0; i < b->n; i++)
 					{
+						if ((i & EVAL_CHECK_MASK) == 0)
+							CHECK_FOR_INTERRUPTS();
 						block_row(b, i, x);
 						mlc_reg_metrics_add(rm, b->y[i], mlc_model_predict(m, x));
 					}
@@ -93,6 +101,8 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 					int			pred = 0,
 								c;
 
+					if ((i & EVAL_CHECK_MASK) == 0)
+						CHECK_FOR_INTERRUPTS();
 					/* rows from an aggregate state are bytes from SQL */
 					if (!(b->y[i] >= 0 && b->y[i] < K) || b->y[i] != floor(b->y[i]))
 						ereport(ERROR,
@@ -120,6 +130,8 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 					double		best = INFINITY;
 					int			c;
 
+					if ((i & EVAL_CHECK_MASK) == 0)
+						CHECK_FOR_INTERRUPTS();
 					block_row(b, i, x);
 					mlc_model_transform(m, x, dist);
 					for (c = 0; c < k; c++)

@@ -21,10 +21,18 @@ int			ml_max_parallel_workers = 4;
 int			ml_work_mem_kb = 256 * 1024;
 bool		ml_progress = true;
 
+/*
+ * The core's allocator: NULL on failure, never an ERROR, so the core frees
+ * what it holds and returns MLC_ENOMEM (a longjmp out of it would leak or
+ * leave its state half-made).  palloc_extended would still raise for a
+ * size beyond MaxAllocHugeSize, so that is refused here first.
+ */
 static void *
 core_alloc(size_t size)
 {
-	return palloc_extended(size, MCXT_ALLOC_HUGE);
+	if (!AllocHugeSizeIsValid(size))
+		return NULL;
+	return palloc_extended(size, MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
 }
 
 static void

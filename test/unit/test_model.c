@@ -1,6 +1,7 @@
 /*
- * test_model.c: the model representation (model.c): encoders, validation,
- * scoring formulas against naive long-double computations written here.
+ * test_model.c: the model representation (model.c, validate.c, score.c):
+ * encoders, validation, scoring formulas against naive long-double
+ * computations written here.
  *
  * test_model_build (also used by test_codec.c) builds a small model of any
  * algorithm by hand, every part from mlc_alloc, so mlc_model_free releases
