@@ -122,7 +122,7 @@ agg_workers(MLEngine *base)
 }
 
 static double *
-agg_run_pass(MLEngine *base, int pass_kind, Size used, int *nslots)
+agg_run_pass(MLEngine *base, int pass_kind)
 {
 	MLAggEngine *a = (MLAggEngine *) base;
 	const MLPassDef *def = ml_pass(pass_kind);
@@ -136,14 +136,12 @@ agg_run_pass(MLEngine *base, int pass_kind, Size used, int *nslots)
 	Datum		result;
 
 	/* Passes with per-chunk state kept between passes (trees) have no combine rule. */
-	if (def->combine == ML_COMBINE_NONE)
+	if (def->rule == ML_COMBINE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("this algorithm cannot train through the aggregate engine"),
 				 errdetail("Tree algorithms keep per-row state between passes; the aggregate engine keeps none."),
 				 errhint("Copy the rows into a local table (CREATE TABLE ... AS) and train on it.")));
-	if (nslots != NULL)
-		*nslots = 1;
 	/* only the parameters the pass reads travel */
 	{
 		double		n = PARAM_FIRST + def->params_used(a->params + PARAM_FIRST, a->p);

@@ -7,7 +7,7 @@
  * whose transition function encodes every row exactly as the parallel
  * engine does (ml_encode_row, ml_row_fold), buffers the rows into blocks of
  * a fixed number of rows, computes each full block's partial with the same
- * ml_chunk_partial the parallel engine runs per chunk, and combines it into
+ * partial function the parallel engine runs per chunk, and combines it into
  * the state with the pass's combine rule.  The combine function merges two
  * states the same way, so PostgreSQL's parallel aggregation, and engines
  * that ship partial aggregates between nodes (Citus), can run the pass where
@@ -249,8 +249,6 @@ static MLAggState *
 agg_merge(MLAggState *s, const double *part, int64 len)
 {
 	double	   *acc;
-	mlc_error	err;
-	int64		i;
 
 	if (s->rule == ML_COMBINE_SAMPLE)
 	{
@@ -291,30 +289,8 @@ agg_merge(MLAggState *s, const double *part, int64 len)
 		s->filled = 1;
 		return s;
 	}
-	switch (s->rule)
-	{
-		case ML_COMBINE_STATS:
-			acc[0] += part[0];
-			acc[1] += part[1];
-			acc[2] += part[2];
-			if (mlc_linear_stats_merge(s->p + 1, acc + 3, part + 3, acc + 3, &err) != MLC_OK)
-				ml_raise_core_error(&err);
-			break;
-		case ML_COMBINE_NB:
-			{
-				/* the class moments merge (Chan); counts after them add */
-				int64		nb = (int64) MLC_NB_PARTIAL_DOUBLES(s->K, s->p);
-
-				mlc_nb_combine(s->K, s->p, acc, part);
-				for (i = nb; i < len; i++)
-					acc[i] += part[i];
-			}
-			break;
-		default:
-			for (i = 0; i < len; i++)
-				acc[i] += part[i];
-			break;
-	}
+	/* the pass's own combine, as the parallel engine folds its chunks */
+	ml_pass(s->pass)->combine(acc, part, len, s->p, s->K);
 	return s;
 }
 
@@ -435,12 +411,12 @@ pass_rule(int pass)
 {
 	const MLPassDef *def = ml_pass(pass);
 
-	if (def->combine == ML_COMBINE_NONE)
+	if (def->rule == ML_COMBINE_NONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("training pass \"%s\" cannot run as an aggregate", def->name),
 				 errdetail("It keeps per-row state between passes, which only the parallel engine holds.")));
-	return def->combine;
+	return def->rule;
 }
 
 static double *

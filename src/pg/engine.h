@@ -5,8 +5,7 @@
  * begin, then any number of passes, each returning its partials, then end.
  * Two engines implement it:
  *   parallel.c   the leader and parallel workers over fixed chunks of heap
- *                blocks; one partial per chunk, combined by the caller in
- *                chunk order
+ *                blocks; one partial per chunk, folded in chunk order
  *   aggengine.c  each pass one SQL aggregate query (ml._pass, aggpass.c),
  *                so PostgreSQL's parallel aggregation, postgres_fdw and
  *                Citus compute it where the rows are; one combined partial
@@ -31,11 +30,11 @@ typedef struct MLEngineOps
 	double	   *(*params) (MLEngine *e);
 
 	/*
-	 * Runs one pass and returns nchunks partials of partial_doubles each,
-	 * valid until the next pass.  With nslots, an accumulating pass: see
-	 * ml_engine_run_pass_accumulate.
+	 * Runs one pass and returns its partial, combined over every row by the
+	 * pass's combine function (valid until the next pass); a pass without
+	 * one (a sample) returns nchunks partials of partial_doubles each.
 	 */
-	double	   *(*run_pass) (MLEngine *e, int pass, Size used, int *nslots);
+	double	   *(*run_pass) (MLEngine *e, int pass);
 	int			(*nchunks) (MLEngine *e);
 	int			(*workers) (MLEngine *e);
 	void		(*end) (MLEngine *e);	/* or NULL */
@@ -59,19 +58,7 @@ ml_engine_params(MLEngine *e)
 static inline double *
 ml_engine_run_pass(MLEngine *e, int pass)
 {
-	return e->ops->run_pass(e, pass, 0, NULL);
-}
-
-/*
- * An accumulating pass: each participant adds (+=) every chunk it processes
- * into its own slot, zeroed first up to used doubles (0 = all); *nslots
- * slots come back.  Only for partials whose sums are exact in any order
- * (integer histograms), since which chunks a participant takes varies.
- */
-static inline double *
-ml_engine_run_pass_accumulate(MLEngine *e, int pass, Size used, int *nslots)
-{
-	return e->ops->run_pass(e, pass, used, nslots);
+	return e->ops->run_pass(e, pass);
 }
 
 static inline int

@@ -188,14 +188,10 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 				StringInfo buf, const char *train_name, const char *valid_name)
 {
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	int			E = ml_eval_doubles(model->task, model->n_classes);
 	Size		room = (Size) (ml_fit_param_doubles(fit->alg, &fit->hp, fit->plan->p, fit->plan->n_classes) - PARAM_FIRST - 1) * sizeof(double);
-	double	   *acc = palloc0(sizeof(double) * 2 * E);
-	double	   *partials;
+	double	   *partial;
 	double		score;
-	int			c,
-				i;
 
 	if (model->task == MLC_TASK_DECOMPOSITION)
 	{
@@ -203,7 +199,7 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 		return NAN;
 	}
 	if (mlc_algorithm_is_tree(fit->alg))
-		partials = ml_tree_evaluate(fit);	/* from the scores the chunks hold */
+		partial = ml_tree_evaluate(fit);	/* from the scores the chunks hold */
 	else
 	{
 		if (enc_len > room)
@@ -212,23 +208,10 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 					 errmsg("the encoded model is too large to evaluate in parallel: %zu bytes", enc_len)));
 		params[0] = (double) enc_len;
 		memcpy(params + 1, enc, enc_len);
-		partials = ml_fit_pass(fit, PASS_EVAL);
+		partial = ml_fit_pass(fit, PASS_EVAL);
 	}
-	for (c = 0; c < nchunks; c++)
-	{
-		const double *part = ml_fit_partial(fit, partials, c);
-
-		if (model->task == MLC_TASK_REGRESSION)
-		{
-			mlc_reg_metrics_combine((mlc_reg_metrics *) acc, (const mlc_reg_metrics *) part);
-			mlc_reg_metrics_combine((mlc_reg_metrics *) (acc + E), (const mlc_reg_metrics *) (part + E));
-		}
-		else
-			for (i = 0; i < 2 * E; i++)
-				acc[i] += part[i];
-	}
-	metrics_json(buf, train_name, model, acc);
+	metrics_json(buf, train_name, model, partial);
 	appendStringInfoString(buf, ", ");
-	score = metrics_json(buf, valid_name, model, acc + E);
+	score = metrics_json(buf, valid_name, model, partial + E);
 	return score;
 }

@@ -85,8 +85,8 @@ extern double ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *e
 extern const char *ml_search_score_name(mlc_task task);
 
 /* The steps every algorithm takes (fit_common.c). */
-extern double *ml_fit_pass(MLFit *fit, int pass_kind);	/* params[PARAM_HOLDOUT] set */
-extern double *ml_fit_partial(MLFit *fit, double *partials, int chunk);
+/* Runs a pass with params[PARAM_HOLDOUT] set; its combined partial (engine.h). */
+extern double *ml_fit_pass(MLFit *fit, int pass_kind);
 extern void ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data);
 extern void ml_fit_history(MLFit *fit, int iteration, double train_loss, double valid_loss,
 						   double step, TimestampTz t0);

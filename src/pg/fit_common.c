@@ -41,12 +41,6 @@ ml_fit_pass(MLFit *fit, int pass_kind)
 	return ml_engine_run_pass(fit->engine, pass_kind);
 }
 
-double *
-ml_fit_partial(MLFit *fit, double *partials, int c)
-{
-	return partials + (Size) c * fit->partial_doubles;
-}
-
 void
 ml_fit_add_array(MLFit *fit, const char *name, int rows, int cols, double *data)
 {
@@ -111,7 +105,7 @@ ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n_out)
 		partials = ml_fit_pass(fit, PASS_SAMPLE);
 		for (c = 0; c < nchunks; c++)
 		{
-			const double *part = ml_fit_partial(fit, partials, c);
+			const double *part = partials + (Size) c * fit->partial_doubles;
 			int64		m = (int64) part[0];
 			double		top = -1;
 
@@ -126,7 +120,7 @@ ml_fit_sample(MLFit *fit, double rate, double seed, int64 *n_out)
 			limit = nextafter(lo, INFINITY);
 		for (c = 0; c < nchunks; c++)
 		{
-			const double *part = ml_fit_partial(fit, partials, c);
+			const double *part = partials + (Size) c * fit->partial_doubles;
 			int64		m = (int64) part[0];
 
 			for (i = 0; i < m; i++)

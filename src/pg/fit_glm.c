@@ -97,34 +97,21 @@ ml_glm_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 /*
  * The tail the logistic and softmax partials carry after their statistics
  * (at offset off): validation loss sum, validation rows and, on the first
- * pass, the feature sums for the means.  Sums it over the chunks in order,
- * sets the row counts (n_train from the combined statistics) and returns
- * the mean validation loss (NaN without validation rows).
+ * pass, the feature sums for the means.  Sets the row counts (n_train from
+ * the statistics) and returns the mean validation loss (NaN without
+ * validation rows).
  */
 static double
-combine_loss_tail(MLFit *fit, double *partials, Size off, double n_train,
-				  double *means, bool first)
+loss_tail(MLFit *fit, const double *part, Size off, double n_train, double *means, bool first)
 {
-	int			nchunks = ml_engine_nchunks(fit->engine),
-				p = fit->plan->p,
-				c,
+	int			p = fit->plan->p,
 				j;
-	double		valid_sum = 0,
-				valid_n = 0;
+	double		valid_sum = part[off],
+				valid_n = part[off + 1];
 
-	for (c = 0; c < nchunks; c++)
-	{
-		double	   *part = ml_fit_partial(fit, partials, c);
-
-		valid_sum += part[off];
-		valid_n += part[off + 1];
-		if (first)
-			for (j = 0; j < p; j++)
-				means[j] += part[off + 2 + j];
-	}
 	if (first)
 		for (j = 0; j < p; j++)
-			means[j] /= Max(n_train, 1);
+			means[j] = part[off + 2 + j] / Max(n_train, 1);
 	fit->n_train = (int64) n_train;
 	fit->n_valid = (int64) valid_n;
 	if (fit->n_train == 0)
@@ -137,7 +124,6 @@ fit_logistic(MLFit *fit)
 {
 	int			p = fit->plan->p,
 				d = p + 1;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	Size		L = MLC_LOGISTIC_PARTIAL_DOUBLES(p);
 	double	   *beta = palloc0(sizeof(double) * d);
 	double	   *next = palloc0(sizeof(double) * d);
@@ -152,19 +138,16 @@ fit_logistic(MLFit *fit)
 	fit->converged = false;
 	for (it = 1; it <= (int) fit->hp.max_iter; it++)
 	{
-		double	   *partials;
+		double	   *part;
 		double		valid_loss,
 					max_step,
 					scale = 0;
-		int			c,
-					j;
+		int			j;
 
 		memcpy(ml_engine_params(fit->engine) + PARAM_FIRST, beta, sizeof(double) * d);
-		partials = ml_fit_pass(fit, PASS_LOGISTIC);
-		memset(acc, 0, sizeof(double) * L);
-		for (c = 0; c < nchunks; c++)
-			mlc_logistic_combine(p, acc, ml_fit_partial(fit, partials, c));
-		valid_loss = combine_loss_tail(fit, partials, L, acc[0], means, it == 1);
+		part = ml_fit_pass(fit, PASS_LOGISTIC);
+		memcpy(acc, part, sizeof(double) * L);
+		valid_loss = loss_tail(fit, part, L, acc[0], means, it == 1);
 		if (acc[2] == 0 || acc[2] == acc[0])
 			ereport(ERROR,
 					(errcode(ERRCODE_DATA_EXCEPTION),
@@ -216,7 +199,6 @@ fit_softmax(MLFit *fit)
 	int			p = fit->plan->p,
 				d = p + 1,
 				K = fit->plan->n_classes;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	Size		S = MLC_SOFTMAX_PARTIAL_DOUBLES(p, K);
 	Size		nw = (Size) K * d;
 	double	   *W = palloc0(sizeof(double) * nw);
@@ -236,17 +218,15 @@ fit_softmax(MLFit *fit)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	while (status == MLC_LBFGS_EVALUATE)
 	{
-		double	   *partials;
+		double	   *part;
 		double		f,
 					valid_loss;
 
 		params[0] = K;
 		memcpy(params + 1, W, sizeof(double) * nw);
-		partials = ml_fit_pass(fit, PASS_SOFTMAX);
-		memset(acc, 0, sizeof(double) * S);
-		for (c = 0; c < nchunks; c++)
-			mlc_softmax_combine(p, K, acc, ml_fit_partial(fit, partials, c));
-		valid_loss = combine_loss_tail(fit, partials, S, acc[0], means, evals == 0);
+		part = ml_fit_pass(fit, PASS_SOFTMAX);
+		memcpy(acc, part, sizeof(double) * S);
+		valid_loss = loss_tail(fit, part, S, acc[0], means, evals == 0);
 		mlc_softmax_objective(p, K, acc, W, fit->hp.alpha, &f, g);
 		evals++;
 		status = mlc_lbfgs_step(opt, W, f, g);

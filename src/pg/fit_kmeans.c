@@ -97,7 +97,6 @@ fit_kmeans(MLFit *fit)
 	int			p = fit->plan->p;
 	int			k = (int) fit->hp.k,
 				runs = (int) fit->hp.n_init;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
 	Size		run_doubles = (Size) k + (Size) k * p + 1;
@@ -105,7 +104,6 @@ fit_kmeans(MLFit *fit)
 	{
 		RUN_MOVING = 0, RUN_FINISHING = 1, RUN_DONE = 2
 	};
-	double	   *partials;
 	double	   *acc = palloc(sizeof(double) * (KM + runs + 1));
 	double	   *centroids = palloc(sizeof(double) * runs * k * p);
 	double	   *shift = palloc(sizeof(double) * runs);
@@ -192,17 +190,8 @@ fit_kmeans(MLFit *fit)
 			break;
 		params[0] = k;
 		params[1] = nl;
-		partials = ml_fit_pass(fit, PASS_KMEANS);
 		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, nl);
-		memset(acc, 0, sizeof(double) * (KM + nl + 1));
-		for (c = 0; c < nchunks; c++)
-		{
-			double	   *part = ml_fit_partial(fit, partials, c);
-
-			mlc_kmeans_combine(k, p, nl, acc, part);
-			for (q = 0; q <= nl; q++)
-				acc[KM + q] += part[KM + q];
-		}
+		memcpy(acc, ml_fit_pass(fit, PASS_KMEANS), sizeof(double) * (KM + nl + 1));
 		valid_n = acc[KM + nl];
 		fit->n_valid = (int64) valid_n;
 		for (q = 0; q < nl; q++)

@@ -49,29 +49,18 @@ ml_linear_partial(int pass_kind, const MLChunk *c, const double *params, double 
 	}
 }
 
-/* PASS_STATS: counts into fit, merged stats (fixed tree) returned in chunk 0's partial. */
+/* PASS_STATS: the counts into fit; returns the merged statistics. */
 double *
 ml_linear_stats_pass(MLFit *fit)
 {
-	int			nchunks = ml_engine_nchunks(fit->engine);
-	int			p1 = fit->plan->p + 1;
-	double	   *partials = ml_fit_pass(fit, PASS_STATS);
-	mlc_error	err;
-	int			c;
+	double	   *part = ml_fit_pass(fit, PASS_STATS);
 
-	fit->n_train = fit->n_valid = fit->n_skipped = 0;
-	for (c = 0; c < nchunks; c++)
-	{
-		const double *part = ml_fit_partial(fit, partials, c);
-
-		fit->n_train += (int64) part[STATS_N_TRAIN];
-		fit->n_valid += (int64) part[STATS_N_VALID];
-		fit->n_skipped += (int64) part[STATS_N_SKIPPED];
-	}
-	ml_check_core(mlc_linear_stats_tree(p1, nchunks, partials + STATS_FIRST, fit->partial_doubles, &err), &err);
+	fit->n_train = (int64) part[STATS_N_TRAIN];
+	fit->n_valid = (int64) part[STATS_N_VALID];
+	fit->n_skipped = (int64) part[STATS_N_SKIPPED];
 	if (fit->n_train == 0)
 		ml_fit_no_rows_error(fit);
-	return partials + STATS_FIRST;
+	return part + STATS_FIRST;
 }
 
 /* Refinement passes at most: each gains digits while eps * kappa^2 < 1. */
@@ -170,20 +159,16 @@ fit_linear(MLFit *fit)
 		 */
 		while (refined < ML_MAX_REFINE_PASSES && needs_refinement(&summary))
 		{
-			double	   *acc = palloc0(sizeof(double) * 2 * p1);
 			double	   *before = palloc(sizeof(double) * p1);
-			double	   *partials;
+			double	   *acc;
 			double		moved;
 			int			applied,
-						c,
 						j;
 
 			before[0] = lm.intercept;
 			memcpy(before + 1, lm.coef, sizeof(double) * p);
 			publish_linear(fit, &lm);
-			partials = ml_fit_pass(fit, PASS_REFINE);
-			for (c = 0; c < ml_engine_nchunks(fit->engine); c++)
-				mlc_linear_refine_combine(p, acc, ml_fit_partial(fit, partials, c));
+			acc = ml_fit_pass(fit, PASS_REFINE);
 			ml_check_core(mlc_linear_refine_apply(p, R, means, fit->n_train, fit->hp.alpha, acc, &lm,
 											   &summary, &applied, &err), &err);
 			if (!applied)

@@ -43,15 +43,13 @@ fit_naive_bayes(MLFit *fit)
 	const MLPlan *plan = fit->plan;
 	int			p = plan->p,
 				K = plan->n_classes;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	Size		NB = MLC_NB_PARTIAL_DOUBLES(K, p);
-	double	   *acc = palloc0(sizeof(double) * NB);
+	double	   *acc = palloc(sizeof(double) * (NB + 1));
 	int		   *group = palloc(sizeof(int) * Max(1, p));
 	double	   *prior = palloc(sizeof(double) * K);
 	double	   *theta = palloc(sizeof(double) * K * p);
 	double	   *var = palloc(sizeof(double) * K * p);
 	double	   *flp = palloc(sizeof(double) * K * p);
-	double	   *partials;
 	mlc_error	err;
 	mlc_status	st;
 	int			c,
@@ -63,13 +61,8 @@ fit_naive_bayes(MLFit *fit)
 		for (j = 0; j < plan->enc[i].width; j++)
 			group[f++] = plan->enc[i].kind == MLC_ENC_CATEGORY ? i : -1;
 	ml_engine_params(fit->engine)[PARAM_FIRST] = K;
-	partials = ml_fit_pass(fit, PASS_NB);
-	fit->n_valid = 0;
-	for (c = 0; c < nchunks; c++)
-	{
-		mlc_nb_combine(K, p, acc, ml_fit_partial(fit, partials, c));
-		fit->n_valid += (int64) ml_fit_partial(fit, partials, c)[NB];
-	}
+	memcpy(acc, ml_fit_pass(fit, PASS_NB), sizeof(double) * (NB + 1));
+	fit->n_valid = (int64) acc[NB];
 	fit->n_train = 0;
 	for (c = 0; c < K; c++)
 		fit->n_train += (int64) acc[c * (1 + 2 * p)];

@@ -119,9 +119,7 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 	{
 		int			n_nodes = mlc_tree_builder_n_nodes(b);
 		int			lo,
-					i,
-					c,
-					nslots_done;
+					i;
 
 		if (nslots < 0)
 			elog(ERROR, "tree builder failed");
@@ -136,11 +134,9 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 			lh->buf = palloc_extended(sizeof(int64) * lh->cap, MCXT_ALLOC_HUGE);
 		}
 		hist = lh->buf;
-		memset(hist, 0, sizeof(int64) * hlen * nslots);
 		for (lo = 0; lo < nslots; lo += ML_TREE_SLOTS)
 		{
 			int			count = Min(ML_TREE_SLOTS, nslots - lo);
-			double	   *partials;
 
 			params[0] = tree;
 			params[1] = column;
@@ -159,11 +155,8 @@ grow_tree(MLFit *fit, LevelHist *lh, const mlc_tree_params *tp, double **edge_pt
 			if (lo == 0)
 				for (i = 0; i < n_nodes * MLC_ROUTE_WIDTH; i++)
 					params[13 + i] = table[i];
-			ml_engine_params(fit->engine)[PARAM_HOLDOUT] = fit->holdout;
 			/* int64 histograms in double-sized slots: count * hlen of them */
-			partials = ml_engine_run_pass_accumulate(fit->engine, PASS_TREE_HIST, hlen * count, &nslots_done);
-			for (c = 0; c < nslots_done; c++)
-				mlc_tree_hist_combine(hlen * count, hist + hlen * lo, (const int64_t *) ml_fit_partial(fit, partials, c));
+			memcpy(hist + hlen * lo, ml_fit_pass(fit, PASS_TREE_HIST), sizeof(int64) * hlen * count);
 		}
 		ml_check_core(mlc_tree_builder_apply_level(b, hist, &err), &err);
 		CHECK_FOR_INTERRUPTS();
@@ -291,7 +284,6 @@ fit_trees(MLFit *fit)
 				G = ml_tree_grad_columns(alg, K);
 	int			objective = !boosting ? MLC_OBJ_AVERAGE
 		: K == 0 ? MLC_OBJ_SQUARED : K == 2 ? MLC_OBJ_LOGISTIC : MLC_OBJ_SOFTMAX;
-	int			nchunks = ml_engine_nchunks(fit->engine);
 	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
 	double	   *edges = palloc0(sizeof(double) * F * ML_TREE_MAX_EDGES);
 	double	  **edge_ptrs = palloc(sizeof(double *) * F);
@@ -300,7 +292,6 @@ fit_trees(MLFit *fit)
 	double	   *imp_gain = palloc0(sizeof(double) * F),
 			   *imp_cover = palloc0(sizeof(double) * F),
 			   *imp_count = palloc0(sizeof(double) * F);
-	double	   *partials;
 	TreeModel	tm;
 	LevelHist	lh = {NULL, 0};
 	mlc_tree_params tp;
@@ -308,8 +299,7 @@ fit_trees(MLFit *fit)
 				max_y = 0,
 				min_y = INFINITY,
 				top_y = -INFINITY;
-	int			c,
-				j,
+	int			j,
 				k,
 				constant = 0;
 	int			n_trees = alg == MLC_ALG_DECISION_TREE ? 1 : (int) fit->hp.n_trees;
@@ -342,18 +332,15 @@ fit_trees(MLFit *fit)
 		params[2 + j] = n_edges[j];
 	memcpy(params + 2 + F, edges, sizeof(double) * F * ML_TREE_MAX_EDGES);
 	params[2 + F + (Size) F * ML_TREE_MAX_EDGES] = boosting ? 0 : 1;
-	partials = ml_fit_pass(fit, PASS_TREE_INIT);
-	fit->n_train = fit->n_valid = 0;
-	for (c = 0; c < nchunks; c++)
 	{
-		double	   *pp = ml_fit_partial(fit, partials, c);
+		double	   *pp = ml_fit_pass(fit, PASS_TREE_INIT);
 
-		fit->n_train += (int64) pp[0];
-		fit->n_valid += (int64) pp[1];
-		sum_y += pp[2];
-		max_y = Max(max_y, pp[3]);
-		min_y = Min(min_y, pp[4]);
-		top_y = Max(top_y, pp[5]);
+		fit->n_train = (int64) pp[0];
+		fit->n_valid = (int64) pp[1];
+		sum_y = pp[2];
+		max_y = pp[3];
+		min_y = pp[4];
+		top_y = pp[5];
 	}
 	if (fit->n_train == 0)
 		ereport(ERROR,
@@ -411,20 +398,18 @@ fit_trees(MLFit *fit)
 			params[0] = objective;
 			params[1] = V;
 			memcpy(params + 2, base, sizeof(double) * V);
-			partials = ml_fit_pass(fit, PASS_TREE_GRAD);
-			for (c = 0; c < nchunks; c++)
 			{
-				double	   *pp = ml_fit_partial(fit, partials, c);
+				double	   *pp = ml_fit_pass(fit, PASS_TREE_GRAD);
 
 				for (k = 0; k < V; k++)
 				{
 					gmax[k] = Max(gmax[k], pp[k]);
 					hmax[k] = Max(hmax[k], pp[V + k]);
 				}
-				train += pp[2 * V];
-				valid += pp[2 * V + 1];
-				nt += pp[2 * V + 2];
-				nv += pp[2 * V + 3];
+				train = pp[2 * V];
+				valid = pp[2 * V + 1];
+				nt = pp[2 * V + 2];
+				nv = pp[2 * V + 3];
 			}
 			train /= nt;
 			valid = nv > 0 ? valid / nv : NAN;

@@ -126,6 +126,7 @@ typedef struct MLParallelEngine
 	ParallelContext *pcxt;
 	MLParticipant part;
 	int			workers;
+	double	   *combined;		/* a pass's folded partial */
 } MLParallelEngine;
 
 /* ---------- reading ---------- */
@@ -569,6 +570,7 @@ ml_parallel_engine_begin(Relation rel, const MLPlan *plan, AttrNumber split_attn
 	e->workers = pcxt->nworkers_launched;
 	participant_init(&e->part, pcxt->toc, 0, false);
 	e->part.rel = rel;
+	e->combined = palloc_extended(partial_bytes, MCXT_ALLOC_HUGE);
 	return &e->base;
 }
 
@@ -591,34 +593,31 @@ parallel_workers(MLEngine *base)
 }
 
 /*
- * An accumulating pass adds (+=) each chunk's partial into the slot of the
- * participant that processes it, so it returns one slot per participant,
- * zeroed here first up to used doubles (the part the pass writes; 0 = all).
- * Only for partials whose sums are exact in any order (integer histograms):
- * which chunks a participant takes varies from run to run.
+ * One pass: every chunk's partial into its slot, or, for an accumulating
+ * pass (exact integer sums), every participant's chunks added into the
+ * participant's slot, zeroed first (which chunks a participant takes
+ * varies from run to run).  The slots are then folded in order with the
+ * pass's combine function, so the result never depends on who did what.
  */
 static double *
-parallel_run_pass(MLEngine *base, int pass_kind, Size used, int *nslots)
+parallel_run_pass(MLEngine *base, int pass_kind)
 {
 	MLParallelEngine *e = (MLParallelEngine *) base;
 	MLShared   *sh = e->part.shared;
-	bool		accumulate = nslots != NULL;
+	const MLPassDef *def = ml_pass(pass_kind);
+	Size		n = sh->partial_doubles;
+	int			nslots = def->accumulate ? e->workers + 1 : sh->nchunks;
+	int			k = def->k_param >= 0 ? (int) e->part.params[def->k_param] : 0;
 	int			generation,
 				i;
 
-	if (accumulate)
-	{
-		*nslots = e->workers + 1;
-		/* workers are waiting for the next generation: the slots are ours */
-		if (used == 0 || used > (Size) sh->partial_doubles)
-			used = sh->partial_doubles;
-		for (i = 0; i < *nslots; i++)
-			memset(e->part.partials + (Size) i * sh->partial_doubles, 0, sizeof(double) * used);
-	}
+	/* workers are waiting for the next generation: the slots are ours */
+	if (def->accumulate)
+		memset(e->part.partials, 0, sizeof(double) * n * nslots);
 
 	SpinLockAcquire(&sh->mutex);
 	sh->pass_kind = pass_kind;
-	sh->accumulate = accumulate;
+	sh->accumulate = def->accumulate;
 	sh->next_chunk = 0;
 	sh->chunks_done = 0;
 	generation = ++sh->generation;
@@ -641,7 +640,13 @@ parallel_run_pass(MLEngine *base, int pass_kind, Size used, int *nslots)
 		ConditionVariableSleep(&sh->done_cv, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
-	return e->part.partials;
+
+	if (def->combine == NULL)
+		return e->part.partials;
+	memcpy(e->combined, e->part.partials, sizeof(double) * n);
+	for (i = 1; i < nslots; i++)
+		def->combine(e->combined, e->part.partials + (Size) i * n, n, sh->p, k);
+	return e->combined;
 }
 
 static void

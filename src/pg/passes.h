@@ -64,11 +64,20 @@ typedef struct MLChunk
 
 typedef void (*MLPartialFn) (int pass, const MLChunk *chunk, const double *params, double *partial);
 
+/*
+ * Combines the partial of more rows into acc: n doubles (a slot's), p
+ * features, k the pass's count (classes, outputs) where it has one.
+ */
+typedef void (*MLCombineFn) (double *acc, const double *part, Size n, int p, int k);
+
 typedef struct MLPassDef
 {
 	const char *name;
 	MLPartialFn partial;		/* one chunk's partial */
-	MLCombine	combine;
+	MLCombineFn combine;		/* NULL: every chunk's partial comes back (samples) */
+	int			k_param;		/* params index of the count combine needs, or -1 */
+	MLCombine	rule;			/* an aggregate state's rule; NONE: the parallel engine only */
+	bool		accumulate;		/* exact integer sums: a participant adds its chunks into one slot */
 	bool		new_state;		/* starts the chunks' state afresh (a new fit) */
 	/* doubles of params the pass reads (a prefix), given params[PARAM_FIRST..] */
 	double		(*params_used) (const double *prm, int p);
