@@ -68,3 +68,9 @@ ml_chunk_views(const MLChunk *c, int holdout, mlc_block *tr, mlc_block *va)
 	*va = (mlc_block) {nv, p, Xv, yv};
 }
 
+const double *
+ml_partial_views(const MLChunk *c, const double *params, mlc_block *tr, mlc_block *va)
+{
+	ml_chunk_views(c, (int) params[PARAM_HOLDOUT], tr, va);
+	return params + PARAM_FIRST;
+}

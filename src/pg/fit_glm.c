@@ -56,14 +56,12 @@ logistic_loss_sum(const mlc_block *b, const double *beta)
 void
 ml_glm_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
-	int			p = c->p;
-	mlc_error	err;
 	mlc_block	tr,
 				va;
-	int			holdout = (int) params[PARAM_HOLDOUT];
-	const double *prm = params + PARAM_FIRST;
+	const double *prm = ml_partial_views(c, params, &tr, &va);
+	int			p = c->p;
+	mlc_error	err;
 
-	ml_chunk_views(c, holdout, &tr, &va);
 	switch (pass_kind)
 	{
 		case PASS_LOGISTIC:

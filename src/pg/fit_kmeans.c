@@ -19,35 +19,23 @@
 void
 ml_kmeans_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
-	int			p = c->p;
-	mlc_error	err;
 	mlc_block	tr,
 				va;
-	int			holdout = (int) params[PARAM_HOLDOUT];
-	const double *prm = params + PARAM_FIRST;
+	const double *prm = ml_partial_views(c, params, &tr, &va);
+	int			p = c->p,
+				k = (int) prm[0],
+				runs = (int) prm[1],
+				r;
+	Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
+	double	   *tmp = palloc(sizeof(double) * KM);
+	mlc_error	err;
 
-	ml_chunk_views(c, holdout, &tr, &va);
-	switch (pass_kind)
-	{
-		case PASS_KMEANS:
-			{
-				int			k = (int) prm[0];
-				int			runs = (int) prm[1];
-				Size		KM = MLC_KMEANS_PARTIAL_DOUBLES(k, p, runs);
-				double	   *tmp = palloc(sizeof(double) * KM);
-				int			r;
-
-				ml_check_core(mlc_kmeans_chunk(&tr, k, runs, prm + 2, partial, &err), &err);
-				if (va.n > 0)
-					ml_check_core(mlc_kmeans_chunk(&va, k, runs, prm + 2, tmp, &err), &err);
-				for (r = 0; r < runs; r++)
-					partial[KM + r] = va.n > 0 ? tmp[r * (k + k * p + 1) + k + k * p] : 0;
-				partial[KM + runs] = (double) va.n;
-			}
-			break;
-		default:
-			elog(ERROR, "pass %d is not one of kmeans's", pass_kind);
-	}
+	ml_check_core(mlc_kmeans_chunk(&tr, k, runs, prm + 2, partial, &err), &err);
+	if (va.n > 0)
+		ml_check_core(mlc_kmeans_chunk(&va, k, runs, prm + 2, tmp, &err), &err);
+	for (r = 0; r < runs; r++)
+		partial[KM + r] = va.n > 0 ? tmp[r * (k + k * p + 1) + k + k * p] : 0;
+	partial[KM + runs] = (double) va.n;
 }
 
 /* Centroid order: lexicographic by coordinates. */

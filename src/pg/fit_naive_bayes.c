@@ -14,27 +14,18 @@
 #include "fit.h"
 #include "pg_mlops.h"
 
-/* PASS_NB of one chunk: per-class moments. */
+/* PASS_NB of one chunk: per-class moments, then the validation rows. */
 void
 ml_naive_bayes_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
-	int			p = c->p;
-	mlc_error	err;
 	mlc_block	tr,
 				va;
-	int			holdout = (int) params[PARAM_HOLDOUT];
-	const double *prm = params + PARAM_FIRST;
+	const double *prm = ml_partial_views(c, params, &tr, &va);
+	int			K = (int) prm[0];
+	mlc_error	err;
 
-	ml_chunk_views(c, holdout, &tr, &va);
-	switch (pass_kind)
-	{
-		case PASS_NB:
-			ml_check_core(mlc_nb_chunk(&tr, (int) prm[0], partial, &err), &err);
-			partial[MLC_NB_PARTIAL_DOUBLES((int) prm[0], p)] = (double) va.n;
-			break;
-		default:
-			elog(ERROR, "pass %d is not one of naive_bayes's", pass_kind);
-	}
+	ml_check_core(mlc_nb_chunk(&tr, K, partial, &err), &err);
+	partial[MLC_NB_PARTIAL_DOUBLES(K, c->p)] = (double) va.n;
 }
 
 static void

@@ -150,14 +150,12 @@ eval_block(const mlc_model *m, const mlc_block *b, double *out)
 void
 ml_common_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
-	int			p = c->p;
-	mlc_error	err;
 	mlc_block	tr,
 				va;
-	int			holdout = (int) params[PARAM_HOLDOUT];
-	const double *prm = params + PARAM_FIRST;
+	const double *prm = ml_partial_views(c, params, &tr, &va);
+	int			p = c->p;
+	mlc_error	err;
 
-	ml_chunk_views(c, holdout, &tr, &va);
 	switch (pass_kind)
 	{
 		case PASS_EVAL:

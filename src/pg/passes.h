@@ -122,6 +122,8 @@ extern void *ml_chunk_state_alloc(Size size);
 
 /* The rows of a cross-validation split: the chunk's own or copies (chunk.c). */
 extern void ml_chunk_views(const MLChunk *c, int holdout, mlc_block *tr, mlc_block *va);
+/* A partial function's start: the views for params[PARAM_HOLDOUT]; returns the pass's own parameters. */
+extern const double *ml_partial_views(const MLChunk *c, const double *params, mlc_block *tr, mlc_block *va);
 
 /* The partials, each of its family's passes (fit_*.c), or shared (partials.c). */
 extern void ml_linear_partial(int pass, const MLChunk *chunk, const double *params, double *partial);
