@@ -191,7 +191,7 @@ def run_page(page, accept=False, keep=False):
     blocks, directives, errors = parse(lines)
     report = list(errors)
     sql_blocks = [b for b in blocks if b.lang == "sql"]
-    db = dict(directives).get("database") or dbname(page)
+    db = (dict(directives).get("database") or dbname(page)).split()[0]
     own_db = db == dbname(page)
     roles_before = set(psql("SELECT rolname FROM pg_roles", "postgres"))
     if own_db:
