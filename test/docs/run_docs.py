@@ -255,6 +255,8 @@ def run_page(page, accept=False, keep=False):
             diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "page", "psql", lineterm="", n=2)
             report.append(f"line {b.output.start + 1}: output differs:\n" + indent("\n".join(diff)))
             replacements.append((b.output, actual))
+            if accept and re.search(r"^(ERROR|FATAL|PANIC):", actual, re.M) and "ERROR" not in expected:
+                report.append(f"line {b.output.start + 1}: --accept wrote an output with an ERROR: check it")
 
     if accept and replacements:
         for blk, actual in sorted(replacements, key=lambda r: -r[0].start):
