@@ -27,7 +27,8 @@ Comparison, line by line, blank lines left out:
   - a number on the page with d decimals matches any actual number that rounds to it at d
     decimals (0.9766 matches 0.9766355140186916); integers and numbers with an exponent must
     match exactly;
-  - a line "..." on the page stands for any number of lines (long outputs cut short).
+  - a line "..." on the page stands for any number of lines, and "…" in a line for any text
+    (long outputs cut short).
 
 Directives, as HTML comments (invisible on the rendered page):
   <!-- docs-test: database postgres -->  run the page in that database instead of its own (the
@@ -153,6 +154,8 @@ def number_matches(expected, actual):
 def line_matches(expected, actual):
     if expected == actual:
         return True
+    if "…" in expected:
+        return re.fullmatch(".*".join(re.escape(part) for part in expected.split("…")), actual) is not None
     e, a = NUMBER.split(expected), NUMBER.split(actual)
     if len(e) != len(a):
         return False
