@@ -127,10 +127,15 @@ installcheck-owner:
 	$(pg_regress_installcheck) $(REGRESS_OPTS) --use-existing --dbname=contrib_regression_owner \
 		--outputdir=results_owner $(REGRESS)
 
+# The SQL examples of README.md and docs/, each page in its own database, against the output the
+# page shows, on the running server that PGHOST, PGPORT and PGUSER name (make test runs it too).
+docs-check:
+	/usr/bin/python3 test/docs/run_docs.py
+
 demo:
 	@bash demo/demo.sh
 
 test:
 	@bash test/run.sh
 
-.PHONY: unit demo test installcheck-owner sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus
+.PHONY: docs-check unit demo test installcheck-owner sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus

@@ -2,7 +2,8 @@
 # `make test`: install what is missing, build, install, start a throwaway
 # cluster, run every suite (core unit tests, the same under ASan/UBSan, a
 # libFuzzer smoke run of each harness, pg_regress, reference checks
-# against scikit-learn/statsmodels, TAP), and end with "N passed, N failed".
+# against scikit-learn/statsmodels, the docs' SQL examples, TAP), and end
+# with "N passed, N failed".
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -89,6 +90,15 @@ for t in test/reference/check_*.py; do
     echo "    FAILED $t"; echo "$out" | sed 's/^/           /'; fail 1 "$t"
   fi
 done
+
+echo "==> docs: the SQL examples of README.md and docs/ against their pages (test/docs/run_docs.py)"
+out=$(/usr/bin/python3 test/docs/run_docs.py 2>&1); rc=$?
+echo "$out" | sed 's/^/    /'
+p=$(echo "$out" | grep -c '^ok ')
+f=$(echo "$out" | grep -c '^FAILED ')
+pass "$p"
+[ "$f" -gt 0 ] && fail "$f" "docs"
+[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && fail 1 "docs(exit $rc)"
 
 if ls test/t/*.pl >/dev/null 2>&1; then
   echo "==> TAP tests (PostgreSQL::Test::Cluster)"
