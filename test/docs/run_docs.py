@@ -255,7 +255,8 @@ def run_page(page, accept=False, keep=False):
         compared += 1
         expected = "\n".join(b.output.body)
         if not lines_match(normalise(expected), normalise(actual)):
-            diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "page", "psql", lineterm="", n=2)
+            diff = difflib.unified_diff([l.rstrip() for l in expected.splitlines()], [l.rstrip() for l in actual.splitlines()],
+                                        "page", "psql", lineterm="", n=2)
             report.append(f"line {b.output.start + 1}: output differs:\n" + indent("\n".join(diff)))
             replacements.append((b.output, actual))
             if accept and re.search(r"^(ERROR|FATAL|PANIC):", actual, re.M) and "ERROR" not in expected:
