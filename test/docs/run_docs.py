@@ -24,6 +24,8 @@ Comparison, line by line, blank lines left out:
       timestamps (2026-11-30 02:00:00.123+00)   -> <timestamp>
       durations in NOTICE/INFO/WARNING lines (0.004 s, 12 ms) -> <t> s
       pids in "process 1234"                   -> process <pid>
+    content hashes, model hashes, ids and versions are not masked: in a fresh database they are
+    the same on every run, and a reader relies on them;
   - a number on the page with d decimals matches any actual number that rounds to it at d
     decimals (0.9766 matches 0.9766355140186916); integers and numbers with an exponent must
     match exactly;
