@@ -4,9 +4,12 @@
  *
  * Two caches: decoded models live per backend, keyed by model id and checked
  * against the registered hash; each call site (fn_extra) remembers the
- * reference it resolved in this statement and how the row's columns map to
- * the model's features.  Resolving once per statement is what lets a
- * promotion take effect at the next statement.
+ * reference it resolved and how the row's columns map to the model's
+ * features.  A call site can outlive a statement (PL/pgSQL keeps its
+ * expressions for the whole call), so it keeps its resolution only while
+ * nothing it could see has changed: the same transaction, command and
+ * active snapshot's count of completed transactions.  A promotion, here or
+ * committed elsewhere, takes effect at the next statement.
  */
 #include "postgres.h"
 
@@ -22,6 +25,8 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "storage/proc.h"
 #include "utils/typcache.h"
 #include "funcapi.h"
 
@@ -50,7 +55,11 @@ typedef struct PredictSite
 	int64		ref_id;
 	char	   *ref_text;		/* not NUL-terminated */
 	int			ref_len;
-	CachedModel *entry;
+	LocalTransactionId lxid;	/* when it was resolved */
+	CommandId	cid;
+	uint64		completions;
+	int64		model_id;		/* what it resolved to */
+	CachedModel *entry;			/* its cache entry, valid while generation holds */
 	uint64		generation;
 	/* row layout -> input mapping */
 	Oid			row_type;
@@ -196,13 +205,21 @@ ml_model_by_id(int64 id, const char **label)
 	return &entry->model;
 }
 
-/* Is the reference argument the one this call site resolved already? */
+/*
+ * Is the reference argument the one this call site resolved already, with
+ * nothing changed that the resolution could see?
+ */
 static bool
 same_reference(PredictSite *site, bool by_id, Datum ref)
 {
 	text	   *t;
+	Snapshot	snap;
 
-	if (!site->resolved)
+	if (!site->resolved || !ActiveSnapshotSet())
+		return false;
+	snap = GetActiveSnapshot();
+	if (site->lxid != MyProc->lxid || site->cid != snap->curcid ||
+		site->completions != snap->snapXactCompletionCount)
 		return false;
 	if (by_id)
 		return site->ref_id == DatumGetInt64(ref);
@@ -222,15 +239,25 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 	{
 		if (site->generation == cache_generation)
 			return site->entry;
-		site->entry = hash_search(model_cache, &site->entry->id, HASH_FIND, NULL);
+		/* an entry was dropped (maybe this one): find ours again by its id */
+		site->entry = hash_search(model_cache, &site->model_id, HASH_FIND, NULL);
 		site->generation = cache_generation;
+		/* a new entry means a new model context: the readers must be remade */
+		site->row_type = InvalidOid;
 		if (site->entry != NULL)
 			return site->entry;
 	}
 
 	site->entry = load_model(by_id ? INT8OID : TEXTOID, ref);
+	site->model_id = site->entry->id;
 	site->generation = cache_generation;
-	site->resolved = true;
+	site->resolved = ActiveSnapshotSet();
+	if (site->resolved)
+	{
+		site->lxid = MyProc->lxid;
+		site->cid = GetActiveSnapshot()->curcid;
+		site->completions = GetActiveSnapshot()->snapXactCompletionCount;
+	}
 	if (by_id)
 		site->ref_id = DatumGetInt64(ref);
 	else

@@ -41,6 +41,26 @@ SELECT regress.err($$SELECT ml.predict('rent', ARRAY[30, 2]::float8[])$$);
 SELECT round(ml.predict('rent', ARRAY[30]::float8[])::numeric, 6) = round(ml.predict('rent@2', f)::numeric, 6) AS v2
 FROM flats f WHERE area = 30 LIMIT 1;
 
+-- A call site that outlives a statement (PL/pgSQL keeps its expressions for
+-- the whole call) follows promotions too: each loop round promotes another
+-- version and the same expression scores with it (its cache entry and
+-- column readers remade after the promotion reloads the model).
+CREATE FUNCTION regress.predict_across_promotions() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    f flats;
+    got text := '';
+    v int;
+BEGIN
+    SELECT * INTO f FROM flats WHERE id = 10;
+    FOREACH v IN ARRAY ARRAY[1, 2, 1] LOOP
+        PERFORM ml.promote('rent', v);
+        got := got || CASE WHEN ml.predict('rent', f) = ml.predict('rent@' || v, f) THEN 'v' || v || ' ' ELSE 'stale ' END;
+    END LOOP;
+    RETURN got;
+END $$;
+SELECT regress.predict_across_promotions() AS follows_production;
+SELECT version FROM ml.promote('rent', 2);
+
 -- Parallel query runs predict in workers and gets the same answers.
 SET parallel_setup_cost = 0;
 SET parallel_tuple_cost = 0;
