@@ -275,7 +275,9 @@ BEGIN
             format(' * Target: %s', ml._c_comment(m.target)),
             ' *',
             format(' * double %s_predict(const double *x) returns', ident),
-            format(' *     intercept + coef[0] * x[0] + coef[1] * x[1] + ... + coef[%s] * x[%s],', p - 1, p - 1),
+            format(' *     intercept + %s,',
+                   CASE p WHEN 1 THEN 'coef[0] * x[0]' WHEN 2 THEN 'coef[0] * x[0] + coef[1] * x[1]'
+                          ELSE format('coef[0] * x[0] + ... + coef[%s] * x[%s]', p - 1, p - 1) END),
             ' * summed left to right in double precision, exactly as ml.predict does.',
             ' * Compiled without floating-point contraction or reassociation (gcc or',
             ' * clang: -ffp-contract=off, and no -ffast-math) where double is IEEE-754',
