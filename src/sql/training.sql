@@ -119,7 +119,16 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Use "parallel" (parallel workers over a local table, the default) or "aggregate" (SQL aggregates, for foreign and distributed tables).';
     END IF;
-    numeric_hyperparams := hyperparams - 'impute' - 'engine';
+    -- "task" chooses between regression and classification for trees; for
+    -- the others it can only name the algorithm's own.
+    IF hyperparams ? 'task' AND (coalesce(hyperparams->>'task', '') NOT IN ('regression', 'classification')
+                                 OR task <> 'tree' AND hyperparams->>'task' <> task) THEN
+        RAISE EXCEPTION '% cannot train for "task" "%"', algorithm, coalesce(hyperparams->>'task', 'null')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = CASE WHEN task = 'tree' THEN 'Trees take "regression" or "classification" (the default: a number is a regression, anything else a classification).'
+                              ELSE format('%s is always a %s; "task" chooses only for trees.', algorithm, task) END;
+    END IF;
+    numeric_hyperparams := hyperparams - 'impute' - 'engine' - 'task';
     max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
     max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
     plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'),
@@ -139,14 +148,17 @@ BEGIN
         END IF;
         ttype := types->>target;
         IF task = 'tree' THEN
-            -- a numeric target is a regression, a boolean or text one a classification
-            task := CASE WHEN ml._is_number_type(ttype) THEN 'regression' ELSE 'classification' END;
+            -- as asked, else a numeric target is a regression, a boolean or text one a classification
+            task := coalesce(hyperparams->>'task',
+                             CASE WHEN ml._is_number_type(ttype) THEN 'regression' ELSE 'classification' END);
         END IF;
         IF task = 'regression' THEN
             IF NOT ml._is_number_type(ttype) THEN
                 RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
                     USING ERRCODE = 'datatype_mismatch',
-                          HINT = format('%s is a regression; use a classifier (logistic_regression, softmax_regression, naive_bayes) for labels.', algorithm);
+                          HINT = CASE WHEN ml._algorithm_task(algorithm) = 'tree'
+                                      THEN format('Leave "task" out: %s classifies a text or boolean target.', algorithm)
+                                      ELSE format('%s is a regression; use a classifier (logistic_regression, softmax_regression, naive_bayes) for labels.', algorithm) END;
             END IF;
             plan := plan || jsonb_build_object('target_kind', 'number', 'target', target);
         ELSE
@@ -390,9 +402,9 @@ BEGIN
         RAISE EXCEPTION 'pca has no score to search hyperparameters with' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Limits before work: names and bounds of the hyperparameters, the size of a search.
-    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine');
+    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine' - 'task');
     IF search IS NOT NULL THEN
-        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine', seed);
+        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task', seed);
     END IF;
     snap := ml._training_snapshot(source, test_fraction, seed);
 
@@ -455,7 +467,8 @@ BEGIN
                            seed, metrics, summary, model, model_hash, model_digest, workers, train_seconds,
                            extension_version, parent_id, history, search)
     VALUES (new_id, model_name, new_version, fit.task, algorithm, snap.id, target, features,
-            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine'),
+            fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine')
+                || CASE WHEN hyperparams ? 'task' THEN jsonb_build_object('task', hyperparams->'task') ELSE '{}' END,
             seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'),
             encode(sha256(int8send(new_id) || fit.model), 'hex'), fit.workers, secs,
             (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)

@@ -114,6 +114,22 @@ SELECT version FROM ml.train_model('memsearch', 'snapshot:forest', 'height', 'gr
 RESET ml.max_parallel_workers;
 RESET ml.work_mem;
 
+-- "task" names what a tree predicts: a 0/1 integer target is a regression
+-- unless it asks for classification; other algorithms' tasks are fixed.
+CREATE TABLE flags AS SELECT i, sin(i) AS a, cos(i * 0.7) AS b, (sin(i) + cos(i * 0.7) > 0.2)::int AS flag
+FROM generate_series(1, 2000) i;
+SELECT row_count FROM ml.snapshot('SELECT a, b, flag FROM flags', name => 'flags');
+SELECT version FROM ml.train_model('flag_reg', 'snapshot:flags', 'flag', 'gradient_boosting', '{"n_trees": 10}');
+SELECT version FROM ml.train_model('flag_cls', 'snapshot:flags', 'flag', 'random_forest', '{"n_trees": 10, "task": "classification"}');
+SELECT name, task, hyperparams->>'task' AS asked, metrics->'test' ? 'accuracy' AS has_accuracy,
+       (metrics #>> '{test,accuracy}')::float8 > 0.9 AS classifies
+FROM ml.models WHERE name IN ('flag_reg', 'flag_cls') ORDER BY name;
+SELECT ml.classes('flag_cls') AS classes;
+SELECT model_ref, identical FROM ml.reproduce('flag_cls');
+SELECT regress.err($$SELECT ml.train_model('bad', 'snapshot:flags', 'flag', 'gradient_boosting', '{"task": "ranking"}')$$);
+SELECT regress.err($$SELECT ml.train_model('bad', 'snapshot:flags', 'flag', 'logistic_regression', '{"task": "regression"}')$$);
+SELECT regress.err($$SELECT ml.train_model('bad', 'snapshot:forest', 'species', 'decision_tree', '{"task": "regression"}')$$);
+
 -- explain_predict explains linear models and trees only.
 SELECT version FROM ml.train_model('km_forest', 'snapshot:forest', NULL, 'kmeans', '{"k": 2, "n_init": 1}', '{a,b}');
 SELECT regress.err($$SELECT * FROM ml.explain_predict('km_forest', (SELECT f FROM forest f LIMIT 1))$$);
