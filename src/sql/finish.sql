@@ -87,7 +87,7 @@ BEGIN
                  'ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)', 'ml._query_relations(text)',
                  'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)',
                  'ml._check_hyperparams(text, jsonb)', 'ml._caller_owns(regclass)', 'ml._is_query(text)',
-                 'ml._can_use_snapshot(ml.snapshots)', 'ml._resolve_source(text)',
+                 'ml._can_use_snapshot(ml.snapshots)', 'ml._resolve_source(text)', 'ml._check_grant(text, name, text)',
                  'ml._snapshot_of(text, text, regclass, text, double precision, integer)',
                  'ml._training_plan(ml.snapshots, text, text[], text, jsonb)']) p LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
