@@ -48,8 +48,23 @@ SELECT 'model', m.name || '@' || m.version, 'tombstone', m.name || '@' || m.vers
 FROM ml.models m WHERE m.deleted_at IS NOT NULL;
 COMMENT ON VIEW ml.lineage IS 'one row per lineage edge: relation -> snapshot -> model version -> stage, and scoring runs';
 
+-- The releases that changed how an algorithm trains: a model trained by an
+-- earlier release is retrained with other bits (it keeps its own bytes and
+-- predictions).  Each entry is in the release notes of docs/operations.md.
+CREATE OR REPLACE FUNCTION ml._training_changed_in(algorithm text, trained_with text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT max(c.release COLLATE "C") FROM (VALUES
+        ('linear_regression', '0.2.0'), ('ridge', '0.2.0'), ('kmeans', '0.2.0'),
+        ('decision_tree', '0.2.0'), ('random_forest', '0.2.0'), ('gradient_boosting', '0.2.0')) c(algorithm, release)
+    WHERE c.algorithm = $1
+      AND pg_catalog.string_to_array(c.release, '.')::int[] > pg_catalog.string_to_array($2, '.')::int[]
+$$;
+COMMENT ON FUNCTION ml._training_changed_in(text, text)
+    IS 'the latest release after trained_with that changed how the algorithm trains, or NULL';
+
 CREATE OR REPLACE FUNCTION ml._reproduce(model text)
-RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8)
+RETURNS TABLE (model_ref text, registered_hash text, reproduced_hash text, identical boolean, seconds float8,
+               changed_in text)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -61,6 +76,7 @@ DECLARE
     fit record;
     t0 timestamptz := clock_timestamp();
     h text;
+    changed text;
 BEGIN
     PERFORM ml._require_writable('reproduce a model');
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
@@ -76,13 +92,19 @@ BEGIN
     END IF;
     fit := ml._fit(snap.relation::regclass, pl.plan, m.algorithm, pl.numeric_hyperparams, search_trials, search_folds);
     h := encode(sha256(fit.model), 'hex');
+    changed := ml._training_changed_in(m.algorithm, m.extension_version);
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('reproduce', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version,
-            'identical', h = m.model_hash, 'reproduced_hash', h));
+            'identical', h = m.model_hash, 'reproduced_hash', h, 'changed_in', changed));
+    IF h <> m.model_hash AND changed IS NOT NULL THEN
+        PERFORM ml._notice(format('%s@%s was trained by pg_mlops %s; release %s changed how %s trains, so the retrained bits differ',
+                                  m.name, m.version, m.extension_version, changed, m.algorithm));
+    END IF;
     RETURN QUERY SELECT m.name || '@' || m.version, m.model_hash, h, h = m.model_hash,
-                        extract(epoch FROM clock_timestamp() - t0)::float8;
+                        extract(epoch FROM clock_timestamp() - t0)::float8, changed;
 END $$;
-COMMENT ON FUNCTION ml._reproduce(text) IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash';
+COMMENT ON FUNCTION ml._reproduce(text)
+    IS 'retrain from the recorded snapshot, hyperparameters and seed, and compare the model hash; changed_in names a later release that changed the training';
 
 -- A lineage node: a model reference becomes name@version; other names stay.
 CREATE OR REPLACE FUNCTION ml._lineage_node(node text) RETURNS text

@@ -47,6 +47,10 @@ END $$;
 -- renamed in place.
 DROP FUNCTION ml.score(text, text, text, text, text);
 
+-- ml.reproduce also says which release changed the training (changed_in):
+-- a new result column is a new return type.
+DROP FUNCTION ml.reproduce(text);
+
 -- Replaced below: the guards of snapshot relations and every policy.
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_ddl;
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_drop;
