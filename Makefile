@@ -135,7 +135,8 @@ docs-check:
 demo:
 	@bash demo/demo.sh
 
+# make test PG_CONFIG=/path/to/pg_config runs every suite on that installation.
 test:
-	@bash test/run.sh
+	@PG_CONFIG='$(PG_CONFIG)' bash test/run.sh
 
 .PHONY: docs-check unit demo test installcheck-owner sanitize fuzz fuzz-smoke fuzz-build fuzz-corpus

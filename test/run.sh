@@ -15,6 +15,12 @@ pass() { passed=$((passed + $1)); }
 fail() { failed=$((failed + $1)); failures="$failures $2"; }
 
 bash test/setup.sh || { echo "setup failed"; echo "0 passed, 1 failed"; exit 1; }
+# The PostgreSQL to build against and test on: Debian's 15 unless
+# `make test PG_CONFIG=/path/to/pg_config` names another installation.
+export PG_CONFIG=${PG_CONFIG:-pg_config}
+export PGBIN=$("$PG_CONFIG" --bindir)
+PGLIB=$("$PG_CONFIG" --pkglibdir)
+echo "==> PostgreSQL: $("$PG_CONFIG" --version) ($PGBIN)"
 echo "==> building and installing"
 if ! { make -s clean >/dev/null 2>&1; make -s && make -s install; } >/tmp/pg_mlops_build.log 2>&1; then
   cat /tmp/pg_mlops_build.log
@@ -111,8 +117,7 @@ if ls test/t/*.pl >/dev/null 2>&1; then
   TAP_TMP=$(mktemp -d /tmp/pg_mlops_tap.XXXXXX)
   chmod 755 "$TAP_TMP"
   [ "$(id -u)" = 0 ] && chown postgres "$TAP_TMP"
-  PGLIB=/usr/lib/postgresql/15/lib
-  tap_cmd="cd '$ROOT' && PATH=/usr/lib/postgresql/15/bin:\$PATH PERL5LIB=$PGLIB/pgxs/src/test/perl TESTDIR='$TAP_TMP' PG_REGRESS=$PGLIB/pgxs/src/test/regress/pg_regress PGHOST= PGPORT= PGUSER= PGDATABASE= prove test/t/*.pl"
+  tap_cmd="cd '$ROOT' && PATH=$PGBIN:\$PATH PERL5LIB=$PGLIB/pgxs/src/test/perl TESTDIR='$TAP_TMP' PG_REGRESS=$PGLIB/pgxs/src/test/regress/pg_regress PGHOST= PGPORT= PGUSER= PGDATABASE= prove test/t/*.pl"
   if [ "$(id -u)" = 0 ]; then
     out=$(su postgres -s /bin/bash -c "$tap_cmd" 2>&1); rc=$?
   else
