@@ -32,7 +32,7 @@ SQL_PARTS = src/sql/update-prelude.sql src/sql/common.sql src/sql/snapshots.sql 
 	src/sql/registry.sql src/sql/evaluation.sql src/sql/scoring.sql src/sql/drift.sql src/sql/lineage.sql \
 	src/sql/governance.sql src/sql/export.sql src/sql/aggregates.sql src/sql/migrate-0.2.0.sql src/sql/finish.sql
 DATA = src/sql/pg_mlops--0.1.0.sql
-DATA_built = $(EXTENSION)--0.1.0--$(EXTVERSION).sql
+DATA_built = $(EXTENSION)--0.1.0--$(EXTVERSION).sql pg_mlops_scorer.h
 # pg_regress tests: test/sql/*.sql against test/expected/*.out (results/ and
 # regression.diffs land in the current directory, the repository root).
 REGRESS = $(patsubst test/sql/%.sql,%,$(sort $(wildcard test/sql/*.sql)))
@@ -61,6 +61,14 @@ endif
 
 $(EXTENSION)--0.1.0--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $(SQL_PARTS) > $@
+
+# The embeddable scorer (docs/export.md): the core's decoder and scoring in
+# one header, installed next to the scripts (ml.scorer_header() returns it).
+SCORER_SRCS = src/scorer/scorer.h src/scorer/scorer.c src/core/mlcore.h src/core/classify.h \
+	src/core/unsupervised.h src/core/tree.h src/core/json.h $(addprefix src/core/,$(addsuffix .c, \
+	util model validate codec forest score hparams json))
+pg_mlops_scorer.h: src/scorer/amalgamate.sh $(SCORER_SRCS) Makefile
+	sh src/scorer/amalgamate.sh $@
 
 # PGXS does not track headers.
 $(OBJS): $(wildcard src/core/*.h) $(wildcard src/pg/*.h)

@@ -6,7 +6,7 @@ set -eu
 PACKAGES="make gcc postgresql-15 postgresql-server-dev-15 postgresql-common
   libopenblas-dev libopenblas0-serial liblapacke-dev libcmocka-dev
   perl libipc-run-perl postgresql-client-15 python3-numpy python3-sklearn python3-statsmodels python3-xgboost postgresql-15-cron
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev libxml2-utils
   odbc-postgresql unixodbc libpostgresql-jdbc-java default-jdk-headless"
 
 missing=""

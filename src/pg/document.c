@@ -19,6 +19,8 @@
 #include "common/shortest_dec.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "mb/pg_wchar.h"
+#include "storage/fd.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/json.h"
@@ -179,4 +181,48 @@ ml_model_document(PG_FUNCTION_ARGS)
 	mlc_model_free(&m);
 
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * ml.scorer_header(): pg_mlops_scorer.h, the header that compiles the C
+ * exports (docs/export.md), as installed with this build of the extension,
+ * so that a client gets the scorer matching the server's model format.
+ */
+PG_FUNCTION_INFO_V1(ml_scorer_header);
+Datum
+ml_scorer_header(PG_FUNCTION_ARGS)
+{
+	char		sharepath[MAXPGPATH];
+	char		path[MAXPGPATH];
+	FILE	   *f;
+	StringInfoData buf;
+	char		chunk[8192];
+	size_t		n;
+
+	get_share_path(my_exec_path, sharepath);
+	snprintf(path, sizeof(path), "%s/extension/pg_mlops_scorer.h", sharepath);
+	if ((f = AllocateFile(path, PG_BINARY_R)) == NULL)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not open the scorer header \"%s\": %m", path),
+				 errhint("Install the extension with make install, which installs pg_mlops_scorer.h with its scripts.")));
+	initStringInfo(&buf);
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+	{
+		appendBinaryStringInfo(&buf, chunk, (int) n);
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (ferror(f))
+	{
+		int			save = errno;
+
+		FreeFile(f);
+		errno = save;
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not read the scorer header \"%s\": %m", path)));
+	}
+	FreeFile(f);
+	pg_verify_mbstr(GetDatabaseEncoding(), buf.data, buf.len, false);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }

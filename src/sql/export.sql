@@ -1,18 +1,18 @@
--- Export: a registered model as a JSON document, a standalone C99 scorer
--- or PMML, and the import of a JSON document as a new version.
+-- Export: a registered model as a JSON document, a C99 scorer for
+-- pg_mlops_scorer.h or PMML, and the import of a JSON document as a new
+-- version.
 
 ----------------------------------------------------------------------------
 -- Model export and import
 --
--- ml.export_model writes a registered model as a JSON document (complete,
--- re-importable), a standalone C99 scorer or PMML 4.4; ml.import_model
--- registers a JSON document as a new version.  The coefficients always come
--- from the encoded model bytes (what ml.predict uses), decoded by the core's
--- codec (ml._model_document).  Linear models over numeric and boolean
--- columns export; the others (categories, time columns, other algorithms)
--- are refused with feature_not_supported.
+-- ml.export_model writes a registered model of any algorithm as a JSON
+-- document (complete, re-importable), as C (the model bytes and an opener
+-- for pg_mlops_scorer.h, the server's decoder, encoders and scoring in one
+-- header) or as PMML 4.4 (the kinds PMML describes); ml.import_model
+-- registers a JSON document as a new version.  Every number comes from the
+-- encoded model bytes (what ml.predict uses), decoded by the core's codec
+-- (ml._model_document).
 ----------------------------------------------------------------------------
-
 -- A float8 as a C99 hexadecimal floating literal, exact by construction:
 -- 0x1.<fraction>p<exp> from the IEEE-754 bits (0x0.<fraction>p-1022 for
 -- subnormals), trailing zero digits of the fraction dropped.  NULL for NaN
@@ -56,79 +56,6 @@ $$;
 CREATE OR REPLACE FUNCTION ml._model_document(model bytea) RETURNS jsonb
 AS 'MODULE_PATHNAME', 'ml_model_document' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
--- The linear family export writes: models whose prediction is intercept +
--- sum of coef[j] * x[j] over the input columns themselves.
-CREATE OR REPLACE FUNCTION ml._exportable_algorithms() RETURNS text[]
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT '{linear_regression,ridge,lasso,elastic_net}'::text[]
-$$;
-
--- An encoded linear model through ml._model_document.  problem is NULL for
--- bytes that decode, else says why not; unsupported is NULL for a model of
--- the linear family whose inputs are all numeric or boolean columns (one
--- feature each, the column itself), else says why it cannot be exported.
--- impute: per feature, what ml.predict uses for a NULL (NULL: an error).
--- The coefficients are the encoded bits: "coef" is the last array of the
--- payload, so they are read from the tail of the bytes (keeping the sign of
--- a zero, which JSON numbers lose) and checked against the document.
-CREATE OR REPLACE FUNCTION ml._decode_linear(model bytea, OUT algorithm text, OUT features text[],
-                                  OUT intercept float8, OUT coefficients float8[], OUT problem text,
-                                  OUT unsupported text, OUT impute float8[], OUT document jsonb)
-LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
-#variable_conflict use_variable
-DECLARE
-    doc jsonb;
-    coef jsonb;
-    bad jsonb;
-    p integer;
-    len integer := octet_length(model);
-    tail float8[];
-BEGIN
-    features := '{}';
-    coefficients := '{}';
-    BEGIN
-        doc := ml._model_document(model);
-    EXCEPTION WHEN data_corrupted THEN
-        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
-        problem := rtrim(coalesce(nullif(problem, ''), SQLERRM), '.');
-        RETURN;
-    END;
-    document := doc;
-    algorithm := doc->>'algorithm';
-    features := ARRAY(SELECT f FROM jsonb_array_elements_text(doc->'features') WITH ORDINALITY x(f, o) ORDER BY o);
-    IF algorithm <> ALL (ml._exportable_algorithms()) THEN
-        unsupported := format('A %s model is not a linear regression.', algorithm);
-        RETURN;
-    END IF;
-    SELECT i INTO bad FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o)
-    WHERE i->>'kind' NOT IN ('number', 'bool') OR (i->'width')::int <> 1 ORDER BY o LIMIT 1;
-    IF bad IS NOT NULL THEN
-        unsupported := format('Column "%s" is %s.', bad->>'column',
-                              CASE bad->>'kind'
-                                  WHEN 'category' THEN format('a text column, one-hot encoded into %s features', bad->'width')
-                                  WHEN 'time' THEN 'a date or time column, encoded as seconds since 1970'
-                                  ELSE format('encoded as %s into %s features', bad->>'kind', bad->'width') END);
-        RETURN;
-    END IF;
-    impute := ARRAY(SELECT (i->>'impute')::float8 FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o) ORDER BY o);
-    p := cardinality(features);
-    coef := doc #> '{arrays,coef}';
-    IF coef IS NULL OR (coef->'rows')::int <> 1 OR (coef->'cols')::int <> p + 1 THEN
-        problem := format('no 1 x %s coefficient array', p + 1);
-        RETURN;
-    END IF;
-    intercept := (coef #>> '{data,0}')::float8;
-    coefficients := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(coef->'data') WITH ORDINALITY x(c, o)
-                          WHERE o > 1 ORDER BY o);
-    IF (SELECT count(*) FROM jsonb_object_keys(doc->'arrays')) = 1 THEN
-        tail := ARRAY(SELECT ml._float8_le(model, len - 8 * (p + 1) + 8 * k) FROM generate_series(0, p) k ORDER BY k);
-        IF tail = intercept || coefficients THEN
-            intercept := tail[1];
-            coefficients := tail[2:];
-        END IF;
-    END IF;
-END $$;
-
 -- Text for a C comment: no comment terminator, no control characters.
 CREATE OR REPLACE FUNCTION ml._c_comment(s text) RETURNS text
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
@@ -171,6 +98,133 @@ BEGIN
            E'\t', '&#9;'), E'\n', '&#10;'), E'\r', '&#13;');
 END $$;
 
+-- The document of a registered model's bytes (ml._model_document), after
+-- checking them against the registry row: the hash, the codec (CRC-32C,
+-- lengths, validation), the algorithm and the input columns.
+CREATE OR REPLACE FUNCTION ml._export_document(m ml.models) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    label text := m.name || '@' || m.version;
+    doc jsonb;
+    problem text;
+    columns text[];
+BEGIN
+    IF encode(sha256(m.model), 'hex') <> m.model_hash THEN
+        RAISE EXCEPTION 'model bytes of % do not match its registered hash', label
+            USING ERRCODE = 'data_corrupted';
+    END IF;
+    BEGIN
+        doc := ml._model_document(m.model);
+    EXCEPTION WHEN data_corrupted THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'model bytes of % are corrupted', label
+            USING ERRCODE = 'data_corrupted', DETAIL = coalesce(nullif(problem, ''), SQLERRM || '.');
+    END;
+    columns := ARRAY(SELECT i->>'column' FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o) ORDER BY o);
+    IF columns <> m.features OR doc->>'algorithm' <> m.algorithm THEN
+        RAISE EXCEPTION 'model bytes of % do not match its registry row', label
+            USING ERRCODE = 'data_corrupted',
+                  DETAIL = format('The bytes encode a %s model of columns %s; the registry says %s of %s.',
+                                  doc->>'algorithm', columns, m.algorithm, m.features);
+    END IF;
+    RETURN doc;
+END $$;
+
+-- One line per input for the C export's comment: the column and what a
+-- pgml_value of it holds.
+CREATE OR REPLACE FUNCTION ml._c_inputs(doc jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT string_agg(format(' *   row[%s]  %s: %s', o - 1, ml._c_comment(i->>'column'),
+        CASE i->>'kind'
+            WHEN 'category' THEN format('text (.text), one-hot over %s values%s; NULL and other values: all zeros',
+                                        jsonb_array_length(i->'categories'),
+                                        CASE WHEN (i->'has_other')::bool THEN ' and "(other)" for values not kept' ELSE '' END)
+            ELSE CASE i->>'kind' WHEN 'time' THEN 'date or timestamp (.number = pgml_date_seconds or pgml_timestamp_seconds)'
+                                 WHEN 'bool' THEN 'boolean (.number = 0 or 1)'
+                                 ELSE 'number (.number)' END
+                 || CASE WHEN i->'impute' <> 'null' THEN format('; NULL: %s', i->>'impute')
+                         WHEN doc->>'algorithm' IN ('decision_tree', 'random_forest', 'gradient_boosting')
+                             THEN '; NULL: the trees'' default branches'
+                         ELSE '; NULL: an error' END
+        END), E'\n' ORDER BY o)
+    FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o)
+$$;
+
+-- PMML: the DataDictionary, the TransformationDictionary (one NormDiscrete
+-- field per one-hot feature) and the MiningSchema of a model document, and
+-- the names of the expanded features the model element refers to.
+CREATE OR REPLACE FUNCTION ml._pmml_fields(doc jsonb, target text, OUT dictionary text, OUT transformations text,
+                                           OUT mining_schema text, OUT feature_fields text[])
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    bad jsonb;
+    classes text[] := ARRAY(SELECT c FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o) ORDER BY o);
+BEGIN
+    SELECT i INTO bad FROM jsonb_array_elements(doc->'inputs') i WHERE (i->'has_other')::bool LIMIT 1;
+    IF bad IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot export a model with an "(other)" category as PMML'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = format('Column "%s" keeps its %s most frequent values and maps the others to "(other)", which PMML''s NormDiscrete cannot express.',
+                                  bad->>'column', jsonb_array_length(bad->'categories')),
+                  HINT = 'Export as c or json, or retrain with a larger max_categories.';
+    END IF;
+    dictionary := format(E'  <DataDictionary numberOfFields="%s">\n',
+                         jsonb_array_length(doc->'inputs') + CASE WHEN target IS NULL THEN 0 ELSE 1 END)
+        || (SELECT string_agg(format('    <DataField name="%s" %s/>', ml._xml_escape(i->>'column'),
+                                     CASE i->>'kind' WHEN 'category' THEN 'optype="categorical" dataType="string"'
+                                                     WHEN 'time' THEN 'optype="continuous" dataType="dateTimeSecondsSince[1970]"'
+                                                     ELSE 'optype="continuous" dataType="double"' END), E'\n' ORDER BY o)
+            FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o))
+        || CASE WHEN target IS NULL THEN ''
+                WHEN doc->>'task' = 'classification' THEN
+                    format(E'\n    <DataField name="%s" optype="categorical" dataType="string">\n', ml._xml_escape(target))
+                    || (SELECT string_agg(format('      <Value value="%s"/>', ml._xml_escape(c)), E'\n' ORDER BY o)
+                        FROM unnest(classes) WITH ORDINALITY u(c, o))
+                    || E'\n    </DataField>'
+                ELSE format(E'\n    <DataField name="%s" optype="continuous" dataType="double"/>', ml._xml_escape(target)) END
+        || E'\n  </DataDictionary>\n';
+    transformations := coalesce(E'  <TransformationDictionary>\n'
+        || (SELECT string_agg(format(E'    <DerivedField name="%s" optype="continuous" dataType="double">\n'
+                                     || E'      <NormDiscrete field="%s" value="%s" mapMissingTo="0"/>\n    </DerivedField>',
+                                     ml._xml_escape(i->>'column' || '=' || c), ml._xml_escape(i->>'column'), ml._xml_escape(c)),
+                              E'\n' ORDER BY o, co)
+            FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o),
+                 jsonb_array_elements_text(i->'categories') WITH ORDINALITY y(c, co)
+            WHERE i->>'kind' = 'category' AND (co > 1 OR NOT (i->'drop_first')::bool))
+        || E'\n  </TransformationDictionary>\n', '');
+    mining_schema := E'    <MiningSchema>\n'
+        || (SELECT string_agg(format('      <MiningField name="%s" usageType="active"%s/>', ml._xml_escape(i->>'column'),
+                                     CASE WHEN i->>'kind' = 'category' THEN ''
+                                          WHEN i->'impute' = 'null' THEN ' missingValueTreatment="returnInvalid"'
+                                          ELSE format(' missingValueReplacement="%s"', i->>'impute') END), E'\n' ORDER BY o)
+            FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o))
+        || CASE WHEN target IS NULL THEN '' ELSE format(E'\n      <MiningField name="%s" usageType="target"/>', ml._xml_escape(target)) END
+        || E'\n    </MiningSchema>\n';
+    -- expanded feature j is the column itself or a derived field named like it
+    feature_fields := ARRAY(SELECT f FROM jsonb_array_elements_text(doc->'features') WITH ORDINALITY x(f, o) ORDER BY o);
+END $$;
+
+-- The k-th row (0-based) of a document array as text numbers.
+CREATE OR REPLACE FUNCTION ml._doc_row(doc jsonb, name text, k integer) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ARRAY(SELECT v FROM jsonb_array_elements_text(doc #> ARRAY['arrays', name, 'data']) WITH ORDINALITY x(v, o)
+                 WHERE o > k * (doc #>> ARRAY['arrays', name, 'cols'])::int
+                   AND o <= (k + 1) * (doc #>> ARRAY['arrays', name, 'cols'])::int ORDER BY o)
+$$;
+
+-- A PMML RegressionTable: intercept then one NumericPredictor per feature.
+CREATE OR REPLACE FUNCTION ml._pmml_regression_table(coefs text[], fields text[], category text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT format(E'    <RegressionTable intercept="%s"%s>\n', coefs[1],
+                  CASE WHEN category IS NULL THEN '' ELSE format(' targetCategory="%s"', ml._xml_escape(category)) END)
+        || coalesce((SELECT string_agg(format('      <NumericPredictor name="%s" exponent="1" coefficient="%s"/>',
+                                              ml._xml_escape(fields[j]), coefs[j + 1]), E'\n' ORDER BY j)
+                     FROM generate_series(1, cardinality(fields)) j) || E'\n', '')
+        || E'    </RegressionTable>\n'
+$$;
+
 -- extra_float_digits = 1: every float8 is printed as its shortest decimal
 -- that reads back to the same double, whatever the caller's setting.
 CREATE OR REPLACE FUNCTION ml._export_model(model text, format text DEFAULT 'json') RETURNS text
@@ -181,147 +235,165 @@ AS $$
 DECLARE
     m ml.models;
     snap ml.snapshots;
-    d record;
+    doc jsonb;
     ext text := (SELECT e.extversion FROM pg_extension e WHERE e.extname = 'pg_mlops');
     label text;
     ident text;
-    p integer;
+    task text;
+    f record;
+    nc integer;
+    body text;
     out text;
 BEGIN
     IF format IS NULL OR format NOT IN ('json', 'c', 'pmml') THEN
         RAISE EXCEPTION 'unknown export format "%"', coalesce(format, 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Formats are json (complete, re-importable with ml.import_model), c (standalone C99 scorer) and pmml (PMML 4.4).';
+                  HINT = 'Formats are json (complete, re-importable with ml.import_model), c (a C99 scorer for pg_mlops_scorer.h) and pmml (PMML 4.4).';
     END IF;
     SELECT * INTO m FROM ml.models x WHERE x.id = ml._resolve_model(model);
     PERFORM ml._require_model_privilege(m.name, 'use', 'export');
     label := m.name || '@' || m.version;
-    IF m.algorithm <> ALL (ml._exportable_algorithms()) THEN
-        RAISE EXCEPTION 'cannot export % model %', m.algorithm, label
-            USING ERRCODE = 'feature_not_supported',
-                  DETAIL = format('A %s model is not a linear regression.', m.algorithm),
-                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export; score this model in the database with ml.predict.';
-    END IF;
-    IF encode(sha256(m.model), 'hex') <> m.model_hash THEN
-        RAISE EXCEPTION 'model bytes of % do not match its registered hash', label
-            USING ERRCODE = 'data_corrupted';
-    END IF;
-    d := ml._decode_linear(m.model);
-    IF d.problem IS NOT NULL THEN
-        RAISE EXCEPTION 'model bytes of % are corrupted', label
-            USING ERRCODE = 'data_corrupted', DETAIL = d.problem || '.';
-    END IF;
-    IF d.unsupported IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot export % model %', m.algorithm, label
-            USING ERRCODE = 'feature_not_supported', DETAIL = d.unsupported,
-                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export; score this model in the database with ml.predict.';
-    END IF;
-    IF d.features <> m.features OR d.algorithm <> m.algorithm THEN
-        RAISE EXCEPTION 'model bytes of % do not match its registry row', label
-            USING ERRCODE = 'data_corrupted',
-                  DETAIL = format('The bytes encode a %s model of features %s; the registry says %s of %s.',
-                                  d.algorithm, d.features, m.algorithm, m.features);
-    END IF;
-    -- (NaN sorts above Infinity, so it fails the test too.)
-    IF NOT (d.intercept > '-Infinity' AND d.intercept < 'Infinity')
-       OR EXISTS (SELECT 1 FROM unnest(d.coefficients) c WHERE NOT (c > '-Infinity' AND c < 'Infinity')) THEN
-        RAISE EXCEPTION 'model % has a coefficient that is not finite', label
-            USING ERRCODE = 'data_corrupted';
-    END IF;
+    doc := ml._export_document(m);
+    task := doc->>'task';
     SELECT * INTO snap FROM ml.snapshots s WHERE s.id = m.snapshot_id;
-    p := cardinality(d.features);
 
     IF format = 'json' THEN
         -- Keys in a fixed order, one per line; values compact.
-        SELECT E'{\n' || string_agg(format('  %s: %s', to_json(k), v), E',\n' ORDER BY o) || E'\n}'
+        SELECT E'{\n' || string_agg(format('  %s: %s', to_json(k), coalesce(v::text, 'null')), E',\n' ORDER BY o) || E'\n}'
         INTO out
         FROM (VALUES
             (1, 'format', to_json('pg_mlops-model'::text)),
             (2, 'format_version', to_json(2)),
             (3, 'name', to_json(m.name)),
             (4, 'version', to_json(m.version)),
-            (5, 'task', to_json(m.task)),
+            (5, 'task', to_json(task)),
             (6, 'algorithm', to_json(m.algorithm)),
             (7, 'target', to_json(m.target)),
-            (8, 'features', to_json(d.features)),
-            (9, 'inputs', to_json(d.document->'inputs')),
-            (10, 'hyperparameters', to_json(m.hyperparams)),
-            (11, 'seed', to_json(m.seed)),
-            (12, 'intercept', to_json(d.intercept)),
-            (13, 'coefficients', to_json(d.coefficients)),
-            (14, 'metrics', to_json(m.metrics)),
-            (15, 'summary', to_json(m.summary)),
-            (16, 'model_hash', to_json(m.model_hash)),
-            (17, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
-            (18, 'snapshot', to_json(jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
+            (8, 'features', to_json(m.features)),
+            (9, 'inputs', to_json(doc->'inputs')),
+            (10, 'encoded_features', to_json(doc->'features')),
+            (11, 'classes', to_json(doc->'classes')),
+            (12, 'class_values', to_json(doc->'class_values')),
+            (13, 'arrays', to_json(doc->'arrays')),
+            (14, 'hyperparameters', to_json(m.hyperparams)),
+            (15, 'seed', to_json(m.seed)),
+            (16, 'metrics', to_json(m.metrics)),
+            (17, 'summary', to_json(m.summary)),
+            (18, 'model_hash', to_json(m.model_hash)),
+            (19, 'model_base64', to_json(translate(encode(m.model, 'base64'), E'\n', ''))),
+            (20, 'snapshot', to_json(jsonb_build_object('name', snap.name, 'content_hash', snap.content_hash,
                                                         'rows', snap.row_count))),
-            (19, 'trained_by', to_json(m.trained_by)),
-            (20, 'trained_at', to_json(m.trained_at)),
-            (21, 'trained_with', to_json(m.extension_version)),
-            (22, 'exported_by', to_json(ml._caller()::text)),
-            (23, 'exported_at', to_json(now())),
-            (24, 'extension_version', to_json(ext))) AS f(o, k, v);
+            (21, 'trained_by', to_json(m.trained_by)),
+            (22, 'trained_at', to_json(m.trained_at)),
+            (23, 'trained_with', to_json(m.extension_version)),
+            (24, 'exported_by', to_json(ml._caller()::text)),
+            (25, 'exported_at', to_json(now())),
+            (26, 'extension_version', to_json(ext))) AS f(o, k, v);
         RETURN out;
     END IF;
 
     IF format = 'c' THEN
+        -- The model bytes and an opener; pg_mlops_scorer.h decodes and
+        -- scores them with the server's own code.
         ident := ml._c_ident(m.name);
         out := array_to_string(ARRAY[
             '/*',
-            format(' * %s: %s model exported by pg_mlops %s at %s.', ml._c_comment(label), m.algorithm,
+            format(' * %s: %s model (%s) exported by pg_mlops %s at %s.', ml._c_comment(label), m.algorithm, task,
                    coalesce(ext, '?'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')),
             format(' * Model hash (SHA-256 of the encoded model): %s', m.model_hash),
             format(' * Trained on snapshot %s (content hash %s).', ml._c_comment(snap.name), snap.content_hash),
-            format(' * Target: %s', ml._c_comment(m.target)),
+            format(' * Target: %s', coalesce(ml._c_comment(m.target), '(none)')),
             ' *',
-            format(' * double %s_predict(const double *x) returns', ident),
-            format(' *     intercept + %s,',
-                   CASE p WHEN 1 THEN 'coef[0] * x[0]' WHEN 2 THEN 'coef[0] * x[0] + coef[1] * x[1]'
-                          ELSE format('coef[0] * x[0] + ... + coef[%s] * x[%s]', p - 1, p - 1) END),
-            ' * summed left to right in double precision, exactly as ml.predict does.',
-            ' * Compiled without floating-point contraction or reassociation (gcc or',
-            ' * clang: -ffp-contract=off, and no -ffast-math) where double is IEEE-754',
-            ' * binary64 evaluated in double (FLT_EVAL_METHOD 0: x86-64, AArch64), the',
-            ' * result is bit-identical to',
-            format(' *     ml.predict(%s, ARRAY[x[0], x[1], ...]::float8[]).', ml._c_comment(quote_literal(label))),
-            ' * Coefficients are hexadecimal floating literals: the exact bits.',
-            ' * Standalone C99: no header, no library.',
+            ' * Compile with pg_mlops_scorer.h (SELECT ml.scorer_header(), or the file',
+            ' * in $(pg_config --sharedir)/extension): see docs/export.md.',
+            format(' *     cc -std=c99 -O2 -ffp-contract=off -c %s.c', ident),
+            format(' * %s_open(&s) decodes the model into a pgml_scorer s; then', ident),
+            CASE task
+                WHEN 'regression' THEN format(' *     pgml_predict(&s, row, &value)        ml.predict(%s, row)', ml._c_comment(quote_literal(label)))
+                WHEN 'classification' THEN
+                    CASE WHEN doc->'class_values' <> 'null'
+                         THEN format(E' *     pgml_predict(&s, row, &value)        ml.predict(%s, row)\n', ml._c_comment(quote_literal(label))) ELSE '' END
+                    || format(E' *     pgml_predict_class(&s, row, &c)      ml.predict_class: s.model.classes[c]\n'
+                              || ' *     pgml_predict_proba(&s, row, proba)   ml.predict_proba (%s classes)', jsonb_array_length(doc->'classes'))
+                WHEN 'clustering' THEN format(E' *     pgml_predict(&s, row, &value)        ml.predict(%s, row), the cluster\n'
+                                              || ' *     pgml_transform(&s, row, out)         ml.transform, %s distances',
+                                              ml._c_comment(quote_literal(label)), doc #>> '{arrays,centroids,rows}')
+                ELSE format(' *     pgml_transform(&s, row, out)         ml.transform, %s components',
+                            (doc #>> '{arrays,components,rows}'))
+            END,
+            ' * with the bits the SQL function returns, and pgml_close(&s).',
             ' *',
-            format(' * A missing value (NULL) has no double: pass %s_impute[j] for it,', ident),
-            ' * the value ml.predict substitutes (the train split''s mean or median, or',
-            ' * 0; 0 with a comment where the model was trained with "impute": "error").',
-            ' *',
-            ' * Feature order:'],
+            format(' * row: %s pgml_value, one per column in this order:', jsonb_array_length(doc->'inputs')),
+            ml._c_inputs(doc),
+            ' */',
+            '',
+            '#include "pg_mlops_scorer.h"',
+            '',
+            '#if !defined(PGML_SCORER_VERSION) || MLC_MODEL_FORMAT != 2',
+            '#error "this model needs pg_mlops_scorer.h for model format 2"',
+            '#endif',
+            '',
+            format('#define %s_N_INPUTS %s', upper(ident), jsonb_array_length(doc->'inputs')),
+            '',
+            format('const unsigned char %s_model[%s] = {', ident, octet_length(m.model))],
             E'\n') || E'\n'
-            || (SELECT string_agg(format(' *   x[%s]  %s', j - 1, ml._c_comment(d.features[j])), E'\n' ORDER BY j)
-                FROM generate_series(1, p) j)
-            || E'\n */\n\n'
-            || format(E'#define %s_N_FEATURES %s\n\n', upper(ident), p)
-            || format(E'const char *const %s_features[%s] = {\n', ident, p)
-            || (SELECT string_agg('    ' || ml._c_string(d.features[j]), E',\n' ORDER BY j) FROM generate_series(1, p) j)
+            || (SELECT string_agg('    ' || rtrim(regexp_replace(substr(h, 32 * k + 1, 32), '(..)', '0x\1, ', 'g'), ' '),
+                                  E'\n' ORDER BY k)
+                FROM (SELECT encode(m.model, 'hex') AS h) x, generate_series(0, (octet_length(m.model) - 1) / 16) k)
             || E'\n};\n\n'
-            || format(E'const double %s_impute[%s] = {\n', ident, p)
-            || (SELECT string_agg(format('    %s%s /* %s if NULL: %s */', coalesce(ml._float8_hex(d.impute[j]), '0x0p+0'),
-                                         CASE WHEN j < p THEN ',' ELSE '' END, ml._c_comment(d.features[j]),
-                                         coalesce(d.impute[j]::text, 'none, NULL is an error')), E'\n' ORDER BY j)
-                FROM generate_series(1, p) j)
-            || E'\n};\n\n'
-            || format(E'static const double %s_intercept = %s; /* %s */\n\n', ident, ml._float8_hex(d.intercept), d.intercept)
-            || format(E'static const double %s_coef[%s] = {\n', ident, p)
-            || (SELECT string_agg(format('    %s%s /* %s: %s */', ml._float8_hex(d.coefficients[j]),
-                                         CASE WHEN j < p THEN ',' ELSE '' END, ml._c_comment(d.features[j]),
-                                         d.coefficients[j]), E'\n' ORDER BY j)
-                FROM generate_series(1, p) j)
-            || E'\n};\n\n'
-            || format(E'double %s_predict(const double *x);\n\n', ident)
-            || format(E'double %s_predict(const double *x)\n{\n    double acc = %s_intercept;\n    int j;\n\n'
-                      || E'    for (j = 0; j < %s_N_FEATURES; j++)\n        acc += %s_coef[j] * x[j];\n    return acc;\n}\n',
-                      ident, ident, upper(ident), ident);
+            || format(E'int %s_open(pgml_scorer *s);\n\n', ident)
+            || format(E'/* PGML_OK, or PGML_ERROR with pgml_error(s) */\nint %s_open(pgml_scorer *s)\n{\n'
+                      || E'    return pgml_open(s, %s_model, sizeof(%s_model));\n}\n', ident, ident, ident);
         RETURN out;
     END IF;
 
-    -- PMML 4.4 RegressionModel.
-    out := E'<?xml version="1.0" encoding="UTF-8"?>\n'
+    -- PMML 4.4: the model kinds PMML describes.
+    IF m.algorithm IN ('naive_bayes', 'pca', 'decision_tree', 'random_forest', 'gradient_boosting') THEN
+        RAISE EXCEPTION 'cannot export % model % as PMML', m.algorithm, label
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = CASE m.algorithm
+                      WHEN 'pca' THEN 'PMML 4.4 has no model element for principal components.'
+                      WHEN 'naive_bayes' THEN 'PMML''s NaiveBayesModel is built from counts; this model stores log probabilities and Gaussian moments.'
+                      ELSE 'Tree ensembles are not written as PMML yet.' END,
+                  HINT = 'PMML covers linear_regression, ridge, lasso, elastic_net, logistic_regression, softmax_regression and kmeans; export as c (bit-identical to ml.predict) or json.';
+    END IF;
+    f := ml._pmml_fields(doc, m.target);
+    IF m.algorithm = 'kmeans' THEN
+        nc := (doc #>> '{arrays,centroids,rows}')::int;
+        body := format(E'  <ClusteringModel modelName="%s" functionName="clustering" algorithmName="kmeans" modelClass="centerBased" numberOfClusters="%s">\n',
+                       ml._xml_escape(label), nc)
+            || f.mining_schema
+            || E'    <ComparisonMeasure kind="distance">\n      <squaredEuclidean/>\n    </ComparisonMeasure>\n'
+            || (SELECT string_agg(format('    <ClusteringField field="%s" compareFunction="absDiff"/>', ml._xml_escape(x)), E'\n' ORDER BY o)
+                FROM unnest(f.feature_fields) WITH ORDINALITY u(x, o)) || E'\n'
+            || (SELECT string_agg(format(E'    <Cluster id="%s" name="%s">\n      <Array n="%s" type="real">%s</Array>\n    </Cluster>',
+                                         c, c, cardinality(f.feature_fields), array_to_string(ml._doc_row(doc, 'centroids', c), ' ')),
+                                  E'\n' ORDER BY c)
+                FROM generate_series(0, nc - 1) c) || E'\n'
+            || E'  </ClusteringModel>\n';
+    ELSIF task = 'regression' THEN
+        body := format(E'  <RegressionModel modelName="%s" functionName="regression" algorithmName="%s">\n',
+                       ml._xml_escape(label), m.algorithm)
+            || f.mining_schema
+            || ml._pmml_regression_table(ml._doc_row(doc, 'coef', 0), f.feature_fields, NULL)
+            || E'  </RegressionModel>\n';
+    ELSIF m.algorithm = 'logistic_regression' THEN
+        -- logit: P(first table's category) = 1 / (1 + exp(-eta)); the other table is zero
+        body := format(E'  <RegressionModel modelName="%s" functionName="classification" algorithmName="%s" normalizationMethod="logit">\n',
+                       ml._xml_escape(label), m.algorithm)
+            || f.mining_schema
+            || ml._pmml_regression_table(ml._doc_row(doc, 'coef', 0), f.feature_fields, doc->'classes'->>1)
+            || ml._pmml_regression_table(ARRAY['0'], '{}', doc->'classes'->>0)
+            || E'  </RegressionModel>\n';
+    ELSE
+        body := format(E'  <RegressionModel modelName="%s" functionName="classification" algorithmName="%s" normalizationMethod="softmax">\n',
+                       ml._xml_escape(label), m.algorithm)
+            || f.mining_schema
+            || (SELECT string_agg(ml._pmml_regression_table(ml._doc_row(doc, 'coef', (c - 1)::int), f.feature_fields, cl), '' ORDER BY c)
+                FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(cl, c))
+            || E'  </RegressionModel>\n';
+    END IF;
+    RETURN E'<?xml version="1.0" encoding="UTF-8"?>\n'
         || E'<PMML xmlns="http://www.dmg.org/PMML-4_4" version="4.4">\n'
         || format(E'  <Header description="%s: %s model exported by pg_mlops">\n',
                   ml._xml_escape(label), m.algorithm)
@@ -331,31 +403,19 @@ BEGIN
         || format(E'    <Application name="pg_mlops" version="%s"/>\n', ml._xml_escape(coalesce(ext, '')))
         || format(E'    <Timestamp>%s</Timestamp>\n', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'))
         || E'  </Header>\n'
-        || format(E'  <DataDictionary numberOfFields="%s">\n', p + 1)
-        || (SELECT string_agg(format('    <DataField name="%s" optype="continuous" dataType="double"/>',
-                                     ml._xml_escape(f)), E'\n' ORDER BY o)
-            FROM unnest(d.features || m.target) WITH ORDINALITY u(f, o))
-        || E'\n  </DataDictionary>\n'
-        || format(E'  <RegressionModel modelName="%s" functionName="regression" algorithmName="%s">\n',
-                  ml._xml_escape(label), m.algorithm)
-        || E'    <MiningSchema>\n'
-        || (SELECT string_agg(format('      <MiningField name="%s" usageType="active" %s/>', ml._xml_escape(f),
-                                     CASE WHEN v IS NULL THEN 'missingValueTreatment="returnInvalid"'
-                                          ELSE format('missingValueReplacement="%s"', v) END), E'\n' ORDER BY o)
-            FROM unnest(d.features, d.impute) WITH ORDINALITY u(f, v, o))
-        || format(E'\n      <MiningField name="%s" usageType="target"/>\n', ml._xml_escape(m.target))
-        || E'    </MiningSchema>\n'
-        || format(E'    <RegressionTable intercept="%s">\n', d.intercept)
-        || (SELECT string_agg(format('      <NumericPredictor name="%s" exponent="1" coefficient="%s"/>',
-                                     ml._xml_escape(d.features[j]), d.coefficients[j]), E'\n' ORDER BY j)
-            FROM generate_series(1, p) j)
-        || E'\n    </RegressionTable>\n'
-        || E'  </RegressionModel>\n'
+        || f.dictionary || f.transformations || body
         || E'</PMML>\n';
-    RETURN out;
 END $$;
 COMMENT ON FUNCTION ml._export_model(text, text)
-    IS 'a model as a re-importable JSON document, a standalone C99 scorer or PMML 4.4';
+    IS 'a model as a re-importable JSON document, a C99 scorer for pg_mlops_scorer.h, or PMML 4.4';
+
+-- pg_mlops_scorer.h as installed (src/pg/document.c): the header the C
+-- exports compile with.
+CREATE OR REPLACE FUNCTION ml.scorer_header() RETURNS text
+AS 'MODULE_PATHNAME', 'ml_scorer_header' LANGUAGE C STRICT STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION ml.scorer_header()
+    IS 'pg_mlops_scorer.h: the C header that compiles models exported with ml.export_model(model, ''c'')';
+
 
 -- A field of an import document must be present and of a JSON type.
 CREATE OR REPLACE FUNCTION ml._import_field(document jsonb, key text, kind text) RETURNS jsonb
@@ -388,21 +448,20 @@ LANGUAGE plpgsql VOLATILE AS $$
 DECLARE
     doc jsonb := document;
     algorithm text;
+    task text;
     target text;
     features text[];
-    coefs float8[];
-    intercept float8;
     bytes bytea;
     hash text;
-    d record;
+    d jsonb;
+    key text;
     snap ml.snapshots;
     snap_hash text;
     source_label text;
     new_version integer;
     m ml.models;
-    pred float8;
+    coefs text[];
     problem text;
-    j integer;
 BEGIN
     PERFORM ml._check_model_name(name);
     IF doc IS NULL THEN
@@ -425,17 +484,19 @@ BEGIN
     END IF;
     source_label := (ml._import_field(doc, 'name', 'string') #>> '{}') || '@'
                     || (ml._import_field(doc, 'version', 'number') #>> '{}');
-    IF ml._import_field(doc, 'task', 'string') <> '"regression"' THEN
-        RAISE EXCEPTION 'unknown task %', doc->'task'
-            USING ERRCODE = 'invalid_parameter_value', HINT = 'Models of task regression can be imported.';
+    task := ml._import_field(doc, 'task', 'string') #>> '{}';
+    IF task NOT IN ('regression', 'classification', 'clustering', 'decomposition') THEN
+        RAISE EXCEPTION 'unknown task "%"', task
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Tasks are regression, classification, clustering and decomposition.';
     END IF;
     algorithm := ml._import_field(doc, 'algorithm', 'string') #>> '{}';
-    IF algorithm <> ALL (ml._exportable_algorithms()) THEN
-        RAISE EXCEPTION 'unknown algorithm "%"', algorithm
-            USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Algorithms are ' || array_to_string(ml._exportable_algorithms(), ', ') || '.';
+    -- clustering and decomposition have no target
+    IF task IN ('clustering', 'decomposition') AND doc->'target' = 'null' THEN
+        target := NULL;
+    ELSE
+        target := ml._import_field(doc, 'target', 'string') #>> '{}';
     END IF;
-    target := ml._import_field(doc, 'target', 'string') #>> '{}';
     PERFORM ml._import_field(doc, 'features', 'array');
     IF EXISTS (SELECT 1 FROM jsonb_array_elements(doc->'features') f WHERE jsonb_typeof(f) <> 'string') THEN
         RAISE EXCEPTION 'features must be an array of strings' USING ERRCODE = 'invalid_parameter_value';
@@ -451,18 +512,14 @@ BEGIN
         RAISE EXCEPTION 'target "%" is also a feature', target USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM ml._import_field(doc, 'inputs', 'array');
+    PERFORM ml._import_field(doc, 'encoded_features', 'array');
+    PERFORM ml._import_field(doc, 'classes', 'array');
+    IF doc->'class_values' IS DISTINCT FROM 'null' THEN
+        PERFORM ml._import_field(doc, 'class_values', 'array');
+    END IF;
+    PERFORM ml._import_field(doc, 'arrays', 'object');
     PERFORM ml._import_field(doc, 'hyperparameters', 'object');
     PERFORM ml._import_field(doc, 'seed', 'number');
-    intercept := (ml._import_field(doc, 'intercept', 'number') #>> '{}')::float8;
-    PERFORM ml._import_field(doc, 'coefficients', 'array');
-    IF EXISTS (SELECT 1 FROM jsonb_array_elements(doc->'coefficients') c WHERE jsonb_typeof(c) <> 'number') THEN
-        RAISE EXCEPTION 'coefficients must be an array of numbers' USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    coefs := ARRAY(SELECT c::float8 FROM jsonb_array_elements_text(doc->'coefficients') WITH ORDINALITY x(c, o) ORDER BY o);
-    IF cardinality(coefs) <> cardinality(features) THEN
-        RAISE EXCEPTION 'document has % coefficients for % features', cardinality(coefs), cardinality(features)
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
     PERFORM ml._import_field(doc, 'metrics', 'object');
     PERFORM ml._import_field(doc, 'summary', 'object');
     PERFORM ml._import_field(doc, 'snapshot', 'object');
@@ -483,62 +540,79 @@ BEGIN
                                   encode(sha256(bytes), 'hex'), hash),
                   HINT = 'The document was changed or truncated after export; export it again.';
     END IF;
-    d := ml._decode_linear(bytes);
-    IF d.problem IS NOT NULL THEN
-        RAISE EXCEPTION 'model bytes are malformed' USING ERRCODE = 'invalid_parameter_value', DETAIL = d.problem || '.';
-    END IF;
-    IF d.unsupported IS NOT NULL THEN
-        RAISE EXCEPTION 'cannot import a % model of these columns', d.algorithm
-            USING ERRCODE = 'feature_not_supported', DETAIL = d.unsupported,
-                  HINT = 'Only linear models (linear_regression, ridge, lasso, elastic_net) over numeric and boolean columns export and import.';
-    END IF;
-    IF d.algorithm <> algorithm THEN
-        RAISE EXCEPTION 'model bytes encode a % model, the document says %', d.algorithm, algorithm
+    -- The core's codec checks the header, the CRC-32C, every length and the
+    -- model's consistency (the decoder ml.predict uses).
+    BEGIN
+        d := ml._model_document(bytes);
+    EXCEPTION WHEN data_corrupted THEN
+        GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
+        RAISE EXCEPTION 'model bytes are malformed'
+            USING ERRCODE = 'invalid_parameter_value', DETAIL = coalesce(nullif(problem, ''), SQLERRM || '.');
+    END;
+    IF d->>'algorithm' <> algorithm THEN
+        RAISE EXCEPTION 'model bytes encode a % model, the document says %', d->>'algorithm', algorithm
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF d.features <> features THEN
-        RAISE EXCEPTION 'model bytes encode features %, the document lists %', d.features, features
+    IF d->>'task' <> task THEN
+        RAISE EXCEPTION 'model bytes encode a % model, the document says %', d->>'task', task
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    IF d.document->'inputs' <> doc->'inputs' THEN
+    IF ARRAY(SELECT i->>'column' FROM jsonb_array_elements(d->'inputs') WITH ORDINALITY x(i, o) ORDER BY o) <> features THEN
+        RAISE EXCEPTION 'model bytes encode columns %, the document lists %',
+                        ARRAY(SELECT i->>'column' FROM jsonb_array_elements(d->'inputs') WITH ORDINALITY x(i, o) ORDER BY o), features
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF d->'inputs' <> doc->'inputs' THEN
         SELECT format('Input %s of the model bytes is %s; the document has %s.', o, i, coalesce((doc->'inputs'->(o::int - 1))::text, 'nothing'))
         INTO problem
-        FROM jsonb_array_elements(d.document->'inputs') WITH ORDINALITY x(i, o)
+        FROM jsonb_array_elements(d->'inputs') WITH ORDINALITY x(i, o)
         WHERE i IS DISTINCT FROM doc->'inputs'->(o::int - 1) ORDER BY o LIMIT 1;
         RAISE EXCEPTION 'the inputs in the document do not match the model bytes'
             USING ERRCODE = 'invalid_parameter_value',
                   DETAIL = coalesce(problem, format('The document has %s inputs, the model bytes %s.',
-                                                    jsonb_array_length(doc->'inputs'), jsonb_array_length(d.document->'inputs')));
+                                                    jsonb_array_length(doc->'inputs'), jsonb_array_length(d->'inputs')));
     END IF;
-    -- The document's numbers must be the encoded ones: the same float8 (a
+    -- The document's numbers must be the encoded ones: jsonb compares
+    -- numbers by value, and each is the shortest decimal of its double (a
     -- JSON number keeps every bit but the sign of a zero; the bytes, which
     -- are what predicts, keep that too).
-    IF d.intercept <> intercept THEN
-        RAISE EXCEPTION 'intercept % in the document differs from the model bytes (%)', intercept, d.intercept
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
-    FOR j IN 1 .. cardinality(features) LOOP
-        IF d.coefficients[j] <> coefs[j] THEN
-            RAISE EXCEPTION 'coefficient of feature "%" in the document differs from the model bytes', features[j]
+    FOREACH key IN ARRAY ARRAY['encoded_features', 'classes', 'class_values'] LOOP
+        IF d->(CASE key WHEN 'encoded_features' THEN 'features' ELSE key END) <> doc->key THEN
+            RAISE EXCEPTION '% in the document differ from the model bytes', key
                 USING ERRCODE = 'invalid_parameter_value',
-                      DETAIL = format('The document says %s, the model bytes %s.', coefs[j], d.coefficients[j]);
+                      DETAIL = format('The model bytes have %s.', left((d->(CASE key WHEN 'encoded_features' THEN 'features' ELSE key END))::text, 200));
         END IF;
     END LOOP;
+    IF d->'arrays' <> doc->'arrays' THEN
+        SELECT format('Array "%s" of the model bytes is %s x %s; the document''s %s.', a.key,
+                      a.value->'rows', a.value->'cols',
+                      CASE WHEN doc->'arrays'->a.key IS NULL THEN 'is missing'
+                           WHEN doc->'arrays'->a.key->'rows' = a.value->'rows' AND doc->'arrays'->a.key->'cols' = a.value->'cols'
+                               THEN 'has other values'
+                           ELSE 'has another shape' END)
+        INTO problem
+        FROM jsonb_each(d->'arrays') a WHERE doc->'arrays'->a.key IS DISTINCT FROM a.value ORDER BY a.key LIMIT 1;
+        RAISE EXCEPTION 'the parameter arrays in the document do not match the model bytes'
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = coalesce(problem, 'The document has arrays the model bytes do not.');
+    END IF;
 
-    -- ml.explain reads the summary: its coefficients must be these too.
-    IF jsonb_typeof(doc #> '{summary,coefficients}') = 'array' THEN
+    -- ml.explain reads the summary of linear models: its coefficients must be these too.
+    IF algorithm IN ('linear_regression', 'ridge', 'lasso', 'elastic_net')
+       AND jsonb_typeof(doc #> '{summary,coefficients}') = 'array' THEN
+        coefs := ml._doc_row(d, 'coef', 0);
         SELECT format('Entry %s of summary.coefficients has %s = %s; the model bytes have %s = %s',
                       o, coalesce(c->>'feature', 'no feature'), coalesce(c->>'coefficient', 'no coefficient'), f, v) INTO problem
         FROM jsonb_array_elements(doc #> '{summary,coefficients}') WITH ORDINALITY x(c, o),
-             LATERAL (SELECT CASE WHEN o = 1 THEN 'intercept' ELSE features[o - 1] END AS f,
-                             CASE WHEN o = 1 THEN intercept ELSE coefs[o - 1] END AS v) w
+             LATERAL (SELECT CASE WHEN o = 1 THEN 'intercept' ELSE d->'features'->>(o::int - 2) END AS f,
+                             coefs[o]::float8 AS v) w
         WHERE jsonb_typeof(c) <> 'object' OR c->>'feature' IS DISTINCT FROM f
            OR jsonb_typeof(c->'coefficient') IS DISTINCT FROM 'number'
            OR (c->>'coefficient')::float8 IS DISTINCT FROM v
         ORDER BY o LIMIT 1;
-        IF problem IS NULL AND jsonb_array_length(doc #> '{summary,coefficients}') <> cardinality(features) + 1 THEN
+        IF problem IS NULL AND jsonb_array_length(doc #> '{summary,coefficients}') <> cardinality(coefs) THEN
             problem := format('The summary.coefficients has %s entries, not %s', jsonb_array_length(doc #> '{summary,coefficients}'),
-                              cardinality(features) + 1);
+                              cardinality(coefs));
         END IF;
         IF problem IS NOT NULL THEN
             RAISE EXCEPTION 'the summary in the document does not match the model bytes'
@@ -554,7 +628,7 @@ BEGIN
     -- Lineage: the training snapshot must be here, with the same content.
     SELECT s.* INTO snap FROM ml.snapshots s
     WHERE s.content_hash = snap_hash AND ml._can_use_snapshot(s)
-      AND (SELECT array_agg(c->>'name') FROM jsonb_array_elements(s.columns) c) @> (features || target)
+      AND (SELECT array_agg(c->>'name') FROM jsonb_array_elements(s.columns) c) @> (features || coalesce(target, features[1]))
     ORDER BY (s.name = doc #>> '{snapshot,name}') DESC, s.id
     LIMIT 1;
     IF snap.id IS NULL THEN
@@ -574,7 +648,7 @@ BEGIN
     INSERT INTO ml.models (id, name, version, task, algorithm, snapshot_id, target, features, hyperparams,
                            seed, metrics, summary, model, model_hash, model_digest, workers, train_seconds,
                            extension_version)
-    SELECT i, name, new_version, 'regression', algorithm, snap.id, target, features, doc->'hyperparameters',
+    SELECT i, name, new_version, task, algorithm, snap.id, target, features, doc->'hyperparameters',
             (doc->>'seed')::numeric::integer, doc->'metrics', doc->'summary', bytes, encode(sha256(bytes), 'hex'),
             encode(sha256(int8send(i) || bytes), 'hex'), 0, 0,
             coalesce(doc->>'trained_with', doc->>'extension_version',
@@ -582,18 +656,14 @@ BEGIN
     FROM nextval('ml.models_id_seq') i
     RETURNING * INTO m;
 
-    -- The codec (with its CRC) must accept the bytes: score a zero row.
+    -- The scoring path must load it: score a zero row through the registry.
     BEGIN
-        pred := ml.predict(m.id, array_fill(0::float8, ARRAY[cardinality(features)]));
+        PERFORM ml._predict_raw(m.id, array_fill(0::float8, ARRAY[jsonb_array_length(d->'features')]));
     EXCEPTION WHEN data_corrupted THEN
         GET STACKED DIAGNOSTICS problem = PG_EXCEPTION_DETAIL;
         RAISE EXCEPTION 'model bytes are corrupted'
             USING ERRCODE = 'invalid_parameter_value', DETAIL = coalesce(nullif(problem, ''), SQLERRM || '.');
     END;
-    IF pred IS DISTINCT FROM d.intercept THEN
-        RAISE EXCEPTION 'imported model scores % on a zero row, not its intercept %', pred, d.intercept
-            USING ERRCODE = 'invalid_parameter_value';
-    END IF;
 
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('import', m.id, snap.id,

@@ -12,6 +12,9 @@
 -- Functions 0.1.0 had that 0.2.0 replaced (ml._resolve_source resolves a
 -- source once, for query and relation alike).
 DROP FUNCTION ml._source_query(text);
+-- (the export of every model kind reads ml._model_document's arrays)
+DROP FUNCTION ml._decode_linear(bytea);
+DROP FUNCTION ml._exportable_algorithms();
 
 REVOKE ALL ON SCHEMA ml FROM PUBLIC;
 GRANT USAGE ON SCHEMA ml TO PUBLIC;

@@ -29,16 +29,15 @@ SELECT d.ref, d.doc->>'model_hash' = m.model_hash AS model_hash,
 FROM docs d JOIN ml.models m ON m.name || '@' || m.version = d.ref JOIN ml.snapshots s ON s.id = m.snapshot_id
 ORDER BY d.ref;
 
--- Coefficients round-trip exactly: the JSON numbers read back to the same
--- float8 bits as ml.explain's, intercept first, in feature order.
+-- Coefficients round-trip exactly: the JSON numbers of arrays.coef read back
+-- to the same float8 bits as ml.explain's, intercept first, in feature order.
 SELECT d.ref, count(*) AS coefficients,
-       count(*) FILTER (WHERE float8send(e.coefficient) = float8send(
-           CASE WHEN e.o = 1 THEN (d.doc->>'intercept')::float8 ELSE (d.doc->'coefficients'->>(e.o::int - 2))::float8 END)) AS identical
+       count(*) FILTER (WHERE float8send(e.coefficient) = float8send((d.doc #>> ARRAY['arrays', 'coef', 'data', (e.o - 1)::text])::float8)) AS identical
 FROM docs d, ml.explain(d.ref) WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o)
 GROUP BY d.ref ORDER BY d.ref;
 -- Also when the caller prints fewer digits.
 SET extra_float_digits = -3;
-SELECT count(*) FILTER (WHERE float8send(e.coefficient) = float8send((doc->'coefficients'->>(e.o::int - 2))::float8)) AS identical
+SELECT count(*) FILTER (WHERE float8send(e.coefficient) = float8send((doc #>> ARRAY['arrays', 'coef', 'data', (e.o - 1)::text])::float8)) AS identical
 FROM (SELECT ml.export_model('sensor@1')::jsonb AS doc) x,
      ml.explain('sensor@1') WITH ORDINALITY e(feature, coefficient, std_error, t_stat, p_value, source_column, class, gain, cover, splits, o) WHERE e.o > 1;
 RESET extra_float_digits;
@@ -54,17 +53,18 @@ FROM unnest(ARRAY['0', '-0', '1', '-2.5', '0.1', '5e-324', '-2.2250738585072014e
 SELECT ml._float8_hex('NaN') IS NULL AS nan, ml._float8_hex('-Infinity') IS NULL AS infinity;
 SELECT ml._c_ident(n) FROM unnest('{house_price,house.price-v2,2fast,_x}'::text[]) n;
 
--- The C export: a standalone scorer whose literals are the model's exact values.
-SELECT position('double sensor_predict(const double *x)' IN c) > 0 AS predict_function,
-       position('#define SENSOR_N_FEATURES 3' IN c) > 0 AS n_features,
-       position('#include' IN c) = 0 AS no_includes,
-       position('x[1]  drift' IN c) > 0 AS feature_order,
+-- The C export: the model bytes, exactly, and an opener for pg_mlops_scorer.h
+-- (test/reference/check_export.py compiles and runs it for every kind).
+SELECT position('int sensor_open(pgml_scorer *s)' IN c) > 0 AS open_function,
+       position('#define SENSOR_N_INPUTS 3' IN c) > 0 AS n_inputs,
+       position('#include "pg_mlops_scorer.h"' IN c) > 0 AS includes_scorer,
+       position('row[1]  drift: number (.number); NULL: ' IN c) > 0 AS input_order,
        position((SELECT model_hash FROM ml.models WHERE name = 'sensor' AND version = 1) IN c) > 0 AS hash,
-       float8send((regexp_match(c, 'sensor_intercept = (\S+);'))[1]::float8)
-           = float8send((SELECT coefficient FROM ml.explain('sensor@1') WHERE feature = 'intercept')) AS intercept_exact,
-       (SELECT count(*) FROM ml.explain('sensor@1') e
-        WHERE float8send((regexp_match(c, '(\S+?),? /\* ' || e.feature || ':'))[1]::float8) = float8send(e.coefficient)) AS exact_coefficients
+       decode((SELECT string_agg(h[1], '' ORDER BY o) FROM regexp_matches(c, '0x([0-9a-f]{2}),', 'g') WITH ORDINALITY r(h, o)), 'hex')
+           = (SELECT model FROM ml.models WHERE name = 'sensor' AND version = 1) AS same_bytes
 FROM ml.export_model('sensor@1', 'c') c;
+SELECT length(ml.scorer_header()) > 100000 AS scorer_header,
+       position('#define PGML_SCORER_VERSION "' || (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops') || '"' IN ml.scorer_header()) > 0 AS version;
 
 -- PMML: well-formed, one NumericPredictor per feature, exact decimal values.
 CREATE TABLE pmml AS SELECT ml.export_model('sensor@1', 'pmml') AS txt;
@@ -86,8 +86,8 @@ SELECT version FROM ml.train_model('odd.model-1', 'odd', 'y>');
 SELECT xml_is_well_formed_document(ml.export_model('odd.model-1', 'pmml')) AS well_formed,
        array_to_string(xpath('//p:NumericPredictor/@name', ml.export_model('odd.model-1', 'pmml')::xml,
                              ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']])::text[], ' | ') AS names;
-SELECT position('double odd_model_1_predict(const double *x)' IN c) > 0 AS sanitized,
-       position('"a<b&\"c''d"' IN c) > 0 AS c_string,
+SELECT position('int odd_model_1_open(pgml_scorer *s)' IN c) > 0 AS sanitized,
+       position('row[0]  a<b&"c''d: ' IN c) > 0 AS column_named,
        position('*\/ x' IN c) > 0 AS comment_safe
 FROM ml.export_model('odd.model-1', 'c') c;
 
@@ -102,7 +102,7 @@ FROM ml.models m, ml._model_document(m.model) d WHERE m.name = 'sensor' AND m.ve
 SELECT regress.err($$SELECT ml._model_document('\x50474d4c0200')$$);
 
 -- lasso and elastic_net export too, booleans as 0 and 1, NULLs imputed as
--- in ml.predict; categories, time columns and other algorithms do not.
+-- in ml.predict; so do categories, time columns and other algorithms.
 CREATE TABLE exp_mixed AS
 SELECT i AS id, (i % 13)::float8 AS a, (i % 3 = 0) AS flag,
        CASE WHEN i % 17 = 0 THEN NULL ELSE (i % 5)::float8 END AS b,
@@ -115,10 +115,12 @@ SELECT version FROM ml.train_model('exp_mixed_enet', 'snapshot:exp_mixed_v1', 'y
 SELECT version FROM ml.train_model('exp_mixed_city', 'snapshot:exp_mixed_v1', 'y', 'ridge', '{}', '{a,city}');
 SELECT version FROM ml.train_model('exp_mixed_day', 'snapshot:exp_mixed_v1', 'y', 'linear_regression', '{}', '{a,day}');
 SELECT version FROM ml.train_model('exp_mixed_km', 'snapshot:exp_mixed_v1', NULL, 'kmeans', '{"k": 2}', '{a,b}');
+SELECT version FROM ml.train_model('exp_mixed_pca', 'snapshot:exp_mixed_v1', NULL, 'pca', '{}', '{a,b}');
+SELECT version FROM ml.train_model('exp_mixed_nb', 'snapshot:exp_mixed_v1', 'city', 'naive_bayes', '{}', '{a,day}');
 CREATE TABLE exp_mixed_docs AS SELECT r AS ref, ml.export_model(r)::jsonb AS doc FROM unnest('{exp_mixed_lasso,exp_mixed_enet}'::text[]) r;
 SELECT ref, doc->>'algorithm' AS algorithm, doc->'features' AS features,
        array(SELECT i->>'kind' FROM jsonb_array_elements(doc->'inputs') i) AS kinds,
-       cardinality(array(SELECT jsonb_array_elements(doc->'coefficients'))) AS coefficients
+       doc #> '{arrays,coef,cols}' AS coefficients
 FROM exp_mixed_docs ORDER BY ref;
 SELECT name, version, algorithm FROM ml.import_model('exp_mixed_lasso_copy', (SELECT doc FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso'));
 SELECT name, version, algorithm FROM ml.import_model('exp_mixed_enet_copy', (SELECT doc FROM exp_mixed_docs WHERE ref = 'exp_mixed_enet'));
@@ -126,19 +128,33 @@ SELECT count(*) AS rows, count(*) FILTER (WHERE x.b IS NULL) AS null_b,
        count(*) FILTER (WHERE float8send(ml.predict('exp_mixed_lasso', x)) = float8send(ml.predict('exp_mixed_lasso_copy', x))) AS identical_lasso,
        count(*) FILTER (WHERE float8send(ml.predict('exp_mixed_enet', x)) = float8send(ml.predict('exp_mixed_enet_copy', x))) AS identical_enet
 FROM exp_mixed x;
--- The C scorer carries the imputed values, PMML as missingValueReplacement.
-SELECT position('const double exp_mixed_lasso_impute[3] = {' IN c) > 0 AS impute_array,
-       float8send((regexp_match(c, '(\S+?),? /\* b if NULL:'))[1]::float8)
-           = float8send((SELECT (doc->'inputs'->2->>'impute')::float8 FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso')) AS impute_exact
+-- The C export's comment names the imputed values; PMML has them as missingValueReplacement.
+SELECT position(format('row[2]  b: number (.number); NULL: %s', (SELECT doc->'inputs'->2->>'impute' FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso')) IN c) > 0 AS impute_named,
+       position('row[1]  flag: boolean (.number = 0 or 1)' IN c) > 0 AS boolean
 FROM ml.export_model('exp_mixed_lasso', 'c') c;
 SELECT (xpath('//p:MiningField[@name="b"]/@missingValueReplacement', x, ns))[1]::text::float8
            = (SELECT (doc->'inputs'->2->>'impute')::float8 FROM exp_mixed_docs WHERE ref = 'exp_mixed_lasso') AS pmml_impute,
        (xpath('count(//p:NumericPredictor)', x, ns))[1]::text AS predictors
 FROM (SELECT ml.export_model('exp_mixed_lasso', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
-SELECT regress.err($$SELECT ml.export_model('exp_mixed_city')$$);
-SELECT regress.err($$SELECT ml.export_model('exp_mixed_day', 'c')$$);
-SELECT regress.err($$SELECT ml.export_model('exp_mixed_km', 'pmml')$$);
--- Bytes of a model with a text column under a valid document: refused too.
+-- A text column: one-hot in C's comment, NormDiscrete fields in PMML; a date
+-- column is PMML's dateTimeSecondsSince[1970]; k-means a ClusteringModel.
+SELECT position('row[1]  city: text (.text), one-hot over 3 values' IN ml.export_model('exp_mixed_city', 'c')) > 0 AS c_city,
+       (xpath('count(//p:DerivedField/p:NormDiscrete[@field="city"])', x, ns))[1]::text AS norm_discrete,
+       array_to_string(xpath('//p:NumericPredictor/@name', x, ns)::text[], ',') AS predictors
+FROM (SELECT ml.export_model('exp_mixed_city', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+SELECT position('row[1]  day: date or timestamp (.number = pgml_date_seconds or pgml_timestamp_seconds)' IN ml.export_model('exp_mixed_day', 'c')) > 0 AS c_day,
+       (xpath('//p:DataField[@name="day"]/@dataType', ml.export_model('exp_mixed_day', 'pmml')::xml,
+              ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']]))[1]::text AS pmml_day;
+SELECT (xpath('count(//p:ClusteringModel/p:Cluster)', x, ns))[1]::text AS clusters,
+       (xpath('//p:ClusteringModel/@numberOfClusters', x, ns))[1]::text AS number_of_clusters
+FROM (SELECT ml.export_model('exp_mixed_km', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+-- Every kind exports as C and JSON and re-imports; PMML only what PMML describes.
+SELECT name, (ml.export_model(name, 'c') LIKE '%int ' || name || '_open(pgml_scorer *s)%') AS c,
+       (ml.import_model(name || '_copy', ml.export_model(name)::jsonb)).model = m.model AS json_round_trip
+FROM ml.models m WHERE name IN ('exp_mixed_city', 'exp_mixed_day', 'exp_mixed_km', 'exp_mixed_pca', 'exp_mixed_nb') ORDER BY name;
+SELECT regress.err($$SELECT ml.export_model('exp_mixed_pca', 'pmml')$$);
+SELECT regress.err($$SELECT ml.export_model('exp_mixed_nb', 'pmml')$$);
+-- Bytes of another model under a valid document: refused.
 SELECT regress.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc, '{model_base64}', to_jsonb(encode(m.model, 'base64'))),
                                                                   '{model_hash}', to_jsonb(m.model_hash))
                                                   FROM exp_mixed_docs, ml.models m WHERE ref = 'exp_mixed_lasso' AND m.name = 'exp_mixed_city'))$$);
@@ -194,7 +210,7 @@ SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc
 -- ... and the coefficients edited to match: still the CRC.
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(jsonb_set(jsonb_set(doc,
         '{model_base64}', to_jsonb(encode(flipped, 'base64'))), '{model_hash}', to_jsonb(encode(sha256(flipped), 'hex'))),
-        '{coefficients,2}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))),
+        '{arrays,coef,data,3}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))),
         '{summary,coefficients,3,coefficient}', to_jsonb(ml._float8_le(flipped, octet_length(flipped) - 8))) FROM tampered))$$);
 -- Valid bytes of another model: the document's fields must describe them.
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(a.doc, '{model_base64}', b.doc->'model_base64'), '{model_hash}', b.doc->'model_hash')
@@ -204,7 +220,10 @@ SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(jso
                                                   FROM docs a, docs b WHERE a.ref = 'sensor@1' AND b.ref = 'sensor@2'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{inputs,1,impute}', '12.5'))$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT doc FROM docs WHERE ref = 'sensor@1') - 'inputs')$$);
-SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{intercept}', '1.5'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{arrays,coef,data,0}', '1.5'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{classes}', '["a", "b"]'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{task}', '"classification"'))$$);
+SELECT pg_temp.err($$SELECT ml.import_model('x', (SELECT doc FROM docs WHERE ref = 'sensor@1') - 'arrays')$$);
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{summary,coefficients,1,coefficient}', '2.5'))$$);
 -- The training snapshot must be here.
 SELECT pg_temp.err($$SELECT ml.import_model('x', jsonb_set((SELECT doc FROM docs WHERE ref = 'sensor@1'), '{snapshot}',
