@@ -620,7 +620,12 @@ mlc_model_decode(const uint8_t *buf, size_t len, mlc_model *m, mlc_error *err)
 		if (m->forest == NULL)
 			st = mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the trees' view");
 		else if (mlc_forest_from_model(m, m->forest, &verr) != MLC_OK)
+		{
+			m->forest->nodes = NULL;
 			st = mlc_fail(err, MLC_ECORRUPT, corrupt_detail, "corrupted model: bad trees");
+		}
+		else
+			st = mlc_forest_compile(m->forest, err);
 	}
 	if (st != MLC_OK)
 		mlc_model_free(m);

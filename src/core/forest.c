@@ -158,6 +158,7 @@ mlc_forest_view(const mlc_model *m, mlc_forest *f, mlc_error *err)
 	if (!is_index(info->data[0], 1, 5) || !is_index(info->data[1], 1, MAX_OUTPUTS + 1) ||
 		!is_index(info->data[2], 1, MAX_OUTPUTS + 1))
 		return mlc_fail(err, MLC_ECORRUPT, NULL, "invalid tree_info");
+	f->nodes = NULL;
 	f->objective = (int) info->data[0];
 	V = f->n_outputs = (int) info->data[1];
 	W = f->value_width = (int) info->data[2];
@@ -219,6 +220,42 @@ mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
 	return st != MLC_OK ? st : mlc_forest_validate(f, err);
 }
 
+mlc_status
+mlc_forest_compile(mlc_forest *f, mlc_error *err)
+{
+	int			t,
+				i,
+				start = 0;
+
+	f->nodes = mlc_alloc(sizeof(mlc_node) * (size_t) (f->n_nodes > 0 ? f->n_nodes : 1));
+	if (f->nodes == NULL)
+		return mlc_fail(err, MLC_ENOMEM, NULL, "out of memory for the trees' nodes");
+	for (t = 0; t < f->n_trees; t++)
+	{
+		int			n = (int) f->tree_nodes[t];
+
+		for (i = start; i < start + n; i++)
+		{
+			mlc_node   *d = &f->nodes[i];
+
+			d->threshold = f->threshold[i];
+			d->feature = (int32_t) f->feature[i];
+			d->left = d->feature >= 0 ? start + (int32_t) f->left[i] : i;
+			d->right = d->feature >= 0 ? start + (int32_t) f->right[i] : i;
+			d->default_left = f->default_left[i] != 0;
+		}
+		start += n;
+	}
+	return MLC_OK;
+}
+
+void
+mlc_forest_free_nodes(mlc_forest *f)
+{
+	mlc_free(f->nodes);
+	f->nodes = NULL;
+}
+
 /*
  * Trees walked LEAF_BLOCK at a time in lockstep: one walk is a chain of
  * dependent loads, so independent walks side by side keep the core busy.
@@ -229,6 +266,8 @@ mlc_forest_from_model(const mlc_model *m, mlc_forest *f, mlc_error *err)
 void
 mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
 {
+	const mlc_node *N = f->nodes;
+	const double *value = f->value;
 	int			t,
 				k,
 				start = 0;
@@ -238,14 +277,12 @@ mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
 	for (t = 0; t < f->n_trees; t += LEAF_BLOCK)
 	{
 		int			nb = f->n_trees - t < LEAF_BLOCK ? f->n_trees - t : LEAF_BLOCK,
-					base[LEAF_BLOCK],
 					node[LEAF_BLOCK],
 					j,
 					active = 1;
 
 		for (j = 0; j < nb; j++)
 		{
-			base[j] = start;
 			node[j] = start;
 			start += (int) f->tree_nodes[t + j];
 		}
@@ -254,18 +291,14 @@ mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
 			active = 0;
 			for (j = 0; j < nb; j++)
 			{
-				int			g = node[j];
+				const mlc_node *n = &N[node[j]];
 
-				if (f->feature[g] >= 0)
+				if (n->feature >= 0)
 				{
-					double		v = x[(int) f->feature[g]];
-					int			go_left = (v < f->threshold[g]) | (isnan(v) & (f->default_left[g] != 0));
+					double		v = x[n->feature];
+					int			go_left = (v < n->threshold) | (isnan(v) & n->default_left);
 
-					double		l = f->left[g],
-								r = f->right[g];
-
-					/* arithmetic, not a branch: the direction is data */
-					node[j] = base[j] + (int) (r + (double) go_left * (l - r));
+					node[j] = go_left ? n->left : n->right;
 					active = 1;
 				}
 			}
@@ -276,10 +309,10 @@ mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw)
 			int			leaf = node[j];
 
 			if (o >= 0)
-				raw[o] += f->tree_scale[t + j] * f->value[leaf];
+				raw[o] += f->tree_scale[t + j] * value[leaf];
 			else
 				for (k = 0; k < f->n_outputs; k++)
-					raw[k] += f->tree_scale[t + j] * f->value[(size_t) leaf * f->value_width + k];
+					raw[k] += f->tree_scale[t + j] * value[(size_t) leaf * f->value_width + k];
 		}
 	}
 }

@@ -208,6 +208,8 @@ mlc_model_free(mlc_model *m)
 	free_strings(m->feature_names, m->n_features);
 	free_strings(m->classes, m->n_classes);
 	mlc_free(m->class_values);
+	if (m->forest != NULL)
+		mlc_forest_free_nodes(m->forest);
 	mlc_free(m->forest);
 	if (m->arrays != NULL)
 	{

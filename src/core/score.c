@@ -165,12 +165,15 @@ mlc_model_predict(const mlc_model *m, const double *x)
 	if (mlc_algorithm_is_tree(m->algorithm))
 	{
 		mlc_forest	f;
+		double		y;
 
 		if (m->forest != NULL)
 			return mlc_trees_predict(m->forest, x, NULL);
-		if (mlc_forest_view(m, &f, NULL) != MLC_OK)
+		if (mlc_forest_view(m, &f, NULL) != MLC_OK || mlc_forest_compile(&f, NULL) != MLC_OK)
 			return NAN;
-		return mlc_trees_predict(&f, x, NULL);
+		y = mlc_trees_predict(&f, x, NULL);
+		mlc_forest_free_nodes(&f);
+		return y;
 	}
 	switch (m->algorithm)
 	{
@@ -237,10 +240,14 @@ mlc_model_predict_proba(const mlc_model *m, const double *x, double *proba)
 		if (m->task != MLC_TASK_CLASSIFICATION)
 			return -1;
 		if (m->forest != NULL)
-			f = *m->forest;
-		else if (mlc_forest_view(m, &f, NULL) != MLC_OK)
+		{
+			mlc_trees_predict(m->forest, x, proba);
+			return 0;
+		}
+		if (mlc_forest_view(m, &f, NULL) != MLC_OK || mlc_forest_compile(&f, NULL) != MLC_OK)
 			return -1;
 		mlc_trees_predict(&f, x, proba);
+		mlc_forest_free_nodes(&f);
 		return 0;
 	}
 	best = class_scores(m, x, proba);

@@ -362,6 +362,20 @@ uint32_t	mlc_tree_bootstrap_weight(uint64_t seed, int tree, uint64_t row_key);
  * sigmoid(raw_0), V = 1; 3: softmax of raw (V = K); 4: raw (V = 1:
  * regression; V = K: class probabilities).
  */
+/*
+ * One node of a compiled forest: what a walk reads at a node, in one place
+ * (the model keeps each field in its own array).  Children are absolute
+ * node indices; feature is -1 at a leaf.
+ */
+typedef struct mlc_node
+{
+	double		threshold;
+	int32_t		feature;
+	int32_t		left;
+	int32_t		right;
+	int32_t		default_left;
+} mlc_node;
+
 typedef struct mlc_forest
 {
 	int			objective;
@@ -383,6 +397,7 @@ typedef struct mlc_forest
 	const double *value;
 	const double *cover;
 	const double *gain;
+	mlc_node   *nodes;			/* set by mlc_forest_compile, else NULL */
 } mlc_forest;
 
 /*
@@ -407,7 +422,17 @@ mlc_status	mlc_forest_view(const mlc_model *m, mlc_forest *f, mlc_error *err);
  * max_depth, the size of Tree SHAP's path buffer.
  */
 
-/* raw scores (V values) of x (n_features values, NaN = missing). */
+/*
+ * The nodes of a validated view in one array (f->nodes, freed with
+ * mlc_forest_free_nodes), which scoring walks.  MLC_ENOMEM if it cannot.
+ */
+mlc_status	mlc_forest_compile(mlc_forest *f, mlc_error *err);
+void		mlc_forest_free_nodes(mlc_forest *f);
+
+/*
+ * raw scores (V values) of x (n_features values, NaN = missing); f must be
+ * compiled.
+ */
 void		mlc_trees_predict_raw(const mlc_forest *f, const double *x, double *raw);
 /*
  * Prediction: objective 1 (and 4 with V = 1): the value; 2, 3, 4 with V > 1:

@@ -62,6 +62,27 @@ ens_view(ens *e, mlc_forest *f)
 	f->gain = e->gain;
 }
 
+/*
+ * Check a view and compile its nodes for scoring; the last few compiled
+ * node arrays stay reachable here (freed when their slot is reused).
+ */
+static mlc_status
+ready(mlc_forest *f, mlc_error *err)
+{
+	static mlc_node *kept[4];
+	static int	next;
+	mlc_status	st = mlc_forest_validate(f, err);
+
+	if (st != MLC_OK)
+		return st;
+	if ((st = mlc_forest_compile(f, err)) != MLC_OK)
+		return st;
+	mlc_free(kept[next]);
+	kept[next] = f->nodes;
+	next = (next + 1) % 4;
+	return MLC_OK;
+}
+
 /* ---------- the caller's side of training, chunked ---------- */
 
 typedef struct dataset
@@ -806,7 +827,7 @@ test_boost_vs_xgboost(void **state)
 		assert_true(fabs(r - ref[c]) <= 1e-3 * ref[c]);
 		/* the arrays score like the binned builder: thresholds are the edges */
 		ens_view(e, &f);
-		assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+		assert_int_equal(ready(&f, &err), MLC_OK);
 		assert_true(f.max_depth <= depth[c]);
 		for (i = 0; i < d.n; i++)
 		{
@@ -852,6 +873,7 @@ test_boost_vs_xgboost(void **state)
 			arr[j].data = data[j];
 		}
 		assert_int_equal(mlc_forest_from_model(&m, &f2, &err), MLC_OK);
+		assert_int_equal(ready(&f2, &err), MLC_OK);
 		assert_int_equal(f2.max_depth, f.max_depth);
 		for (i = 0; i < d.n; i += 10)
 		{
@@ -942,7 +964,7 @@ test_logistic_and_softmax(void **state)
 	make_chunks(&ch, d.n, 200, 0);
 	boost(&d, &ch, MLC_OBJ_LOGISTIC, 10, 3, e, raw);
 	ens_view(e, &f);
-	assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+	assert_int_equal(ready(&f, &err), MLC_OK);
 	for (i = 0; i < d.n; i++)
 	{
 		double		x[4],
@@ -1013,7 +1035,7 @@ test_logistic_and_softmax(void **state)
 			}
 		}
 		ens_view(e, &f);
-		assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+		assert_int_equal(ready(&f, &err), MLC_OK);
 		correct = 0;
 		for (i = 0; i < d.n; i++)
 		{
@@ -1144,7 +1166,7 @@ test_forest(void **state)
 		}
 		/* a deep decision tree separates the classes: pure leaves */
 		ens_view(e, &f);
-		assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+		assert_int_equal(ready(&f, &err), MLC_OK);
 		for (i = 0; i < d.n; i++)
 		{
 			double		x[4],
@@ -1180,7 +1202,7 @@ test_forest(void **state)
 		grow_tree(&d, &ch, &p, g, h, w, -1, 0.1, e, NULL);
 	}
 	ens_view(e, &f);
-	assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+	assert_int_equal(ready(&f, &err), MLC_OK);
 	for (i = 0; i < d.n; i++)
 	{
 		double		x[4],
@@ -1324,7 +1346,7 @@ test_tree_shap_brute(void **state)
 		for (j = 0; j < 4; j++)
 			x[j] = unit_rand_uniform(&rs) < 0.15 ? NAN : unit_rand_uniform(&rs);
 		ens_view(e, &f);
-		assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+		assert_int_equal(ready(&f, &err), MLC_OK);
 		assert_int_equal(mlc_tree_shap(&f, x, phi, &err), MLC_OK);
 		mlc_trees_predict_raw(&f, x, raw);
 		for (k = 0; k < W; k++)
@@ -1416,7 +1438,7 @@ test_validate_and_misuse(void **state)
 	e->cover[0] = -1;
 	assert_int_equal(mlc_forest_validate(&f, &err), MLC_ECORRUPT);
 	e->cover[0] = 1;
-	assert_int_equal(mlc_forest_validate(&f, &err), MLC_OK);
+	assert_int_equal(ready(&f, &err), MLC_OK);
 
 	/* builder argument checks and call order */
 	mlc_tree_params_defaults(&p);
