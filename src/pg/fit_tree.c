@@ -243,6 +243,17 @@ update_raw(MLFit *fit, mlc_tree_builder *b, int column, int W, int V, double sca
 	ml_fit_pass(fit, PASS_TREE_UPDATE);
 }
 
+/* Early stopping: every chunk keeps (1) or goes back to (2) the raw scores of the best round. */
+static void
+keep_scores(MLFit *fit, int mode, int V)
+{
+	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
+
+	params[0] = mode;
+	params[1] = V;
+	ml_fit_pass(fit, PASS_TREE_KEEP);
+}
+
 /* Metrics of both row sets from the chunks' raw scores (layout of PASS_EVAL). */
 double *
 ml_tree_evaluate(MLFit *fit)
@@ -305,7 +316,8 @@ fit_trees(MLFit *fit)
 	int			n_trees = alg == MLC_ALG_DECISION_TREE ? 1 : (int) fit->hp.n_trees;
 	TimestampTz t0 = GetCurrentTimestamp();
 	int			best_round = 0;
-	double		best_loss = INFINITY;
+	double		best_loss = INFINITY,
+				best_train = NAN;
 	StringInfo	buf = &fit->summary;
 
 	memset(&tm, 0, sizeof(tm));
@@ -424,6 +436,10 @@ fit_trees(MLFit *fit)
 			{
 				best_loss = valid;
 				best_round = round;
+				best_train = train;
+				/* rounds past this one may be dropped: keep its scores to evaluate with */
+				if (fit->hp.early_stopping_rounds > 0 && round < n_trees)
+					keep_scores(fit, 1, V);
 			}
 			if (round == n_trees)
 				break;
@@ -444,12 +460,19 @@ fit_trees(MLFit *fit)
 				mlc_tree_builder_free(b);
 			}
 		}
-		/* early stopping keeps the rounds up to the best validation loss */
+		/*
+		 * Early stopping keeps the rounds up to the best validation loss, and
+		 * the chunks go back to that round's scores, so the metrics stored
+		 * with the model (PASS_TREE_EVAL) are those of the trees it keeps.
+		 */
 		if (fit->hp.early_stopping_rounds > 0 && fit->n_valid > 0 && best_round * V < tm.n_trees)
 		{
 			int			keep = best_round * V,
 						nodes = 0,
 						t;
+
+			keep_scores(fit, 2, V);
+			fit->objective = best_train;
 
 			for (t = 0; t < keep; t++)
 				nodes += (int) tm.nodes.v[t];

@@ -146,6 +146,7 @@ const MLPassDef ml_passes[ML_N_PASSES] = {
 	[PASS_TREE_HIST] = {"tree_histograms", ml_tree_partial, combine_hist, -1, ML_COMBINE_NONE, true, false, NULL},
 	[PASS_TREE_UPDATE] = {"tree_update", ml_tree_partial, combine_nothing, -1, ML_COMBINE_NONE, false, false, NULL},
 	[PASS_TREE_EVAL] = {"tree_evaluate", ml_tree_partial, combine_add, -1, ML_COMBINE_NONE, false, false, NULL},
+	[PASS_TREE_KEEP] = {"tree_keep", ml_tree_partial, combine_nothing, -1, ML_COMBINE_NONE, false, false, NULL},
 };
 
 const MLPassDef *

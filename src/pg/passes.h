@@ -33,6 +33,7 @@ typedef enum MLPass
 	PASS_TREE_HIST,
 	PASS_TREE_UPDATE,
 	PASS_TREE_EVAL,
+	PASS_TREE_KEEP,				/* early stopping: keep / restore the best round's scores */
 	ML_N_PASSES
 } MLPass;
 

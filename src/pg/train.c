@@ -555,6 +555,41 @@ ml_algorithm_task_sql(PG_FUNCTION_ARGS)
 }
 
 /*
+ * ml._algorithms_for(task): the algorithms that train for a task
+ * ('regression', 'classification', 'clustering', 'decomposition'), the
+ * trees with both supervised tasks, in the order of their ids; for hints
+ * that name them all.
+ */
+PG_FUNCTION_INFO_V1(ml_algorithms_for_sql);
+Datum
+ml_algorithms_for_sql(PG_FUNCTION_ARGS)
+{
+	char	   *task = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	static const char *const tasks[] = {NULL, "regression", "classification", "clustering", "decomposition"};
+	ArrayBuildState *astate = NULL;
+	int			id;
+
+	for (id = 1; id < 256; id++)
+	{
+		mlc_algorithm alg = (mlc_algorithm) id;
+		const char *name = mlc_algorithm_name(alg);
+		bool		fits;
+
+		if (strcmp(name, "unknown") == 0)
+			continue;
+		if (mlc_algorithm_is_tree(alg))
+			fits = strcmp(task, "regression") == 0 || strcmp(task, "classification") == 0;
+		else
+			fits = strcmp(task, tasks[ml_algorithm_task(alg, 0)]) == 0;
+		if (fits)
+			astate = accumArrayResult(astate, CStringGetTextDatum(name), false, TEXTOID, CurrentMemoryContext);
+	}
+	if (astate == NULL)
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(TEXTOID));
+	PG_RETURN_DATUM(makeArrayResult(astate, CurrentMemoryContext));
+}
+
+/*
  * ml._class_metrics(k, confusion): accuracy, precision, recall and F1 of a
  * k x k confusion matrix (row = actual, column = predicted), the core's
  * definitions, as jsonb.

@@ -13,6 +13,7 @@
  *   PASS_TREE_HIST    histograms of up to ML_TREE_SLOTS nodes of a level
  *   PASS_TREE_UPDATE  add a finished tree's leaf values to the raw scores
  *   PASS_TREE_EVAL    metrics of the raw scores
+ *   PASS_TREE_KEEP    keep the raw scores of the best round, or go back to them
  */
 #include "postgres.h"
 
@@ -30,6 +31,7 @@ typedef struct TreeChunk
 	uint8	   *bins[2];		/* row-major: row i's F bins at i * F */
 	double	   *y[2];
 	double	   *raw[2];			/* V columns of n */
+	double	   *best_raw[2];	/* early stopping: raw at the best round so far */
 	double	   *g;				/* train: G columns of n */
 	double	   *h;				/* train: H columns of n */
 	uint64	   *key;			/* train: content hash, for row sampling */
@@ -591,6 +593,39 @@ tree_eval(TreeChunk *t, const double *prm, double *partial)
 	}
 }
 
+/*
+ * PASS_TREE_KEEP: early stopping keeps the raw scores of the best round so
+ * far (mode 1) and, when rounds past it were grown, goes back to them
+ * (mode 2), so the model is evaluated with the trees it keeps.  Copies, not
+ * a subtraction of the dropped trees: the scores are exactly those of a
+ * training that stopped at the best round.
+ */
+static void
+tree_keep(TreeChunk *t, const double *prm)
+{
+	int			mode = (int) prm[0];
+	int			V = (int) prm[1];
+	int			s;
+
+	for (s = 0; s < 2; s++)
+	{
+		Size		bytes = sizeof(double) * V * t->n[s];
+
+		if (mode == 1)
+		{
+			if (t->best_raw[s] == NULL)
+				t->best_raw[s] = ml_chunk_state_alloc(Max(bytes, 1));
+			memcpy(t->best_raw[s], t->raw[s], bytes);
+		}
+		else
+		{
+			if (t->best_raw[s] == NULL)
+				elog(ERROR, "tree scores restored before they were kept");
+			memcpy(t->raw[s], t->best_raw[s], bytes);
+		}
+	}
+}
+
 void
 ml_tree_partial(int pass_kind, const MLChunk *c, const double *params, double *partial)
 {
@@ -624,6 +659,10 @@ ml_tree_partial(int pass_kind, const MLChunk *c, const double *params, double *p
 			break;
 		case PASS_TREE_EVAL:
 			tree_eval(t, prm, partial);
+			break;
+		case PASS_TREE_KEEP:
+			tree_keep(t, prm);
+			partial[0] = 0;
 			break;
 		default:
 			elog(ERROR, "unknown tree pass %d", pass_kind);

@@ -77,6 +77,30 @@ BEGIN
     END IF;
 END $$;
 
+-- What ml.promote, ml.archive, ml.rollback and ml.delete_model return: the
+-- version they changed, without its bytes, metrics, summary or history
+-- (ml.models has them).  Made once, by the update to 0.2.0 (0.1.0 returned
+-- the whole ml.models row).
+CREATE TYPE ml.model_version AS (
+    id          bigint,
+    name        text,
+    version     integer,
+    stage       text,
+    task        text,
+    algorithm   text,
+    model_hash  text,
+    trained_at  timestamptz,
+    deleted_at  timestamptz,
+    deleted_by  text
+);
+COMMENT ON TYPE ml.model_version IS 'a model version as the registry functions return it: identity, stage and hash, without its bytes';
+
+CREATE OR REPLACE FUNCTION ml._model_version(m ml.models) RETURNS ml.model_version
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT ROW(m.id, m.name, m.version, m.stage, m.task, m.algorithm, m.model_hash, m.trained_at,
+               m.deleted_at, m.deleted_by)::ml.model_version
+$$;
+
 -- Lock every version of a model name and return the version's row.
 CREATE OR REPLACE FUNCTION ml._lock_version(model text, version integer) RETURNS ml.models
 LANGUAGE plpgsql VOLATILE AS $$
@@ -97,7 +121,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION ml._promote(model text, version integer, stage text DEFAULT 'production')
-RETURNS ml.models
+RETURNS ml.model_version
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -114,7 +138,7 @@ BEGIN
     SELECT * INTO previous FROM ml.models x WHERE x.name = model AND x.stage = stage;
     IF previous.id = m.id THEN
         RAISE NOTICE '%@% is already in stage %', model, version, stage;
-        RETURN m;
+        RETURN ml._model_version(m);
     END IF;
     IF previous.id IS NOT NULL THEN
         UPDATE ml.models x SET stage = 'archived' WHERE x.id = previous.id;
@@ -124,11 +148,11 @@ BEGIN
     VALUES ('promote', m.id, m.snapshot_id,
             jsonb_build_object('model', model || '@' || version, 'stage', stage,
                                'previous_version', previous.version));
-    RETURN m;
+    RETURN ml._model_version(m);
 END $$;
 COMMENT ON FUNCTION ml._promote(text, integer, text) IS 'move a version to staging or production; the previous holder is archived';
 
-CREATE OR REPLACE FUNCTION ml._archive(model text, version integer) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._archive(model text, version integer) RETURNS ml.model_version
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -139,13 +163,13 @@ BEGIN
     UPDATE ml.models x SET stage = 'archived' WHERE x.id = m.id RETURNING * INTO m;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('archive', m.id, m.snapshot_id, jsonb_build_object('model', model || '@' || version));
-    RETURN m;
+    RETURN ml._model_version(m);
 END $$;
 COMMENT ON FUNCTION ml._archive(text, integer) IS 'retire a version';
 
 -- Production history of a model name, replayed from the audit log: a
 -- promotion pushes, a rollback pops, an archive removes.
-CREATE OR REPLACE FUNCTION ml._rollback(model text) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._rollback(model text) RETURNS ml.model_version
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -189,7 +213,7 @@ BEGIN
     VALUES ('rollback', m.id, m.snapshot_id,
             jsonb_build_object('model', model || '@' || m.version, 'stage', 'production',
                                'from_version', current_prod.version));
-    RETURN m;
+    RETURN ml._model_version(m);
 END $$;
 COMMENT ON FUNCTION ml._rollback(text) IS 'put back the version that held production before the current one';
 
@@ -259,7 +283,7 @@ END $$;
 COMMENT ON FUNCTION ml._promote_if_better(text, integer, text) IS 'promote a version only if it beats production on a test metric';
 
 -- Delete a model version: its bytes go, its record stays as a tombstone.
-CREATE OR REPLACE FUNCTION ml._delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.models
+CREATE OR REPLACE FUNCTION ml._delete_model(model text, "cascade" boolean DEFAULT false) RETURNS ml.model_version
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
@@ -291,6 +315,6 @@ BEGIN
     WHERE x.id = m.id RETURNING * INTO m;
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)
     VALUES ('delete', m.id, m.snapshot_id, jsonb_build_object('model', m.name || '@' || m.version, 'model_hash', m.model_hash));
-    RETURN m;
+    RETURN ml._model_version(m);
 END $$;
 COMMENT ON FUNCTION ml._delete_model(text, boolean) IS 'delete a model version''s bytes, keeping its record as a tombstone';

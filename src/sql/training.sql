@@ -15,18 +15,84 @@ AS 'MODULE_PATHNAME', 'ml_check_hyperparams' LANGUAGE C STRICT IMMUTABLE PARALLE
 CREATE OR REPLACE FUNCTION ml._algorithm_task(algorithm text) RETURNS text
 AS 'MODULE_PATHNAME', 'ml_algorithm_task_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
 
+-- The algorithms that train for a task (trees for both supervised ones), for hints.
+CREATE OR REPLACE FUNCTION ml._algorithms_for(task text) RETURNS text[]
+AS 'MODULE_PATHNAME', 'ml_algorithms_for_sql' LANGUAGE C STRICT IMMUTABLE PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION ml.blas_info(OUT threads integer, OUT sequential boolean, OUT process_threads integer)
 AS 'MODULE_PATHNAME', 'ml_blas_info' LANGUAGE C VOLATILE;
 COMMENT ON FUNCTION ml.blas_info() IS 'OpenBLAS build loaded in this backend and the backend''s thread count';
 
--- Find or take the snapshot a training source names.
-CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer)
+-- The hint for a target that is not a number where a regression needs one.
+CREATE OR REPLACE FUNCTION ml._regression_target_hint(algorithm text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN ml._algorithm_task(algorithm) = 'tree'
+                THEN format('Leave "task" out: %s classifies a text or boolean target.', algorithm)
+                ELSE format('%s is a regression; for labels use a classifier: %s.', algorithm,
+                            array_to_string(ml._algorithms_for('classification'), ', ')) END
+$$;
+
+-- Checks of the target and features a training names against the columns
+-- of a source that is about to be copied into a snapshot (as
+-- ml._query_columns describes them), so that a training that cannot work
+-- fails before any row is copied.  The same checks run again on the
+-- snapshot (ml._train_model, ml._read_training_plan) for snapshot sources.
+CREATE OR REPLACE FUNCTION ml._check_training_columns(cols jsonb, what text, target text, features text[],
+                                                      algorithm text, hyperparams jsonb) RETURNS void
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    task text := ml._algorithm_task(algorithm);
+    names text[] := ARRAY(SELECT c->>'name' FROM jsonb_array_elements(cols) WITH ORDINALITY x(c, o) ORDER BY o);
+    ttype text;
+    f text;
+BEGIN
+    IF task IN ('clustering', 'decomposition') THEN
+        IF target IS NOT NULL THEN
+            RAISE EXCEPTION '% is unsupervised and takes no target', algorithm
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Pass target => NULL; every column in features is an input.';
+        END IF;
+    ELSE
+        IF target IS NULL THEN
+            RAISE EXCEPTION 'target must not be NULL for %', algorithm USING ERRCODE = 'null_value_not_allowed';
+        END IF;
+        IF NOT target = ANY (names) THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', target, what
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = 'Nothing was copied: the target is checked before the snapshot is taken.',
+                      HINT = format('The source has columns %s.', array_to_string(names, ', '));
+        END IF;
+        ttype := (SELECT c->>'snapshot_type' FROM jsonb_array_elements(cols) c WHERE c->>'name' = target LIMIT 1);
+        IF (task = 'regression' OR task = 'tree' AND hyperparams->>'task' = 'regression')
+           AND NOT ml._is_number_type(ttype) THEN
+            RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
+                USING ERRCODE = 'datatype_mismatch',
+                      DETAIL = 'Nothing was copied: the target is checked before the snapshot is taken.',
+                      HINT = ml._regression_target_hint(algorithm);
+        END IF;
+    END IF;
+    FOREACH f IN ARRAY coalesce(features, '{}') LOOP
+        IF f IS NOT NULL AND NOT f = ANY (names) THEN
+            RAISE EXCEPTION 'column "%" does not exist in %', f, what
+                USING ERRCODE = 'undefined_column',
+                      DETAIL = 'Nothing was copied: the features are checked before the snapshot is taken.',
+                      HINT = format('The source has columns %s.', array_to_string(names, ', '));
+        END IF;
+    END LOOP;
+END $$;
+
+-- Find or take the snapshot a training source names; a source to be copied
+-- is checked first (ml._check_training_columns).
+CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer,
+                                                 target text, features text[], algorithm text, hyperparams jsonb)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
 DECLARE
     snap ml.snapshots;
     rel regclass;
+    query text;
 BEGIN
     IF source IS NULL THEN
         RAISE EXCEPTION 'source must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -38,8 +104,10 @@ BEGIN
                 USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
         END IF;
     ELSIF ml._is_query(source) THEN
-        RETURN ml._snapshot_of(source, 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', '')),
-                               NULL, NULL, coalesce(test_fraction, 0.25), seed);
+        query := 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
+        PERFORM ml._check_training_columns(ml._query_columns(query), 'the source query', target, features,
+                                           algorithm, hyperparams);
+        RETURN ml._snapshot_of(source, query, NULL, NULL, coalesce(test_fraction, 0.25), seed);
     ELSE
         SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
         BEGIN
@@ -59,6 +127,8 @@ BEGIN
                       HINT = 'Pass a snapshot name, a table or view name, or a query starting with SELECT, WITH, VALUES or TABLE.';
         END IF;
         IF rel IS NOT NULL THEN
+            PERFORM ml._check_training_columns(ml._query_columns('SELECT * FROM ' || rel::text), format('relation %s', rel),
+                                               target, features, algorithm, hyperparams);
             RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed);
         END IF;
     END IF;
@@ -101,6 +171,7 @@ DECLARE
     v float8;
     cats text[];
     reference_coding boolean;
+    zero_one boolean;
 BEGIN
     -- Trees send missing values their learned default way; other models impute.
     impute := coalesce(hyperparams->>'impute', CASE WHEN task = 'tree' THEN 'missing' ELSE 'mean' END);
@@ -151,14 +222,21 @@ BEGIN
             -- as asked, else a numeric target is a regression, a boolean or text one a classification
             task := coalesce(hyperparams->>'task',
                              CASE WHEN ml._is_number_type(ttype) THEN 'regression' ELSE 'classification' END);
+            -- An integer 0/1 target is as likely a label as a number: say which was chosen.
+            IF NOT hyperparams ? 'task' AND ttype IN ('smallint', 'integer', 'bigint') THEN
+                EXECUTE format('SELECT min(%1$I) = 0 AND max(%1$I) = 1 FROM %2$s', target, snap.relation) INTO zero_one;
+                IF zero_one THEN
+                    RAISE NOTICE 'target column "%" holds only 0 and 1: % trains a regression on it', target, algorithm
+                        USING DETAIL = 'A number is a regression unless hyperparams say "task": "classification".',
+                              HINT = 'Pass "task": "classification" in hyperparams to classify it (classes 0 and 1), or "task": "regression" to keep the regression without this notice.';
+                END IF;
+            END IF;
         END IF;
         IF task = 'regression' THEN
             IF NOT ml._is_number_type(ttype) THEN
                 RAISE EXCEPTION 'target column "%" is of type %, not a number', target, ttype
                     USING ERRCODE = 'datatype_mismatch',
-                          HINT = CASE WHEN ml._algorithm_task(algorithm) = 'tree'
-                                      THEN format('Leave "task" out: %s classifies a text or boolean target.', algorithm)
-                                      ELSE format('%s is a regression; use a classifier (logistic_regression, softmax_regression, naive_bayes) for labels.', algorithm) END;
+                          HINT = ml._regression_target_hint(algorithm);
             END IF;
             plan := plan || jsonb_build_object('target_kind', 'number', 'target', target);
         ELSE
@@ -312,15 +390,19 @@ BEGIN
             USING ERRCODE = 'program_limit_exceeded',
                   HINT = 'Shorten the lists of values.';
     END IF;
+    -- A grid's trials run in the order given: keys by name, the last one
+    -- varying fastest, each key's values as listed (so the first of equal
+    -- scores is the first listed).  o is the path of value positions.
     WITH RECURSIVE keys AS (
         SELECT key_name, row_number() OVER (ORDER BY key_name) AS i FROM jsonb_object_keys(params) key_name
     ), combos AS (
-        SELECT 0::bigint AS i, '{}'::jsonb AS c
+        SELECT 0::bigint AS i, '{}'::jsonb AS c, '{}'::bigint[] AS o
         UNION ALL
-        SELECT keys.i, combos.c || jsonb_build_object(keys.key_name, v)
-        FROM combos JOIN keys ON keys.i = combos.i + 1, jsonb_array_elements(params->keys.key_name) v
+        SELECT keys.i, combos.c || jsonb_build_object(keys.key_name, v.value), combos.o || v.n
+        FROM combos JOIN keys ON keys.i = combos.i + 1,
+             jsonb_array_elements(params->keys.key_name) WITH ORDINALITY v(value, n)
     ), full_combos AS (
-        SELECT c, row_number() OVER () AS o FROM combos WHERE i = (SELECT count(*) FROM keys)
+        SELECT c, o FROM combos WHERE i = (SELECT count(*) FROM keys)
     )
     SELECT jsonb_agg(base || c ORDER BY CASE WHEN method = 'random' THEN md5(seed || ':' || c::text) END, o)
     INTO trials
@@ -406,7 +488,7 @@ BEGIN
     IF search IS NOT NULL THEN
         SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task', seed);
     END IF;
-    snap := ml._training_snapshot(source, test_fraction, seed);
+    snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams);
 
     SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
     FROM jsonb_array_elements(snap.columns) WITH ORDINALITY AS x(c, o);

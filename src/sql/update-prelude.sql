@@ -51,6 +51,18 @@ DROP FUNCTION ml.score(text, text, text, text, text);
 -- a new result column is a new return type.
 DROP FUNCTION ml.reproduce(text);
 
+-- ml._training_snapshot checks the target and features before it copies a
+-- source, so it takes them (issue 17).
+DROP FUNCTION ml._training_snapshot(text, float8, integer);
+
+-- ml.promote, ml.archive, ml.rollback and ml.delete_model return an
+-- ml.model_version (registry.sql), not the whole ml.models row with its
+-- bytes; a return type cannot change in place.
+DROP FUNCTION ml.promote(text, integer, text);
+DROP FUNCTION ml.archive(text, integer);
+DROP FUNCTION ml.rollback(text);
+DROP FUNCTION ml.delete_model(text, boolean);
+
 -- Replaced below: the guards of snapshot relations and every policy.
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_ddl;
 DROP EVENT TRIGGER IF EXISTS ml_guard_snapshot_drop;

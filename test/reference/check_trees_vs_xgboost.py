@@ -11,6 +11,9 @@ the test split:
     features, 10 classes)             loss within 5% (relative)
   regression (synthetic, SQL):        test RMSE at most 2% above XGBoost's
                                       (one-sided, see below)
+  early stopping (anes96, 3 parties): the stored test accuracy and log loss
+                                      are XGBoost's at the best round (within
+                                      0.01 and 1%), not at the rounds grown
 
 Base scores as documented in src/core/tree.h: pg_mlops starts regression at
 the mean of y and binary classification at the log-odds of the positive
@@ -43,6 +46,7 @@ import time
 import warnings
 
 import numpy as np
+import statsmodels.api as sm
 import xgboost as xgb
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.ensemble import RandomForestClassifier
@@ -212,6 +216,46 @@ for name, data, prefix in (("wine", load_wine(), "class_"), ("digits", load_digi
                  log_loss(yte, Pref, labels=list(range(len(names)))), rel=0.05)
     check_explain(model, rel, "softmax")
     sets[name] = (feats, X, lab, is_test)
+
+# ---------------------------------------------------------------------------
+# Early stopping (issue 17): the metrics stored with the model are those of
+# the trees it keeps (the best round's), not of every round grown.  anes96
+# from statsmodels, party identification in 3 classes; the check fails if
+# XGBoost at the rounds grown is as close as XGBoost at the best round.
+anes = sm.datasets.anes96.load_pandas().data
+anes.columns = [c.lower() for c in anes.columns]
+afeats = ["popul", "tvnews", "selflr", "clinlr", "dolelr", "age", "educ", "income"]
+party = np.where(anes.pid <= 1, "democrat", np.where(anes.pid >= 5, "republican", "independent"))
+load_typed("anes", ["id integer"] + [f + " float8" for f in afeats] + ["label text"],
+           [[i] + [float(anes[f][i]) for f in afeats] + [party[i]] for i in range(len(anes))], db=DB)
+train("gb_anes", "anes", "label", "gradient_boosting",
+      '{"n_trees": 200, "max_depth": 4, "learning_rate": 0.3, "early_stopping_rounds": 10}', afeats, 0.3)
+X, lab, is_test, rel = split("gb_anes", afeats)
+best = int(query("SELECT summary->>'best_round' FROM ml.models WHERE name = 'gb_anes'")[0][0])
+grown = int(query("SELECT max(iteration) FROM ml.training_info('gb_anes')")[0][0])
+checks.true("gb_anes stopped early", 0 < best < grown < 200, f"(best round {best}, {grown} grown)")
+names = classes("gb_anes")
+idx = {c: k for k, c in enumerate(names)}
+ytr = np.array([idx[v] for v in lab[~is_test]])
+yte = np.array([idx[v] for v in lab[is_test]])
+at = {}
+for n in (best, grown):
+    ref = xgb.XGBClassifier(objective="multi:softprob", tree_method="hist", n_estimators=n, max_depth=4,
+                            learning_rate=0.3, reg_lambda=1.0, min_child_weight=1.0, gamma=0.0, max_bin=255,
+                            n_jobs=2, random_state=0)
+    ref.fit(X[~is_test], ytr)
+    Pref = ref.predict_proba(X[is_test])
+    at[n] = (accuracy_score(yte, Pref.argmax(axis=1)), log_loss(yte, Pref, labels=list(range(len(names)))))
+acc, ll = metric("gb_anes", "test", "accuracy"), metric("gb_anes", "test", "log_loss")
+P = proba("gb_anes", rel)
+checks.close("gb_anes stored test log loss = log loss of ml.predict_proba", ll,
+             log_loss(yte, P, labels=list(range(len(names)))), rel=1e-9)
+checks.close(f"gb_anes stored test accuracy vs XGBClassifier(hist) at the best round ({best})", acc, at[best][0],
+             rel=0, abs_=0.01)
+checks.close(f"gb_anes stored test log loss vs XGBClassifier(hist) at the best round ({best}), relative", ll,
+             at[best][1], rel=0.01)
+checks.true(f"gb_anes XGBoost at the rounds grown ({grown}) is farther off: log loss {at[grown][1]:.4f}",
+            abs(at[grown][1] - ll) > 0.01 * ll)
 
 # ---------------------------------------------------------------------------
 # Random forest and decision tree against scikit-learn on the same splits.

@@ -113,7 +113,7 @@ is(sql(q{SELECT count(*) FROM ml.models}), scalar(keys %models), 'a model of eve
 my $before = join(",\n",
 	map { my $f = $reads{$_} // 'ml.predict'; "$f('$_\@1', h) AS $_" } sort keys %models);
 $node->safe_psql('postgres', "SET ROLE alice; CREATE TABLE before_update AS SELECT h.id, $before FROM homes h;");
-# The committed fixture of test/sql/18_model_formats.sql comes from here:
+# The committed fixture of test/sql/20_model_formats.sql comes from here:
 # ML_WRITE_FORMAT_FIXTURE=path writes 0.1.0's bytes and predictions there.
 if (my $fixture = $ENV{ML_WRITE_FORMAT_FIXTURE})
 {
