@@ -89,7 +89,8 @@ BEGIN
                  'ml._check_hyperparams(text, jsonb)', 'ml._caller_owns(regclass)', 'ml._is_query(text)',
                  'ml._can_use_snapshot(ml.snapshots)', 'ml._resolve_source(text)', 'ml._check_grant(text, name, text)',
                  'ml._snapshot_of(text, text, regclass, text, double precision, integer)',
-                 'ml._training_plan(ml.snapshots, text, text[], text, jsonb)', 'ml._training_changed_in(text, text)']) p LOOP
+                 'ml._training_plan(ml.snapshots, text, text[], text, jsonb)', 'ml._training_changed_in(text, text)',
+                 'ml._registry_changed()', 'ml._model_cache()']) p LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         -- the extension's owner runs them (it does not own functions the
         -- bootstrap superuser made when a non-superuser installed it)
