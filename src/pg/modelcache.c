@@ -78,7 +78,6 @@ typedef struct RefEntry
 	bool		exact;			/* read with that statement's snapshot */
 	bool		cacheable;		/* may serve later statements ... */
 	uint64		generation;		/* ... while no invalidation came */
-	uint64		load_completions;	/* its snapshot's completed transactions */
 	Oid			priv_role;		/* the last role found to hold 'use' */
 	uint64		priv_generation;
 	int64		id;
@@ -97,16 +96,15 @@ static HTAB *ref_map = NULL;
 static MemoryContext ref_cxt = NULL;
 
 static uint64 registry_generation = 1;
-static uint64 registry_inval_completions = 0;
 static uint64 privilege_generation = 1;
 static Oid	models_relid = InvalidOid;
 
 /* the statement being resolved in */
 static bool stamp_valid = false;
-static LocalTransactionId stamp_lxid;
-static CommandId stamp_cid;
-static uint64 stamp_completions;
+static MLStamp stamp;
 static uint64 stmt_seq = 0;
+/* registry_generation when the active snapshot was taken (about) */
+static uint64 snapshot_generation = 0;
 
 /* A registry change (or a reset of every cache): every resolution is stale. */
 static void
@@ -117,8 +115,6 @@ registry_invalidated(Datum arg, Oid relid)
 		return;
 	registry_generation++;
 	privilege_generation++;
-	/* the committed change is counted by now (commit, then invalidation) */
-	registry_inval_completions = ShmemVariableCache->xactCompletionCount;
 }
 
 /* A role changed (membership, superuser, name or existence). */
@@ -158,23 +154,48 @@ registry_relid(void)
 }
 
 /*
- * A new statement (transaction, command or snapshot) takes in the
- * invalidations that arrived since the last one.
+ * The running statement: the transaction, command and active snapshot.  Two
+ * snapshots with the same xmin, xmax and counts of running transactions see
+ * the same commits (a transaction that ends leaves the list or raises xmax).
+ */
+bool
+ml_stamp_now(MLStamp *s)
+{
+	Snapshot	snap;
+
+	if (!ActiveSnapshotSet())
+		return false;
+	snap = GetActiveSnapshot();
+	s->lxid = MyProc->lxid;
+	s->cid = snap->curcid;
+	s->xmin = snap->xmin;
+	s->xmax = snap->xmax;
+	s->xcnt = snap->xcnt;
+	s->subxcnt = snap->subxcnt;
+	return true;
+}
+
+/*
+ * A new statement takes in the invalidations that arrived since the last
+ * one.  Those that arrive after its snapshot was taken (here, or while it
+ * reads the registry) may be for commits the snapshot does not see: what it
+ * reads then serves this statement only.
  */
 static void
 begin_statement(void)
 {
-	if (ActiveSnapshotSet())
-	{
-		Snapshot	snap = GetActiveSnapshot();
+	MLStamp		now;
 
-		if (stamp_valid && stamp_lxid == MyProc->lxid && stamp_cid == snap->curcid &&
-			stamp_completions == snap->snapXactCompletionCount)
+	if (ml_stamp_now(&now))
+	{
+		if (stamp_valid && ml_stamp_equal(&now, &stamp))
 			return;
+		/* a new snapshot (not only a new command) was taken before this */
+		if (!stamp_valid || now.lxid != stamp.lxid || now.xmin != stamp.xmin ||
+			now.xmax != stamp.xmax || now.xcnt != stamp.xcnt || now.subxcnt != stamp.subxcnt)
+			snapshot_generation = registry_generation;
+		stamp = now;
 		stamp_valid = true;
-		stamp_lxid = MyProc->lxid;
-		stamp_cid = snap->curcid;
-		stamp_completions = snap->snapXactCompletionCount;
 	}
 	else
 		stamp_valid = false;
@@ -249,7 +270,7 @@ entry_current(RefEntry *e)
 	if (e->stmt == stmt_seq && stamp_valid)
 		return !IsInParallelMode() || e->exact;
 	return e->cacheable && e->generation == registry_generation && stamp_valid &&
-		!IsInParallelMode() && stamp_completions >= e->load_completions;
+		!IsInParallelMode();
 }
 
 /* Is the statement trigger that reports registry changes in place? */
@@ -431,9 +452,8 @@ resolve_from_registry(bool by_id, Datum ref, Oid role, RefEntry *e)
 	e->stmt = stmt_seq;
 	e->exact = true;
 	e->generation = registry_generation;
-	e->load_completions = stamp_valid ? stamp_completions : 0;
 	e->cacheable = reports && stamp_valid && !IsInParallelMode() &&
-		stamp_completions >= registry_inval_completions;
+		registry_generation == snapshot_generation;
 	e->priv_role = role;
 	e->priv_generation = privilege_generation;
 }

@@ -52,6 +52,23 @@ typedef struct MLCachedModel
 	LocalTransactionId pinned_lxid; /* not evicted during this transaction */
 	mlc_model	model;
 } MLCachedModel;
+/* What a statement sees: its transaction, command and snapshot. */
+typedef struct MLStamp
+{
+	LocalTransactionId lxid;
+	CommandId	cid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+} MLStamp;
+static inline bool
+ml_stamp_equal(const MLStamp *a, const MLStamp *b)
+{
+	return a->lxid == b->lxid && a->cid == b->cid && a->xmin == b->xmin && a->xmax == b->xmax &&
+		a->xcnt == b->xcnt && a->subxcnt == b->subxcnt;
+}
+extern bool ml_stamp_now(MLStamp *s);
 extern int	ml_model_cache_size_kb;
 extern uint64 ml_model_cache_generation;
 extern void ml_model_cache_init(void);

@@ -7,8 +7,8 @@
  * resolved and how the row's columns map to the model's features.  A call
  * site can outlive a statement (PL/pgSQL keeps its expressions for the whole
  * call), so it keeps its resolution only while nothing it could see has
- * changed: the same transaction, command and active snapshot's count of
- * completed transactions, and no cached model dropped since.  A promotion,
+ * changed: the same transaction, command and active snapshot (MLStamp),
+ * and no cached model dropped since.  A promotion,
  * here or committed elsewhere, takes effect at the next statement.
  */
 #include "postgres.h"
@@ -41,9 +41,7 @@ typedef struct PredictSite
 	int64		ref_id;
 	char	   *ref_text;		/* not NUL-terminated */
 	int			ref_len;
-	LocalTransactionId lxid;	/* when it was resolved */
-	CommandId	cid;
-	uint64		completions;
+	MLStamp		stamp;			/* when it was resolved */
 	CachedModel *entry;			/* its cache entry, valid while generation holds */
 	uint64		generation;
 	/* row layout -> input mapping */
@@ -68,13 +66,9 @@ static bool
 same_reference(PredictSite *site, bool by_id, Datum ref)
 {
 	text	   *t;
-	Snapshot	snap;
+	MLStamp		now;
 
-	if (!site->resolved || !ActiveSnapshotSet())
-		return false;
-	snap = GetActiveSnapshot();
-	if (site->lxid != MyProc->lxid || site->cid != snap->curcid ||
-		site->completions != snap->snapXactCompletionCount)
+	if (!site->resolved || !ml_stamp_now(&now) || !ml_stamp_equal(&now, &site->stamp))
 		return false;
 	if (by_id)
 		return site->ref_id == DatumGetInt64(ref);
@@ -104,13 +98,7 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 		site->row_type = InvalidOid;
 	site->entry = entry;
 	site->generation = ml_model_cache_generation;
-	site->resolved = ActiveSnapshotSet();
-	if (site->resolved)
-	{
-		site->lxid = MyProc->lxid;
-		site->cid = GetActiveSnapshot()->curcid;
-		site->completions = GetActiveSnapshot()->snapXactCompletionCount;
-	}
+	site->resolved = ml_stamp_now(&site->stamp);
 	if (by_id)
 		site->ref_id = DatumGetInt64(ref);
 	else
