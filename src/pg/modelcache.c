@@ -532,6 +532,8 @@ model_for(const RefEntry *e)
 		strcmp(entry->digest, e->digest) == 0)
 	{
 		entry->last_used = ++use_clock;
+		if (model_cache_bytes > (Size) ml_model_cache_size_kb * 1024)
+			evict_over_cap(entry);	/* the cap was lowered */
 		return entry;
 	}
 	if (found)
