@@ -23,10 +23,14 @@
  * statement, or made earlier in the same transaction, is seen, even in a
  * transaction that already holds every lock it needs.  A resolution read
  * from the registry is kept for later statements only when it cannot miss a
- * change: the snapshot it was read with saw every transaction whose
- * invalidation had arrived by then.  Parallel queries resolve from the
- * registry in the leader and in each worker, with the leader's snapshot, so
- * they agree on the version.
+ * change: no invalidation arrived after the snapshot it was read with was
+ * taken (one that did may be for a commit the snapshot does not see).
+ * Parallel queries resolve from the registry in the leader and in each
+ * worker, with the leader's snapshot, so they agree on the version.
+ *
+ * Call sites keep pointers into a decoded model only while
+ * ml_model_cache_generation holds (any drop bumps it); ml_model_by_id pins
+ * its model for the transaction, as drift aggregates hold it across rows.
  */
 #include "postgres.h"
 
@@ -129,8 +133,8 @@ ml_model_cache_init(void)
 {
 	DefineCustomIntVariable("ml.model_cache_size",
 							"Memory each backend may keep decoded models in.",
-							"The least recently used models are dropped beyond it; the models "
-							"the running statement uses stay even past it.",
+							"The least recently used models are dropped beyond it; the model "
+							"loaded last, and those a running drift check holds, stay even past it.",
 							&ml_model_cache_size_kb, 64 * 1024, 0, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB, NULL, NULL, NULL);
 	CacheRegisterRelcacheCallback(registry_invalidated, (Datum) 0);
