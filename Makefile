@@ -18,7 +18,7 @@ PG_OBJS = src/pg/pg_mlops.o src/pg/privilege.o src/pg/rowhash.o src/pg/encode.o 
 	src/pg/engine.o src/pg/parallel.o src/pg/aggpass.o src/pg/aggengine.o \
 	src/pg/fit_common.o src/pg/fit_linear.o src/pg/fit_pca.o src/pg/fit_glm.o src/pg/fit_kmeans.o \
 	src/pg/fit_naive_bayes.o src/pg/fit_tree.o src/pg/fit.o src/pg/train.o \
-	src/pg/predict.o src/pg/evaluate.o src/pg/drift.o src/pg/aggregates.o src/pg/document.o
+	src/pg/modelcache.o src/pg/predict.o src/pg/evaluate.o src/pg/drift.o src/pg/aggregates.o src/pg/document.o
 OBJS = $(CORE_OBJS) $(PG_OBJS)
 
 # Releases: pg_mlops--0.1.0.sql is the first release's install script, as it

@@ -114,6 +114,7 @@ _PG_init(void)
 							 "Report the phases of long operations as NOTICE messages.",
 							 NULL, &ml_progress, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	define_drift_settings();
+	ml_model_cache_init();
 	MarkGUCPrefixReserved("ml");
 }
 

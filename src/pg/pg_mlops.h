@@ -33,7 +33,46 @@ extern double ml_datum_to_double(Datum d, Oid typid);
 struct CachedPlanSource;
 extern struct CachedPlanSource *ml_prepare_source(const char *query);
 
-/* predict.c: the decoded model with this id (cached per backend) */
+/*
+ * modelcache.c: model references resolved once per statement, decoded models
+ * cached per backend (ml.model_cache_size).  A model found through
+ * ml_resolve_model stays valid while ml_model_cache_generation holds; one
+ * from ml_model_by_id until the end of the transaction.
+ */
+typedef struct MLCachedModel
+{
+	int64		id;				/* hash key */
+	char		hash[80];		/* what was verified: registered hash, */
+	char		digest[80];		/* digest, */
+	uint64		bytes_id;		/* and identity of the stored bytes */
+	char		label[80];		/* name@version, for messages */
+	MemoryContext cxt;
+	Size		bytes;			/* memory held by cxt */
+	uint64		last_used;
+	LocalTransactionId pinned_lxid; /* not evicted during this transaction */
+	mlc_model	model;
+} MLCachedModel;
+/* What a statement sees: its transaction, command and snapshot. */
+typedef struct MLStamp
+{
+	LocalTransactionId lxid;
+	CommandId	cid;
+	TransactionId xmin;
+	TransactionId xmax;
+	uint32		xcnt;
+	int32		subxcnt;
+} MLStamp;
+static inline bool
+ml_stamp_equal(const MLStamp *a, const MLStamp *b)
+{
+	return a->lxid == b->lxid && a->cid == b->cid && a->xmin == b->xmin && a->xmax == b->xmax &&
+		a->xcnt == b->xcnt && a->subxcnt == b->subxcnt;
+}
+extern bool ml_stamp_now(MLStamp *s);
+extern int	ml_model_cache_size_kb;
+extern uint64 ml_model_cache_generation;
+extern void ml_model_cache_init(void);
+extern MLCachedModel *ml_resolve_model(bool by_id, Datum ref);
 extern const mlc_model *ml_model_by_id(int64 id, const char **label);
 
 /*

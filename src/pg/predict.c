@@ -2,27 +2,24 @@
  * predict.c: ml.predict, ml.predict_class, ml.predict_proba, ml.transform
  * and ml.classes: scoring one row or one float8[] with a registered model.
  *
- * Two caches: decoded models live per backend, keyed by model id and checked
- * against the registered hash; each call site (fn_extra) remembers the
- * reference it resolved and how the row's columns map to the model's
- * features.  A call site can outlive a statement (PL/pgSQL keeps its
- * expressions for the whole call), so it keeps its resolution only while
- * nothing it could see has changed: the same transaction, command and
- * active snapshot's count of completed transactions.  A promotion, here or
- * committed elsewhere, takes effect at the next statement.
+ * References are resolved once per statement and models cached per backend
+ * (modelcache.c).  Each call site (fn_extra) remembers the reference it
+ * resolved and how the row's columns map to the model's features.  A call
+ * site can outlive a statement (PL/pgSQL keeps its expressions for the whole
+ * call), so it keeps its resolution only while nothing it could see has
+ * changed: the same transaction, command and active snapshot (MLStamp),
+ * and no cached model dropped since.  A promotion,
+ * here or committed elsewhere, takes effect at the next statement.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
@@ -33,18 +30,7 @@
 #include "encode.h"
 #include "pg_mlops.h"
 
-typedef struct CachedModel
-{
-	int64		id;				/* hash key */
-	char		hash[80];		/* registered hash and row version */
-	char		label[80];		/* name@version, for messages */
-	MemoryContext cxt;
-	mlc_model	model;
-} CachedModel;
-
-static HTAB *model_cache = NULL;
-/* Bumped whenever an entry is dropped, so call sites re-find theirs. */
-static uint64 cache_generation = 0;
+typedef MLCachedModel CachedModel;
 
 typedef struct PredictSite
 {
@@ -55,10 +41,7 @@ typedef struct PredictSite
 	int64		ref_id;
 	char	   *ref_text;		/* not NUL-terminated */
 	int			ref_len;
-	LocalTransactionId lxid;	/* when it was resolved */
-	CommandId	cid;
-	uint64		completions;
-	int64		model_id;		/* what it resolved to */
+	MLStamp		stamp;			/* when it was resolved */
 	CachedModel *entry;			/* its cache entry, valid while generation holds */
 	uint64		generation;
 	/* row layout -> input mapping */
@@ -70,140 +53,10 @@ typedef struct PredictSite
 	Datum	   *values;
 	bool	   *isnull;
 	double	   *x;				/* encoded features */
+	int			x_len;
 	double	   *out;			/* probabilities or transform */
+	int			out_len;
 } PredictSite;
-
-/* Load (or find) the decoded model for id whose registered hash is hash. */
-static CachedModel *
-cache_lookup(int64 id, const char *hash, const char *label)
-{
-	CachedModel *entry;
-	bool		found;
-
-	if (model_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(int64);
-		ctl.entrysize = sizeof(CachedModel);
-		ctl.hcxt = TopMemoryContext;
-		model_cache = hash_create("pg_mlops models", 64, &ctl,
-								  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	entry = hash_search(model_cache, &id, HASH_FIND, &found);
-	if (found && strcmp(entry->hash, hash) == 0)
-		return entry;
-	if (found)
-	{
-		MemoryContextDelete(entry->cxt);
-		hash_search(model_cache, &id, HASH_REMOVE, NULL);
-		cache_generation++;
-	}
-
-	/* Fetch and decode the blob. */
-	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		args[1] = {Int64GetDatum(id)};
-		bool		isnull;
-		bytea	   *blob;
-		MemoryContext cxt,
-					old;
-		mlc_model	model;
-		mlc_error	err;
-		mlc_status	st;
-
-		/*
-		 * The bytes must be the registered ones, and this row's (not copied
-		 * from another); a catalog of 0.1.0 not yet updated has no digest.
-		 */
-		bool		has_digest = get_attnum(get_relname_relid("models", get_namespace_oid("ml", false)),
-										   "model_digest") != InvalidAttrNumber;
-
-		if (SPI_execute_with_args(has_digest
-								  ? "SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
-								  "AND pg_catalog.encode(pg_catalog.sha256(pg_catalog.int8send(id) OPERATOR(pg_catalog.||) model), 'hex') "
-								  "OPERATOR(pg_catalog.=) model_digest "
-								  "FROM ml.models WHERE id OPERATOR(pg_catalog.=) $1"
-								  : "SELECT model, pg_catalog.encode(pg_catalog.sha256(model), 'hex') OPERATOR(pg_catalog.=) model_hash "
-								  "FROM ml.models WHERE id OPERATOR(pg_catalog.=) $1",
-								  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("model with id %lld does not exist", (long long) id)));
-		if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model %s is corrupted: its bytes do not match the registered hash", label),
-					 errdetail("model_hash is the hash of the bytes; model_digest binds them to this row's id."),
-					 errhint("Retrain the model or restore ml.models from a backup.")));
-		blob = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		cxt = AllocSetContextCreate(TopMemoryContext, "pg_mlops cached model",
-									ALLOCSET_SMALL_SIZES);
-		old = MemoryContextSwitchTo(cxt);
-		memset(&model, 0, sizeof(model));
-		st = isnull ? MLC_ECORRUPT
-			: mlc_model_decode((const uint8_t *) VARDATA_ANY(blob), VARSIZE_ANY_EXHDR(blob), &model, &err);
-		MemoryContextSwitchTo(old);
-		if (st != MLC_OK)
-		{
-			MemoryContextDelete(cxt);
-			ereport(ERROR,
-					(errcode(ERRCODE_DATA_CORRUPTED),
-					 errmsg("model %s is corrupted", label),
-					 errdetail_internal("The decoder reported: %s.", isnull ? "no model bytes" : err.msg),
-					 errhint("The stored bytes were altered; retrain the model or restore ml.models from a backup.")));
-		}
-		entry = hash_search(model_cache, &id, HASH_ENTER, NULL);
-		strlcpy(entry->hash, hash, sizeof(entry->hash));
-		strlcpy(entry->label, label, sizeof(entry->label));
-		entry->cxt = cxt;
-		entry->model = model;
-	}
-	return entry;
-}
-
-/*
- * load_model resolves a reference (text, or bigint id) through
- * ml._resolve_model and returns the cached decoded model.
- */
-static CachedModel *
-load_model(Oid ref_type, Datum ref)
-{
-	Oid			argtypes[1] = {ref_type};
-	Datum		args[1] = {ref};
-	bool		isnull;
-	int64		model_id;
-	CachedModel *entry;
-
-	SPI_connect();
-	/* The row version joins the hash in the key, so any UPDATE reloads. */
-	if (SPI_execute_with_args("SELECT m.id, m.model_hash OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) m.xmin, "
-							  "m.name OPERATOR(pg_catalog.||) '@' OPERATOR(pg_catalog.||) m.version "
-							  "FROM ml.models m WHERE m.id OPERATOR(pg_catalog.=) ml._resolve_model($1)",
-							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT ||
-		SPI_processed != 1)
-		elog(ERROR, "model lookup failed");
-	model_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	entry = cache_lookup(model_id, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2),
-						 SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3));
-	SPI_finish();
-	return entry;
-}
-
-/*
- * ml_model_by_id returns the decoded model with this id, from the cache or
- * loaded and checked; valid until the end of the statement.
- */
-const mlc_model *
-ml_model_by_id(int64 id, const char **label)
-{
-	CachedModel *entry = load_model(INT8OID, Int64GetDatum(id));
-
-	if (label)
-		*label = entry->label;
-	return &entry->model;
-}
 
 /*
  * Is the reference argument the one this call site resolved already, with
@@ -213,13 +66,9 @@ static bool
 same_reference(PredictSite *site, bool by_id, Datum ref)
 {
 	text	   *t;
-	Snapshot	snap;
+	MLStamp		now;
 
-	if (!site->resolved || !ActiveSnapshotSet())
-		return false;
-	snap = GetActiveSnapshot();
-	if (site->lxid != MyProc->lxid || site->cid != snap->curcid ||
-		site->completions != snap->snapXactCompletionCount)
+	if (!site->resolved || !ml_stamp_now(&now) || !ml_stamp_equal(&now, &site->stamp))
 		return false;
 	if (by_id)
 		return site->ref_id == DatumGetInt64(ref);
@@ -234,44 +83,59 @@ resolve(FunctionCallInfo fcinfo, PredictSite *site)
 {
 	bool		by_id = site->by_id;
 	Datum		ref = PG_GETARG_DATUM(0);
+	CachedModel *entry;
 
-	if (same_reference(site, by_id, ref))
-	{
-		if (site->generation == cache_generation)
-			return site->entry;
-		/* an entry was dropped (maybe this one): find ours again by its id */
-		site->entry = hash_search(model_cache, &site->model_id, HASH_FIND, NULL);
-		site->generation = cache_generation;
-		/* a new entry means a new model context: the readers must be remade */
+	if (site->generation == ml_model_cache_generation && same_reference(site, by_id, ref))
+		return site->entry;
+
+	entry = ml_resolve_model(by_id, ref);
+	/*
+	 * Another model, or any model dropped since (its memory may have been
+	 * reused for this one): the readers, which point into the model, are
+	 * remade.
+	 */
+	if (entry != site->entry || site->generation != ml_model_cache_generation)
 		site->row_type = InvalidOid;
-		if (site->entry != NULL)
-			return site->entry;
-	}
-
-	site->entry = load_model(by_id ? INT8OID : TEXTOID, ref);
-	site->model_id = site->entry->id;
-	site->generation = cache_generation;
-	site->resolved = ActiveSnapshotSet();
-	if (site->resolved)
-	{
-		site->lxid = MyProc->lxid;
-		site->cid = GetActiveSnapshot()->curcid;
-		site->completions = GetActiveSnapshot()->snapXactCompletionCount;
-	}
+	site->entry = entry;
+	site->generation = ml_model_cache_generation;
+	site->resolved = ml_stamp_now(&site->stamp);
 	if (by_id)
 		site->ref_id = DatumGetInt64(ref);
 	else
 	{
 		text	   *t = DatumGetTextPP(ref);
+		int			len = VARSIZE_ANY_EXHDR(t);
 
-		if (site->ref_text)
-			pfree(site->ref_text);
-		site->ref_len = VARSIZE_ANY_EXHDR(t);
-		site->ref_text = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, Max(1, site->ref_len));
-		memcpy(site->ref_text, VARDATA_ANY(t), site->ref_len);
+		if (site->ref_text == NULL || site->ref_len != len ||
+			memcmp(site->ref_text, VARDATA_ANY(t), len) != 0)
+		{
+			if (site->ref_text)
+				pfree(site->ref_text);
+			site->ref_len = len;
+			site->ref_text = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, Max(1, len));
+			memcpy(site->ref_text, VARDATA_ANY(t), len);
+		}
 	}
-	site->row_type = InvalidOid;	/* the feature mapping depends on the model */
-	return site->entry;
+	return entry;
+}
+
+/* Room for n encoded features and the model's outputs. */
+static void
+size_buffers(FunctionCallInfo fcinfo, PredictSite *site, const mlc_model *m)
+{
+	int			nx = Max(1, m->n_features);
+	int			nout = Max(1, Max(m->n_classes, mlc_model_output_width(m)));
+
+	if (site->x_len < nx)
+	{
+		site->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * nx);
+		site->x_len = nx;
+	}
+	if (site->out_len < nout)
+	{
+		site->out = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * nout);
+		site->out_len = nout;
+	}
 }
 
 /* Map the row type's columns to the model's inputs by name. */
@@ -294,8 +158,6 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 	site->readers = MemoryContextAlloc(mcxt, sizeof(MLInputReader) * Max(1, m->n_inputs));
 	site->values = MemoryContextAlloc(mcxt, sizeof(Datum) * Max(1, desc->natts));
 	site->isnull = MemoryContextAlloc(mcxt, sizeof(bool) * Max(1, desc->natts));
-	site->x = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, m->n_features));
-	site->out = MemoryContextAlloc(mcxt, sizeof(double) * Max(1, Max(m->n_classes, mlc_model_output_width(m))));
 	for (f = 0; f < m->n_inputs; f++)
 	{
 		const char *column = m->inputs[f].column;
@@ -369,6 +231,7 @@ score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, c
 	entry = resolve(fcinfo, site);
 	*mp = m = &entry->model;
 	*label = entry->label;
+	size_buffers(fcinfo, site, m);
 	if (PG_NARGS() < 2 || PG_ARGISNULL(1))
 		return false;
 
@@ -390,11 +253,6 @@ score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, c
 					 errhint("Pass a row, or a one-dimensional float8[] of the encoded features in the order of the model's summary->'features' in ml.models.")));
 		if (ARR_HASNULL(arr))
 			return false;
-		if (site->x == NULL)
-			site->x = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(double) * Max(1, n));
-		if (site->out == NULL)
-			site->out = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt,
-										   sizeof(double) * Max(1, Max(m->n_classes, mlc_model_output_width(m))));
 		for (f = 0; f < n; f++)
 		{
 			if (!isfinite(v[f]))

@@ -147,3 +147,17 @@ BEGIN
     END IF;
 END $$;
 ALTER TABLE ml.snapshots ADD CONSTRAINT snapshots_relation_check CHECK (relation = 'ml_data.snapshot_' || id);
+
+-- Each backend caches what model references resolve to (src/pg/modelcache.c);
+-- a change to a model, its owner or its grants invalidates those caches in
+-- every backend, on standbys too (the invalidation is in the commit record).
+-- ALWAYS: also with session_replication_role = replica.
+CREATE TRIGGER models_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ml.models
+    FOR EACH STATEMENT EXECUTE FUNCTION ml._registry_changed();
+CREATE TRIGGER model_owners_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ml.model_owners
+    FOR EACH STATEMENT EXECUTE FUNCTION ml._registry_changed();
+CREATE TRIGGER model_grants_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ml.model_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION ml._registry_changed();
+ALTER TABLE ml.models ENABLE ALWAYS TRIGGER models_changed;
+ALTER TABLE ml.model_owners ENABLE ALWAYS TRIGGER model_owners_changed;
+ALTER TABLE ml.model_grants ENABLE ALWAYS TRIGGER model_grants_changed;

@@ -63,6 +63,11 @@ BEGIN
     RETURN $1;
 END $$;
 
+-- Statement trigger on ml.models, ml.model_owners and ml.model_grants: the
+-- backends' caches of model references are invalidated (see migrate-0.2.0.sql).
+CREATE OR REPLACE FUNCTION ml._registry_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'ml_registry_changed' LANGUAGE C;
+
 -- A deleted model keeps its record (a tombstone) but cannot be used.
 CREATE OR REPLACE FUNCTION ml._require_not_deleted(mid bigint) RETURNS void
 LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$

@@ -8,6 +8,10 @@ CREATE OR REPLACE FUNCTION ml.predict(model bigint, features anyelement) RETURNS
 AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION ml.predict(text, anyelement) IS 'score one row (features matched by column name) or one float8[] (by position)';
 
+-- The decoded models this backend keeps (ml.model_cache_size caps them).
+CREATE OR REPLACE FUNCTION ml._model_cache(OUT model_id bigint, OUT model text, OUT bytes bigint)
+RETURNS SETOF record AS 'MODULE_PATHNAME', 'ml_model_cache' LANGUAGE C VOLATILE PARALLEL RESTRICTED;
+
 CREATE OR REPLACE FUNCTION ml._predict_raw(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict_raw' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text

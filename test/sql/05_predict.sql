@@ -109,3 +109,43 @@ SELECT regress.err($$SELECT ml.predict('rent@1', ARRAY[1, 2]::float8[])$$);
 UPDATE ml.models m SET model = b.model, model_hash = encode(sha256(b.model), 'hex'),
                        model_digest = encode(sha256(int8send(m.id) || b.model), 'hex') FROM model_backup b WHERE m.id = b.id;
 SELECT round(ml.predict('rent@1', ARRAY[30, 2]::float8[])::numeric, 6) AS restored;
+
+-- The decoded-model cache is capped (ml.model_cache_size); call sites whose
+-- model was evicted load it again and still score with the right version.
+SELECT count(*) AS trained FROM generate_series(1, 4) i,
+  LATERAL (SELECT ml.train_model('ev_' || i, format('SELECT area, floor, rent + %s AS rent FROM flats', 100 * i), 'rent')) t;
+CREATE TABLE ev_expected AS
+SELECT i, ml.predict('ev_' || i, f) AS by_row, ml.predict('ev_' || i, ARRAY[30, 2]::float8[]) AS by_array
+FROM generate_series(1, 4) i, flats f WHERE f.id = 10;
+SELECT count(DISTINCT by_row) AS distinct_models FROM ev_expected;
+SET ml.model_cache_size = 0;   -- only the model loaded last stays
+CREATE FUNCTION regress.predict_with_eviction() RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    f flats;
+    got text := '';
+    k int;
+    first float8;
+    other float8;
+BEGIN
+    SELECT * INTO f FROM flats WHERE id = 10;
+    FOR k IN 1..4 LOOP
+        -- this call site keeps ev_1; the next one loads ev_k, which evicts it
+        first := ml.predict('ev_1', f);
+        other := ml.predict('ev_' || k, ARRAY[30, 2]::float8[]);
+        got := got || CASE WHEN first = (SELECT by_row FROM ev_expected WHERE ev_expected.i = 1)
+                             AND other = (SELECT by_array FROM ev_expected WHERE ev_expected.i = k)
+                           THEN 'ok ' ELSE 'wrong ' END;
+        got := got || (SELECT count(*) FROM ml._model_cache()) || ' ';
+    END LOOP;
+    RETURN got;
+END $$;
+SELECT regress.predict_with_eviction() AS site_survives_eviction;
+-- One statement cycling through the models, rows and arrays.
+SELECT count(*) FILTER (WHERE ml.predict('ev_' || e.i, f) <> e.by_row
+                           OR ml.predict('ev_' || e.i, ARRAY[30, 2]::float8[]) <> e.by_array) AS wrong,
+       count(*) AS predicted
+FROM generate_series(1, 40) g JOIN ev_expected e ON e.i = g % 4 + 1, flats f WHERE f.id = 10;
+SELECT count(*) <= 1 AS capped FROM ml._model_cache();
+RESET ml.model_cache_size;
+SELECT count(*) FILTER (WHERE ml.predict('ev_' || e.i, f) <> e.by_row) AS wrong FROM ev_expected e, flats f WHERE f.id = 10;
+SELECT count(*) >= 4 AS all_kept FROM ml._model_cache();
