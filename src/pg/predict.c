@@ -10,14 +10,26 @@
  * changed: the same transaction, command and active snapshot (MLStamp),
  * and no cached model dropped since.  A promotion,
  * here or committed elsewhere, takes effect at the next statement.
+ *
+ * A whole row of a table (ml.predict('m', t) FROM t) is rewritten by the
+ * planner (ml_predict_support) into the table's columns, passed one by one
+ * with their names: the executor then hands over the values it has already
+ * read instead of forming a row value for every call.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
+#include "nodes/makefuncs.h"
+#include "nodes/pathnodes.h"
+#include "nodes/supportnodes.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_func.h"
+#include "parser/parsetree.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -201,6 +213,71 @@ map_row(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry, HeapTupl
 	site->row_typmod = tupTypmod;
 }
 
+/* The input the model calls column, in a row's columns; error if none. */
+static int
+find_input(const char *column, int natts, const char *const *names, const CachedModel *entry)
+{
+	int			i;
+
+	for (i = 0; i < natts; i++)
+		if (names[i] != NULL && strcmp(names[i], column) == 0)
+			return i;
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_COLUMN),
+			 errmsg("row has no column \"%s\", an input of model %s", column, entry->label),
+			 errhint("Rename the column in the query, e.g. SELECT ml.predict('%s', s) FROM (SELECT x AS %s, ...) s.",
+					 entry->label, column)));
+	return -1;
+}
+
+/*
+ * Map the columns passed one by one (names in argument 1, values from
+ * argument 2 on) to the model's inputs.  The planner passes the names as a
+ * constant; a direct call may vary them, and is then mapped at every call.
+ */
+static void
+map_columns(FunctionCallInfo fcinfo, PredictSite *site, CachedModel *entry)
+{
+	MemoryContext mcxt = fcinfo->flinfo->fn_mcxt;
+	const mlc_model *m = &entry->model;
+	ArrayType  *arr;
+	Datum	   *elems;
+	bool	   *nulls;
+	const char **names;
+	int			n,
+				i,
+				f,
+				offset = 0;
+
+	if (site->row_type == TEXTARRAYOID)
+		return;
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(arr) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("column names must be a one-dimensional array")));
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	if (n != PG_NARGS() - 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%d column names for %d column values", n, PG_NARGS() - 2)));
+	names = palloc(sizeof(char *) * Max(1, n));
+	for (i = 0; i < n; i++)
+		names[i] = nulls[i] ? NULL : TextDatumGetCString(elems[i]);
+	site->input_att = MemoryContextAlloc(mcxt, sizeof(int) * Max(1, m->n_inputs));
+	site->readers = MemoryContextAlloc(mcxt, sizeof(MLInputReader) * Max(1, m->n_inputs));
+	for (f = 0; f < m->n_inputs; f++)
+	{
+		site->input_att[f] = find_input(m->inputs[f].column, n, names, entry);
+		ml_reader_init(&site->readers[f], &m->inputs[f],
+					   get_fn_expr_argtype(fcinfo->flinfo, 2 + site->input_att[f]), offset, entry->label,
+					   mlc_algorithm_is_tree(m->algorithm), mcxt);
+		offset += m->inputs[f].width;
+	}
+	if (get_fn_expr_arg_stable(fcinfo->flinfo, 1))
+		site->row_type = TEXTARRAYOID;
+}
+
 /*
  * score_args resolves the model and encodes the features argument into
  * site->x; false when the features are NULL or a non-finite number (the
@@ -221,8 +298,15 @@ score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, c
 				 errmsg("model reference must not be NULL")));
 	if (site == NULL)
 	{
+		Oid			ref_type = get_fn_expr_argtype(fcinfo->flinfo, 0);
+
+		/* ml._*_columns take the reference as "any": text or bigint only */
+		if (OidIsValid(ref_type) && ref_type != TEXTOID && ref_type != INT8OID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("model reference must be text or bigint, not %s", format_type_be(ref_type))));
 		site = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(PredictSite));
-		site->by_id = get_fn_expr_argtype(fcinfo->flinfo, 0) == INT8OID;
+		site->by_id = ref_type == INT8OID;
 		site->arg_type = get_fn_expr_argtype(fcinfo->flinfo, 1);
 		fcinfo->flinfo->fn_extra = site;
 	}
@@ -277,6 +361,19 @@ score_args(FunctionCallInfo fcinfo, PredictSite **sitep, const mlc_model **mp, c
 			int			a = site->input_att[f];
 
 			if (!ml_reader_encode(&site->readers[f], site->values[a], site->isnull[a], site->x, entry->label))
+				return false;
+		}
+		return true;
+	}
+	else if (arg_type == TEXTARRAYOID)
+	{
+		/* the columns of a row, after their names (ml_predict_support) */
+		map_columns(fcinfo, site, entry);
+		for (f = 0; f < m->n_inputs; f++)
+		{
+			int			a = 2 + site->input_att[f];
+
+			if (!ml_reader_encode(&site->readers[f], PG_GETARG_DATUM(a), PG_ARGISNULL(a), site->x, entry->label))
 				return false;
 		}
 		return true;
@@ -503,4 +600,86 @@ ml_explain_predict(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	return (Datum) 0;
+}
+
+/*
+ * Planner support of ml.predict, ml.predict_class, ml.predict_proba and
+ * ml.transform: a whole row of a table at this query level becomes
+ * ml._<name>_columns(model, names, column, ...), which scores the same
+ * values.  Left alone: rows of subqueries, functions or joins (a row of an
+ * outer join's null side is NULL as a whole, its columns could not say so),
+ * and tables of more columns than a call can take.
+ */
+PG_FUNCTION_INFO_V1(ml_predict_support);
+Datum
+ml_predict_support(PG_FUNCTION_ARGS)
+{
+	Node	   *rawreq = (Node *) PG_GETARG_POINTER(0);
+	SupportRequestSimplify *req;
+	FuncExpr   *call;
+	Var		   *row;
+	RangeTblEntry *rte;
+	TupleDesc	desc;
+	List	   *names = NIL,
+			   *args;
+	Oid			target,
+				argtypes[3] = {ANYOID, TEXTARRAYOID, ANYOID};
+	char	   *fname;
+	int			i;
+	FuncExpr   *result;
+
+	if (!IsA(rawreq, SupportRequestSimplify))
+		PG_RETURN_POINTER(NULL);
+	req = (SupportRequestSimplify *) rawreq;
+	call = req->fcall;
+	if (req->root == NULL || req->root->hasJoinRTEs || list_length(call->args) != 2 ||
+		!IsA(lsecond(call->args), Var))
+		PG_RETURN_POINTER(NULL);
+	row = (Var *) lsecond(call->args);
+	if (row->varattno != 0 || row->varlevelsup != 0 || row->varno < 1 ||
+		row->varno > list_length(req->root->parse->rtable))
+		PG_RETURN_POINTER(NULL);
+	rte = rt_fetch(row->varno, req->root->parse->rtable);
+	if (rte->rtekind != RTE_RELATION || !type_is_rowtype(row->vartype) || row->vartype == RECORDOID)
+		PG_RETURN_POINTER(NULL);
+
+	fname = psprintf("_%s_columns", get_func_name(call->funcid));
+	target = LookupFuncName(list_make2(makeString("ml"), makeString(fname)), 3, argtypes, true);
+	if (!OidIsValid(target))
+		PG_RETURN_POINTER(NULL);
+
+	desc = lookup_rowtype_tupdesc(row->vartype, -1);
+	if (desc->natts > FUNC_MAX_ARGS - 2)
+	{
+		ReleaseTupleDesc(desc);
+		PG_RETURN_POINTER(NULL);
+	}
+	args = list_make1(linitial(call->args));
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped)
+			continue;
+		names = lappend(names, makeString(pstrdup(NameStr(att->attname))));
+		args = lappend(args, makeVar(row->varno, att->attnum, att->atttypid, att->atttypmod,
+									 att->attcollation, 0));
+	}
+	ReleaseTupleDesc(desc);
+	{
+		Datum	   *d = palloc(sizeof(Datum) * Max(1, list_length(names)));
+		ListCell   *lc;
+		int			k = 0;
+
+		foreach(lc, names)
+			d[k++] = CStringGetTextDatum(strVal(lfirst(lc)));
+		args = list_insert_nth(args, 1,
+							   makeConst(TEXTARRAYOID, -1, InvalidOid, -1,
+										 PointerGetDatum(construct_array(d, k, TEXTOID, -1, false, TYPALIGN_INT)),
+										 false, false));
+	}
+	result = makeFuncExpr(target, call->funcresulttype, args, call->funccollid, call->inputcollid,
+						  COERCE_EXPLICIT_CALL);
+	result->location = call->location;
+	PG_RETURN_POINTER(result);
 }

@@ -2,10 +2,24 @@
 -- transform), explaining models and predictions, and batch scoring of a
 -- table or query into a table (ml.score).
 
+-- The planner passes a table's row to the scoring functions as its columns
+-- (see ml_predict_support in src/pg/predict.c): ml._<name>_columns(model,
+-- column names, column values...) score exactly what the row would.
+CREATE OR REPLACE FUNCTION ml._predict_support(internal) RETURNS internal
+AS 'MODULE_PATHNAME', 'ml_predict_support' LANGUAGE C STRICT STABLE;
+CREATE OR REPLACE FUNCTION ml._predict_columns(model "any", columns text[], VARIADIC "any") RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._predict_class_columns(model "any", columns text[], VARIADIC "any") RETURNS text
+AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._predict_proba_columns(model "any", columns text[], VARIADIC "any") RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+CREATE OR REPLACE FUNCTION ml._transform_columns(model "any", columns text[], VARIADIC "any") RETURNS float8[]
+AS 'MODULE_PATHNAME', 'ml_transform' LANGUAGE C STABLE PARALLEL SAFE;
+
 CREATE OR REPLACE FUNCTION ml.predict(model text, features anyelement) RETURNS float8
-AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE SUPPORT ml._predict_support;
 CREATE OR REPLACE FUNCTION ml.predict(model bigint, features anyelement) RETURNS float8
-AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ml_predict' LANGUAGE C STABLE PARALLEL SAFE SUPPORT ml._predict_support;
 COMMENT ON FUNCTION ml.predict(text, anyelement) IS 'score one row (features matched by column name) or one float8[] (by position)';
 
 -- The decoded models this backend keeps (ml.model_cache_size caps them).
@@ -15,13 +29,13 @@ RETURNS SETOF record AS 'MODULE_PATHNAME', 'ml_model_cache' LANGUAGE C VOLATILE 
 CREATE OR REPLACE FUNCTION ml._predict_raw(model bigint, features anyelement) RETURNS float8
 AS 'MODULE_PATHNAME', 'ml_predict_raw' LANGUAGE C STABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION ml.predict_class(model text, features anyelement) RETURNS text
-AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ml_predict_class' LANGUAGE C STABLE PARALLEL SAFE SUPPORT ml._predict_support;
 COMMENT ON FUNCTION ml.predict_class(text, anyelement) IS 'the label a classifier predicts for one row';
 CREATE OR REPLACE FUNCTION ml.predict_proba(model text, features anyelement) RETURNS float8[]
-AS 'MODULE_PATHNAME', 'ml_predict_proba' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ml_predict_proba' LANGUAGE C STABLE PARALLEL SAFE SUPPORT ml._predict_support;
 COMMENT ON FUNCTION ml.predict_proba(text, anyelement) IS 'class probabilities of one row, in the order of ml.classes()';
 CREATE OR REPLACE FUNCTION ml.transform(model text, features anyelement) RETURNS float8[]
-AS 'MODULE_PATHNAME', 'ml_transform' LANGUAGE C STABLE PARALLEL SAFE;
+AS 'MODULE_PATHNAME', 'ml_transform' LANGUAGE C STABLE PARALLEL SAFE SUPPORT ml._predict_support;
 COMMENT ON FUNCTION ml.transform(text, anyelement) IS 'pca: the row''s component scores; kmeans: its distance to each centroid';
 CREATE OR REPLACE FUNCTION ml.classes(model text) RETURNS text[]
 AS 'MODULE_PATHNAME', 'ml_classes' LANGUAGE C STABLE PARALLEL SAFE;
