@@ -29,11 +29,7 @@ PAR="SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_
 SUMQ="SELECT sum(f1), sum(f2), sum(f3), sum(f4), sum(f5), sum(f6), sum(f7), sum(f8), sum(f9), sum(f10), sum(f11), sum(f12), sum(f13), sum(f14), sum(f15), sum(f16), sum(f17), sum(f18), sum(f19), sum(f20), sum(y) FROM $SNAP"
 TRAINQ="SELECT ml.train_model('bench', 'snapshot:bench', 'y')"
 
-# wall time in ms of one run of SQL
-once() { psql -X -q -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
-secs() { awk -v a="$1" 'BEGIN {printf "%.3f", a / 1000}'; }
+source bench/lib.sh
 
 declare -A T
 for w in 0 2; do   # warm-up: caches, the first model version
@@ -74,17 +70,6 @@ ratios move by about 0.15 from run to run; compare runs of the same day.
 <!-- engine:end -->
 MD
 )
-[ -f "$OUT" ] || touch "$OUT"
-SECTION="$section" /usr/bin/python3 - "$OUT" <<'PY'
-import os, sys
-path, section = sys.argv[1], os.environ["SECTION"]
-text = open(path).read()
-b, e = text.find("<!-- engine:begin -->"), text.find("<!-- engine:end -->")
-if b >= 0 and e > b:
-    text = text[:b] + section + text[e + len("<!-- engine:end -->"):]
-else:
-    text = text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-PY
+write_section "$OUT" engine "$section"
 echo "==> wrote $OUT"
 echo "$section"
