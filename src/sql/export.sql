@@ -397,9 +397,11 @@ DECLARE
 BEGIN
     -- What PMML's combinations express exactly; trained models always are.
     IF algorithm IN ('decision_tree', 'random_forest') THEN
-        IF objective <> 4 OR EXISTS (SELECT 1 FROM unnest(base) b WHERE b::float8 <> 0) THEN
+        IF objective <> 4 THEN
+            problem := format('Its trees are combined by objective %s, not averaged.', objective);
+        ELSIF EXISTS (SELECT 1 FROM unnest(base) b WHERE b::float8 <> 0) THEN
             problem := 'Its base score is not zero, which an average of trees cannot add.';
-        ELSIF EXISTS (SELECT 1 FROM unnest(scale) s WHERE s <> 1.0 / n) THEN
+        ELSIF EXISTS (SELECT 1 FROM unnest(scale) s WHERE s <> 1::float8 / n) THEN
             problem := 'Its trees are not weighted equally (tree_scale is not 1 / trees), which PMML''s average cannot express.';
         END IF;
     ELSIF objective NOT IN (1, 2, 3) OR EXISTS (SELECT 1 FROM unnest(scale) s WHERE s NOT IN (0, 1))

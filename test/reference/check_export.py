@@ -106,6 +106,19 @@ def check_pmml_predictions(name, alg, task, target, pmml):
     checks.true(f"{alg}: PMML evaluated independently (pmml_eval.py) agrees with {what} on all {len(raw_rows)} rows "
                 f"to {PMML_TOL:g}", not bad and len(raw_rows) == n_score,
                 f"largest difference {worst:.3g}; {ties} near ties" + (f"; {len(bad)} differ, first {bad[0]}" if bad else ""))
+    if alg in ("decision_tree", "random_forest", "gradient_boosting"):
+        # The default directions matter on these rows: with every defaultChild
+        # sent the other way, the document predicts differently for some NULLs.
+        root = ET.fromstring(pmml.encode("utf-8"))
+        for node in root.iter("{http://www.dmg.org/PMML-4_4}Node"):
+            kids = [k.get("id") for k in node if k.tag.endswith("}Node")]
+            if node.get("defaultChild") is not None:
+                node.set("defaultChild", kids[1] if node.get("defaultChild") == kids[0] else kids[0])
+        flipped = pmml_eval.Document(ET.tostring(root))
+        changed = sum(1 for rid, raw in raw_rows
+                      if (lambda a, b: a is None or b is None or a.value != b.value or a.proba != b.proba)(
+                          flipped.evaluate(raw), doc.evaluate(raw)))
+        checks.true(f"{alg}: NULLs reach the default children (flipping them changes {changed} rows)", changed > 0)
     if alg == "naive_bayes":
         # Either reading of PMML's P(value | class) denominator gives the same numbers.
         dens = pmml_eval.bayes_denominators(pmml)
