@@ -75,9 +75,11 @@ $(OBJS): $(wildcard src/core/*.h) $(wildcard src/pg/*.h)
 
 # Core unit tests (cmocka), linked against the core objects only.
 CORE_SRCS = $(CORE_OBJS:.o=.c)
-UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core
-test/unit/run_core_tests: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(wildcard src/core/*.h)
-	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
+# The embeddable scorer's API (src/scorer) is tested with them.
+UNIT_CFLAGS = -std=c99 -D_GNU_SOURCE -O2 -g -ffp-contract=off -Wall -Wextra -Werror -Wno-unused-parameter -Isrc/core -Isrc/scorer
+SCORER_API = src/scorer/scorer.c
+test/unit/run_core_tests: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(SCORER_API) src/scorer/scorer.h $(wildcard src/core/*.h)
+	$(CC) $(UNIT_CFLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(SCORER_API) $(BLAS_LIBS) -lcmocka
 
 unit: test/unit/run_core_tests
 	test/unit/run_core_tests
@@ -88,25 +90,25 @@ unit: test/unit/run_core_tests
 CLANG ?= clang
 FUZZ_BIN = test/fuzz/bin
 FUZZ_HARNESSES = fuzz_model_decode fuzz_model_ref fuzz_hparams fuzz_agg_state fuzz_plan_decode \
-	fuzz_json_plan fuzz_drift_spec
+	fuzz_json_plan fuzz_drift_spec fuzz_scorer
 FUZZ_SECONDS ?= 300
 FUZZ_SMOKE_SECONDS ?= 10
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_CFLAGS = -std=c99 -D_GNU_SOURCE -O1 -g -ffp-contract=off -Wall -Wextra -Werror \
-	-Wno-unused-parameter -Isrc/core
+	-Wno-unused-parameter -Isrc/core -Isrc/scorer
 
-$(FUZZ_BIN)/run_core_tests_san: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(wildcard src/core/*.h)
+$(FUZZ_BIN)/run_core_tests_san: test/unit/*.c test/unit/unit.h $(CORE_SRCS) $(SCORER_API) src/scorer/scorer.h $(wildcard src/core/*.h)
 	@mkdir -p $(FUZZ_BIN)
-	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(BLAS_LIBS) -lcmocka
+	$(CLANG) $(SAN_CFLAGS) $(SAN_FLAGS) -o $@ test/unit/*.c $(CORE_SRCS) $(SCORER_API) $(BLAS_LIBS) -lcmocka
 
 sanitize: $(FUZZ_BIN)/run_core_tests_san
 	ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1 \
 	UBSAN_OPTIONS=print_stacktrace=1 $(FUZZ_BIN)/run_core_tests_san
 
-$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c test/fuzz/fuzz.h $(CORE_SRCS) $(wildcard src/core/*.h)
+$(addprefix $(FUZZ_BIN)/,$(FUZZ_HARNESSES)): $(FUZZ_BIN)/%: test/fuzz/%.c test/fuzz/fuzz.h $(CORE_SRCS) $(SCORER_API) $(wildcard src/core/*.h)
 	@mkdir -p $(FUZZ_BIN)
 	$(CLANG) $(SAN_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-		-fno-omit-frame-pointer -o $@ $< $(CORE_SRCS) $(BLAS_LIBS)
+		-fno-omit-frame-pointer -o $@ $< $(CORE_SRCS) $(SCORER_API) $(BLAS_LIBS)
 
 # Regenerate the binary seed models (committed; run after a format change).
 fuzz-corpus:

@@ -161,6 +161,8 @@ LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE
     bad jsonb;
     classes text[] := ARRAY(SELECT c FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o) ORDER BY o);
+    naive_bayes boolean := doc->>'algorithm' = 'naive_bayes';
+    trees boolean := doc->>'algorithm' IN ('decision_tree', 'random_forest', 'gradient_boosting');
 BEGIN
     SELECT i INTO bad FROM jsonb_array_elements(doc->'inputs') i WHERE (i->'has_other')::bool LIMIT 1;
     IF bad IS NOT NULL THEN
@@ -172,10 +174,17 @@ BEGIN
     END IF;
     dictionary := format(E'  <DataDictionary numberOfFields="%s">\n',
                          jsonb_array_length(doc->'inputs') + CASE WHEN target IS NULL THEN 0 ELSE 1 END)
-        || (SELECT string_agg(format('    <DataField name="%s" %s/>', ml._xml_escape(i->>'column'),
+        || (SELECT string_agg(format('    <DataField name="%s" %s', ml._xml_escape(i->>'column'),
                                      CASE i->>'kind' WHEN 'category' THEN 'optype="categorical" dataType="string"'
                                                      WHEN 'time' THEN 'optype="continuous" dataType="dateTimeSecondsSince[1970]"'
-                                                     ELSE 'optype="continuous" dataType="double"' END), E'\n' ORDER BY o)
+                                                     ELSE 'optype="continuous" dataType="double"' END)
+                              -- naive Bayes reads a text column's values, not its one-hot fields:
+                              -- the kept values are the valid ones, others are treated as missing
+                              || CASE WHEN i->>'kind' = 'category' AND naive_bayes THEN
+                                          E'>\n' || (SELECT string_agg(format(E'      <Value value="%s"/>\n', ml._xml_escape(c)), '' ORDER BY co)
+                                                     FROM jsonb_array_elements_text(i->'categories') WITH ORDINALITY y(c, co))
+                                          || '    </DataField>'
+                                      ELSE '/>' END, E'\n' ORDER BY o)
             FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o))
         || CASE WHEN target IS NULL THEN ''
                 WHEN doc->>'task' = 'classification' THEN
@@ -192,11 +201,14 @@ BEGIN
                               E'\n' ORDER BY o, co)
             FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o),
                  jsonb_array_elements_text(i->'categories') WITH ORDINALITY y(c, co)
-            WHERE i->>'kind' = 'category' AND (co > 1 OR NOT (i->'drop_first')::bool))
+            WHERE i->>'kind' = 'category' AND (co > 1 OR NOT (i->'drop_first')::bool) AND NOT naive_bayes)
         || E'\n  </TransformationDictionary>\n', '');
     mining_schema := E'    <MiningSchema>\n'
         || (SELECT string_agg(format('      <MiningField name="%s" usageType="active"%s/>', ml._xml_escape(i->>'column'),
-                                     CASE WHEN i->>'kind' = 'category' THEN ''
+                                     CASE WHEN i->>'kind' = 'category' THEN
+                                              CASE WHEN naive_bayes THEN ' invalidValueTreatment="asMissing"' ELSE '' END
+                                          -- trees send NULL to the default branches
+                                          WHEN i->'impute' = 'null' AND trees THEN ''
                                           WHEN i->'impute' = 'null' THEN ' missingValueTreatment="returnInvalid"'
                                           ELSE format(' missingValueReplacement="%s"', i->>'impute') END), E'\n' ORDER BY o)
             FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o))
@@ -224,6 +236,316 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                      FROM generate_series(1, cardinality(fields)) j) || E'\n', '')
         || E'    </RegressionTable>\n'
 $$;
+
+-- A document array as text numbers (the shortest exact decimals), in order.
+CREATE OR REPLACE FUNCTION ml._doc_array(doc jsonb, name text) RETURNS text[]
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT ARRAY(SELECT v FROM jsonb_array_elements_text(doc #> ARRAY['arrays', name, 'data']) WITH ORDINALITY x(v, o) ORDER BY o)
+$$;
+
+-- PMML's Output of a classification model: the predicted class and one
+-- probability field per class, in the order of ml.predict_proba.
+CREATE OR REPLACE FUNCTION ml._pmml_class_output(doc jsonb, target text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT E'    <Output>\n'
+        || format(E'      <OutputField name="%s" optype="categorical" dataType="string" feature="predictedValue"/>\n',
+                  ml._xml_escape('predicted(' || target || ')'))
+        || string_agg(format(E'      <OutputField name="%s" optype="continuous" dataType="double" feature="probability" value="%s"/>\n',
+                             ml._xml_escape('probability(' || c || ')'), ml._xml_escape(c)), '' ORDER BY o)
+        || E'    </Output>\n'
+    FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o)
+$$;
+
+-- The MiningSchema of a model nested in a MiningModel: every input column,
+-- active, without missing-value treatment (the outer schema has it).
+CREATE OR REPLACE FUNCTION ml._pmml_inner_schema(doc jsonb, indent text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT indent || E'<MiningSchema>\n'
+        || string_agg(format(E'%s  <MiningField name="%s"/>\n', indent, ml._xml_escape(i->>'column')), '' ORDER BY o)
+        || indent || E'</MiningSchema>\n'
+    FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o)
+$$;
+
+-- The trees of a tree model (tree.h) as PMML TreeModels, one per tree, in
+-- order.  A split node's children are "field < threshold" (left) and
+-- "field >= threshold" (right), as mlc_trees_predict_raw tests them; a
+-- missing value (NULL, or NaN) goes to the node's defaultChild, the learned
+-- default direction.  Leaves have the tree's value as score (one output),
+-- or the class of the highest value (lowest on ties) with one
+-- ScoreDistribution per class whose probability is the value (the class
+-- fractions of a forest's tree).  head is written after each TreeModel's
+-- start tag (its MiningSchema and Output); attrs are the start tag's
+-- model attributes, indent the TreeModel's.
+CREATE OR REPLACE FUNCTION ml._pmml_trees(doc jsonb, fields text[], attrs text, head text, indent text) RETURNS text[]
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    classes text[] := ARRAY(SELECT c FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o) ORDER BY o);
+    tree_nodes int[] := ml._doc_array(doc, 'tree_nodes')::float8[]::int[];
+    feature int[] := ml._doc_array(doc, 'node_feature')::float8[]::int[];
+    threshold text[] := ml._doc_array(doc, 'node_threshold');
+    lft int[] := ml._doc_array(doc, 'node_left')::float8[]::int[];
+    rgt int[] := ml._doc_array(doc, 'node_right')::float8[]::int[];
+    dleft int[] := ml._doc_array(doc, 'node_default_left')::float8[]::int[];
+    val text[] := ml._doc_array(doc, 'node_value');
+    cover float8[] := ml._doc_array(doc, 'node_cover')::float8[];
+    w int := (doc #>> '{arrays,node_value,cols}')::int;
+    start int := 0;
+    nt int;
+    trees text[] := '{}';
+    pieces text[];
+    stack int[];
+    pred text[];
+    dep int[];
+    i int;
+    g int;
+    l int;
+    r int;
+    k int;
+    best int;
+    ind text;
+    leaf text;
+BEGIN
+    FOR t IN 1 .. coalesce(cardinality(tree_nodes), 0) LOOP
+        nt := tree_nodes[t];
+        pieces := ARRAY[format(E'%s<TreeModel %s missingValueStrategy="defaultChild" noTrueChildStrategy="returnNullPrediction" splitCharacteristic="binarySplit">\n',
+                               indent, attrs) || head];
+        pred := array_fill(NULL::text, ARRAY[nt]);
+        dep := array_fill(0, ARRAY[nt]);
+        pred[1] := '<True/>';
+        stack := ARRAY[0];
+        WHILE cardinality(stack) > 0 LOOP
+            i := stack[cardinality(stack)];
+            stack := stack[1:cardinality(stack) - 1];
+            IF i < 0 THEN
+                pieces := array_append(pieces, format(E'%s  %s</Node>\n', indent, repeat('  ', dep[-i])));
+                CONTINUE;
+            END IF;
+            g := start + i + 1;
+            ind := indent || '  ' || repeat('  ', dep[i + 1]);
+            IF feature[g] < 0 THEN
+                IF w = 1 THEN
+                    leaf := format(E'%s<Node id="%s" score="%s">\n%s  %s\n%s</Node>\n', ind, i, val[g], ind, pred[i + 1], ind);
+                ELSE
+                    best := 1;
+                    FOR k IN 2 .. w LOOP
+                        IF val[(g - 1) * w + k]::float8 > val[(g - 1) * w + best]::float8 THEN
+                            best := k;
+                        END IF;
+                    END LOOP;
+                    leaf := format(E'%s<Node id="%s" score="%s" recordCount="%s">\n%s  %s\n', ind, i, ml._xml_escape(classes[best]),
+                                   cover[g], ind, pred[i + 1])
+                        || (SELECT string_agg(format(E'%s  <ScoreDistribution value="%s" recordCount="%s" probability="%s"/>\n',
+                                                     ind, ml._xml_escape(classes[kk]), val[(g - 1) * w + kk]::float8 * cover[g],
+                                                     val[(g - 1) * w + kk]), '' ORDER BY kk)
+                            FROM generate_series(1, w) kk)
+                        || ind || E'</Node>\n';
+                END IF;
+                pieces := array_append(pieces, leaf);
+            ELSE
+                l := lft[g];
+                r := rgt[g];
+                pred[l + 1] := format('<SimplePredicate field="%s" operator="lessThan" value="%s"/>',
+                                      ml._xml_escape(fields[feature[g] + 1]), threshold[g]);
+                pred[r + 1] := format('<SimplePredicate field="%s" operator="greaterOrEqual" value="%s"/>',
+                                      ml._xml_escape(fields[feature[g] + 1]), threshold[g]);
+                dep[l + 1] := dep[i + 1] + 1;
+                dep[r + 1] := dep[i + 1] + 1;
+                pieces := array_append(pieces, format(E'%s<Node id="%s" defaultChild="%s">\n%s  %s\n', ind, i,
+                                                      CASE WHEN dleft[g] = 1 THEN l ELSE r END, ind, pred[i + 1]));
+                stack := stack || (-1 - i) || r || l;
+            END IF;
+        END LOOP;
+        trees := array_append(trees, array_to_string(pieces, '') || indent || E'</TreeModel>\n');
+        start := start + nt;
+    END LOOP;
+    RETURN trees;
+END $$;
+
+-- A PMML Segment holding one model (always chosen: <True/>).
+CREATE OR REPLACE FUNCTION ml._pmml_segment(id text, model text, indent text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT format(E'%s<Segment id="%s">\n%s  <True/>\n', indent, ml._xml_escape(id), indent) || model || indent || E'</Segment>\n'
+$$;
+
+-- A tree model as PMML: decision_tree a TreeModel; random_forest a
+-- MiningModel averaging its trees (the average of the trees' values or class
+-- fractions is what ml.predict and ml.predict_proba return); gradient_boosting
+-- a MiningModel summing a constant tree (the base score) and the trees, and
+-- for classification a model chain: the sum per class (raw scores), then a
+-- RegressionModel applying the logistic (two classes) or softmax link.
+CREATE OR REPLACE FUNCTION ml._pmml_tree_body(doc jsonb, label text, target text, mining_schema text, fields text[]) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    algorithm text := doc->>'algorithm';
+    task text := doc->>'task';
+    info text[] := ml._doc_array(doc, 'tree_info');
+    objective int := info[1]::float8::int;
+    base text[] := ml._doc_array(doc, 'base_score');
+    scale float8[] := ml._doc_array(doc, 'tree_scale')::float8[];
+    output int[] := ml._doc_array(doc, 'tree_output')::float8[]::int[];
+    classes text[] := ARRAY(SELECT c FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o) ORDER BY o);
+    n int := cardinality(scale);
+    out_xml text := CASE WHEN task = 'classification' THEN ml._pmml_class_output(doc, target) ELSE '' END;
+    attrs text := format('modelName="%s" functionName="%s" algorithmName="%s"', ml._xml_escape(label), task, algorithm);
+    problem text;
+    trees text[];
+    k int;
+    chain text := '';
+    ind text;
+BEGIN
+    -- What PMML's combinations express exactly; trained models always are.
+    IF algorithm IN ('decision_tree', 'random_forest') THEN
+        IF objective <> 4 THEN
+            problem := format('Its trees are combined by objective %s, not averaged.', objective);
+        ELSIF EXISTS (SELECT 1 FROM unnest(base) b WHERE b::float8 <> 0) THEN
+            problem := 'Its base score is not zero, which an average of trees cannot add.';
+        ELSIF EXISTS (SELECT 1 FROM unnest(scale) s WHERE s <> 1::float8 / n) THEN
+            problem := 'Its trees are not weighted equally (tree_scale is not 1 / trees), which PMML''s average cannot express.';
+        END IF;
+    ELSIF objective NOT IN (1, 2, 3) OR EXISTS (SELECT 1 FROM unnest(scale) s WHERE s NOT IN (0, 1))
+          OR EXISTS (SELECT 1 FROM unnest(output) o WHERE o < 0) THEN
+        problem := 'Its trees are not each added once to one output (tree_scale 0 or 1, tree_output set), which is what the export writes as a sum.';
+    END IF;
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'cannot export % model % as PMML', algorithm, label
+            USING ERRCODE = 'feature_not_supported', DETAIL = problem,
+                  HINT = 'Export as c (bit-identical to ml.predict) or json.';
+    END IF;
+
+    IF algorithm = 'decision_tree' THEN
+        RETURN (ml._pmml_trees(doc, fields, attrs, mining_schema || out_xml, '  '))[1];
+    END IF;
+    IF algorithm = 'random_forest' THEN
+        trees := ml._pmml_trees(doc, fields, format('functionName="%s"', task), ml._pmml_inner_schema(doc, '          '), '        ');
+        RETURN format(E'  <MiningModel %s>\n', attrs) || mining_schema || out_xml
+            || E'    <Segmentation multipleModelMethod="average">\n'
+            || (SELECT string_agg(ml._pmml_segment(t::text, trees[t], '      '), '' ORDER BY t) FROM generate_series(1, n) t)
+            || E'    </Segmentation>\n  </MiningModel>\n';
+    END IF;
+    -- gradient boosting: per output k, base_score[k] plus its trees (scale 1;
+    -- a tree of scale 0 adds nothing and is left out)
+    ind := CASE WHEN objective = 1 THEN '      ' ELSE '            ' END;
+    trees := ml._pmml_trees(doc, fields, 'functionName="regression"', ml._pmml_inner_schema(doc, ind || '    '), ind || '  ');
+    FOR k IN 0 .. cardinality(base) - 1 LOOP
+        chain := chain
+            || CASE WHEN objective = 1 THEN '' ELSE
+                   format(E'      <Segment id="%s">\n        <True/>\n', ml._xml_escape('raw(' || classes[k + 1 + CASE WHEN objective = 2 THEN 1 ELSE 0 END] || ')'))
+                   || E'        <MiningModel functionName="regression">\n'
+                   || ml._pmml_inner_schema(doc, '          ')
+                   || format(E'          <Output>\n            <OutputField name="%s" optype="continuous" dataType="double" feature="predictedValue" isFinalResult="false"/>\n          </Output>\n',
+                             ml._xml_escape('raw(' || classes[k + 1 + CASE WHEN objective = 2 THEN 1 ELSE 0 END] || ')'))
+               END
+            || left(ind, -2) || E'<Segmentation multipleModelMethod="sum">\n'
+            || ml._pmml_segment('base_score', format(E'%s  <TreeModel functionName="regression">\n', ind)
+                                               || ml._pmml_inner_schema(doc, ind || '    ')
+                                               || format(E'%s    <Node score="%s">\n%s      <True/>\n%s    </Node>\n%s  </TreeModel>\n',
+                                                         ind, base[k + 1], ind, ind, ind, ind), ind)
+            || coalesce((SELECT string_agg(ml._pmml_segment(t::text, trees[t], ind), '' ORDER BY t)
+                         FROM generate_series(1, n) t WHERE output[t] = k AND scale[t] = 1), '')
+            || left(ind, -2) || E'</Segmentation>\n'
+            || CASE WHEN objective = 1 THEN '' ELSE E'        </MiningModel>\n      </Segment>\n' END;
+    END LOOP;
+    IF objective = 1 THEN
+        RETURN format(E'  <MiningModel %s>\n', attrs) || mining_schema || chain || E'  </MiningModel>\n';
+    END IF;
+    RETURN format(E'  <MiningModel %s>\n', attrs) || mining_schema || out_xml
+        || E'    <Segmentation multipleModelMethod="modelChain">\n' || chain
+        || format(E'      <Segment id="link">\n        <True/>\n        <RegressionModel functionName="classification" normalizationMethod="%s">\n',
+                  CASE WHEN objective = 2 THEN 'logit' ELSE 'softmax' END)
+        || format(E'          <MiningSchema>\n            <MiningField name="%s" usageType="target"/>\n', ml._xml_escape(target))
+        || (SELECT string_agg(format(E'            <MiningField name="%s"/>\n', ml._xml_escape('raw(' || c || ')')), '' ORDER BY o)
+            FROM unnest(classes) WITH ORDINALITY u(c, o) WHERE objective = 3 OR o = 2)
+        || E'          </MiningSchema>\n'
+        || (SELECT string_agg(format(E'          <RegressionTable intercept="0" targetCategory="%s">\n', ml._xml_escape(c))
+                              || CASE WHEN objective = 2 AND o = 1 THEN ''
+                                      ELSE format(E'            <NumericPredictor name="%s" exponent="1" coefficient="1"/>\n', ml._xml_escape('raw(' || c || ')')) END
+                              || E'          </RegressionTable>\n', '' ORDER BY CASE WHEN objective = 2 THEN -o ELSE o END)
+            FROM unnest(classes) WITH ORDINALITY u(c, o))
+        || E'        </RegressionModel>\n      </Segment>\n    </Segmentation>\n  </MiningModel>\n';
+END $$;
+
+-- Naive Bayes as PMML's NaiveBayesModel, with the posterior of ml.predict_proba:
+-- Gaussian columns (numbers, booleans, dates) as GaussianDistribution with
+-- the model's means and smoothed variances; a text column as PairCounts with
+-- count(value, class) = exp(class_log_prior + feature_log_prob), so that
+-- count / (sum of the class's counts in the input) = P(value | class); the
+-- share of training rows where the column was NULL (counted in the class,
+-- with no category) is the count of a placeholder value that no input can
+-- have (it is not a valid value of the field, and invalid values are
+-- treated as missing).  BayesOutput counts are exp(class_log_prior), so
+-- either denominator PMML describes (the class count or the sum of the
+-- input's counts) gives the model's probabilities.  A missing or unseen
+-- text value adds nothing to any class, as in the model; threshold is the
+-- smallest normal double, below every probability the model gives.
+CREATE OR REPLACE FUNCTION ml._pmml_naive_bayes(doc jsonb, label text, target text, mining_schema text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    classes text[] := ARRAY(SELECT c FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(c, o) ORDER BY o);
+    nk int := cardinality(classes);
+    d int := jsonb_array_length(doc->'features');
+    prior float8[] := ml._doc_array(doc, 'class_log_prior')::float8[];
+    theta text[] := ml._doc_array(doc, 'theta');
+    var text[] := ml._doc_array(doc, 'var');
+    flp float8[] := ml._doc_array(doc, 'feature_log_prob')::float8[];
+    inputs text := '';
+    inp jsonb;
+    j int := 0;
+    w int;
+    deficit float8[];
+    placeholder text;
+BEGIN
+    FOR inp IN SELECT i FROM jsonb_array_elements(doc->'inputs') WITH ORDINALITY x(i, o) ORDER BY o LOOP
+        w := (inp->>'width')::int;
+        IF inp->>'kind' = 'category' THEN
+            IF (inp->'drop_first')::bool THEN
+                RAISE EXCEPTION 'cannot export naive_bayes model % as PMML', label
+                    USING ERRCODE = 'feature_not_supported',
+                          DETAIL = format('Column "%s" drops its first category, which a PMML BayesInput cannot leave out.', inp->>'column'),
+                          HINT = 'Export as c (bit-identical to ml.predict) or json.';
+            END IF;
+            inputs := inputs || format(E'      <BayesInput fieldName="%s">\n', ml._xml_escape(inp->>'column'))
+                || (SELECT string_agg(format(E'        <PairCounts value="%s">\n          <TargetValueCounts>\n', ml._xml_escape(cat))
+                                      || (SELECT string_agg(format(E'            <TargetValueCount value="%s" count="%s"/>\n',
+                                                                   ml._xml_escape(classes[c]), exp(prior[c] + flp[(c - 1) * d + j + q])), '' ORDER BY c)
+                                          FROM generate_series(1, nk) c)
+                                      || E'          </TargetValueCounts>\n        </PairCounts>\n', '' ORDER BY q)
+                    FROM jsonb_array_elements_text(inp->'categories') WITH ORDINALITY y(cat, q));
+            -- the probability mass of the rows where the column was NULL
+            deficit := ARRAY(SELECT 1 - (SELECT sum(exp(flp[(c - 1) * d + j + q])) FROM generate_series(1, w) q)
+                             FROM generate_series(1, nk) c ORDER BY c);
+            IF EXISTS (SELECT 1 FROM unnest(deficit) x WHERE x > 1e-12) THEN
+                placeholder := '(missing)';
+                WHILE placeholder IN (SELECT jsonb_array_elements_text(inp->'categories')) LOOP
+                    placeholder := placeholder || '*';
+                END LOOP;
+                inputs := inputs || format(E'        <PairCounts value="%s">\n          <TargetValueCounts>\n', ml._xml_escape(placeholder))
+                    || (SELECT string_agg(format(E'            <TargetValueCount value="%s" count="%s"/>\n',
+                                                 ml._xml_escape(classes[c]), exp(prior[c]) * greatest(deficit[c], 0)), '' ORDER BY c)
+                        FROM generate_series(1, nk) c)
+                    || E'          </TargetValueCounts>\n        </PairCounts>\n';
+            END IF;
+            inputs := inputs || E'      </BayesInput>\n';
+        ELSE
+            inputs := inputs || format(E'      <BayesInput fieldName="%s">\n        <TargetValueStats>\n', ml._xml_escape(inp->>'column'))
+                || (SELECT string_agg(format(E'          <TargetValueStat value="%s">\n            <GaussianDistribution mean="%s" variance="%s"/>\n          </TargetValueStat>\n',
+                                             ml._xml_escape(classes[c]), theta[(c - 1) * d + j + 1], var[(c - 1) * d + j + 1]), '' ORDER BY c)
+                    FROM generate_series(1, nk) c)
+                || E'        </TargetValueStats>\n      </BayesInput>\n';
+        END IF;
+        j := j + w;
+    END LOOP;
+    RETURN format(E'  <NaiveBayesModel modelName="%s" functionName="classification" algorithmName="naive_bayes" threshold="2.2250738585072014e-308">\n',
+                  ml._xml_escape(label))
+        || mining_schema || ml._pmml_class_output(doc, target)
+        || E'    <BayesInputs>\n' || inputs || E'    </BayesInputs>\n'
+        || format(E'    <BayesOutput fieldName="%s">\n      <TargetValueCounts>\n', ml._xml_escape(target))
+        || (SELECT string_agg(format(E'        <TargetValueCount value="%s" count="%s"/>\n', ml._xml_escape(classes[c]), exp(prior[c])), '' ORDER BY c)
+            FROM generate_series(1, nk) c)
+        || E'      </TargetValueCounts>\n    </BayesOutput>\n  </NaiveBayesModel>\n';
+END $$;
 
 -- extra_float_digits = 1: every float8 is printed as its shortest decimal
 -- that reads back to the same double, whatever the caller's setting.
@@ -348,17 +670,18 @@ BEGIN
     END IF;
 
     -- PMML 4.4: the model kinds PMML describes.
-    IF m.algorithm IN ('naive_bayes', 'pca', 'decision_tree', 'random_forest', 'gradient_boosting') THEN
+    IF m.algorithm = 'pca' THEN
         RAISE EXCEPTION 'cannot export % model % as PMML', m.algorithm, label
             USING ERRCODE = 'feature_not_supported',
-                  DETAIL = CASE m.algorithm
-                      WHEN 'pca' THEN 'PMML 4.4 has no model element for principal components.'
-                      WHEN 'naive_bayes' THEN 'PMML''s NaiveBayesModel is built from counts; this model stores log probabilities and Gaussian moments.'
-                      ELSE 'Tree ensembles are not written as PMML yet.' END,
-                  HINT = 'PMML covers linear_regression, ridge, lasso, elastic_net, logistic_regression, softmax_regression and kmeans; export as c (bit-identical to ml.predict) or json.';
+                  DETAIL = 'PMML 4.4 has no model element for principal components.',
+                  HINT = 'PMML covers every other kind; export as c (bit-identical to ml.transform) or json.';
     END IF;
     f := ml._pmml_fields(doc, m.target);
-    IF m.algorithm = 'kmeans' THEN
+    IF m.algorithm IN ('decision_tree', 'random_forest', 'gradient_boosting') THEN
+        body := ml._pmml_tree_body(doc, label, m.target, f.mining_schema, f.feature_fields);
+    ELSIF m.algorithm = 'naive_bayes' THEN
+        body := ml._pmml_naive_bayes(doc, label, m.target, f.mining_schema);
+    ELSIF m.algorithm = 'kmeans' THEN
         nc := (doc #>> '{arrays,centroids,rows}')::int;
         body := format(E'  <ClusteringModel modelName="%s" functionName="clustering" algorithmName="kmeans" modelClass="centerBased" numberOfClusters="%s">\n',
                        ml._xml_escape(label), nc)
@@ -381,14 +704,14 @@ BEGIN
         -- logit: P(first table's category) = 1 / (1 + exp(-eta)); the other table is zero
         body := format(E'  <RegressionModel modelName="%s" functionName="classification" algorithmName="%s" normalizationMethod="logit">\n',
                        ml._xml_escape(label), m.algorithm)
-            || f.mining_schema
+            || f.mining_schema || ml._pmml_class_output(doc, m.target)
             || ml._pmml_regression_table(ml._doc_row(doc, 'coef', 0), f.feature_fields, doc->'classes'->>1)
             || ml._pmml_regression_table(ARRAY['0'], '{}', doc->'classes'->>0)
             || E'  </RegressionModel>\n';
     ELSE
         body := format(E'  <RegressionModel modelName="%s" functionName="classification" algorithmName="%s" normalizationMethod="softmax">\n',
                        ml._xml_escape(label), m.algorithm)
-            || f.mining_schema
+            || f.mining_schema || ml._pmml_class_output(doc, m.target)
             || (SELECT string_agg(ml._pmml_regression_table(ml._doc_row(doc, 'coef', (c - 1)::int), f.feature_fields, cl), '' ORDER BY c)
                 FROM jsonb_array_elements_text(doc->'classes') WITH ORDINALITY x(cl, c))
             || E'  </RegressionModel>\n';

@@ -92,7 +92,10 @@ BEGIN
                  'ml._training_plan(ml.snapshots, text, text[], text, jsonb)', 'ml._training_changed_in(text, text)',
                  'ml._export_document(ml.models)', 'ml._c_inputs(jsonb)', 'ml._pmml_fields(jsonb, text)',
                  'ml._doc_row(jsonb, text, integer)', 'ml._pmml_regression_table(text[], text[], text)',
-                 'ml._registry_changed()', 'ml._model_cache()', 'ml._predict_support(internal)']) p LOOP
+                 'ml._registry_changed()', 'ml._model_cache()', 'ml._predict_support(internal)',
+                 'ml._doc_array(jsonb, text)', 'ml._pmml_class_output(jsonb, text)', 'ml._pmml_inner_schema(jsonb, text)',
+                 'ml._pmml_trees(jsonb, text[], text, text, text)', 'ml._pmml_segment(text, text, text)',
+                 'ml._pmml_tree_body(jsonb, text, text, text, text[])', 'ml._pmml_naive_bayes(jsonb, text, text, text)']) p LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
         -- the extension's owner runs them (it does not own functions the
         -- bootstrap superuser made when a non-superuser installed it)

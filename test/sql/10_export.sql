@@ -153,7 +153,35 @@ SELECT name, (ml.export_model(name, 'c') LIKE '%int ' || name || '_open(pgml_sco
        (ml.import_model(name || '_copy', ml.export_model(name)::jsonb)).model = m.model AS json_round_trip
 FROM ml.models m WHERE name IN ('exp_mixed_city', 'exp_mixed_day', 'exp_mixed_km', 'exp_mixed_pca', 'exp_mixed_nb') ORDER BY name;
 SELECT regress.err($$SELECT ml.export_model('exp_mixed_pca', 'pmml')$$);
-SELECT regress.err($$SELECT ml.export_model('exp_mixed_nb', 'pmml')$$);
+-- Naive Bayes: a NaiveBayesModel, one Gaussian per input and class, the
+-- class probabilities as output fields.
+SELECT xml_is_well_formed_document(x::text) AS well_formed,
+       (xpath('count(//p:NaiveBayesModel/p:BayesInputs/p:BayesInput)', x, ns))[1]::text AS bayes_inputs,
+       (xpath('count(//p:GaussianDistribution)', x, ns))[1]::text AS gaussians,
+       (xpath('count(//p:BayesOutput/p:TargetValueCounts/p:TargetValueCount)', x, ns))[1]::text AS classes,
+       array_to_string(xpath('//p:Output/p:OutputField/@name', x, ns)::text[], ',') AS outputs
+FROM (SELECT ml.export_model('exp_mixed_nb', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+-- Trees: a TreeModel whose splits are "< threshold" / ">= threshold" with
+-- the learned default direction for NULLs; boosting a MiningModel (sum of a
+-- base-score tree and the trees, then the logistic link).
+SELECT version FROM ml.train_model('exp_mixed_tree', 'snapshot:exp_mixed_v1', 'y', 'decision_tree', '{"max_depth": 2}', '{a,flag,b,city}');
+SELECT version FROM ml.train_model('exp_mixed_gbm', 'snapshot:exp_mixed_v1', 'flag', 'gradient_boosting', '{"n_trees": 3, "max_depth": 2}', '{a,b}');
+SELECT xml_is_well_formed_document(x::text) AS well_formed,
+       (xpath('count(//p:TreeModel/p:MiningSchema/p:MiningField[@missingValueTreatment])', x, ns))[1]::text AS null_treatments,
+       (xpath('count(//p:Node[p:SimplePredicate/@operator="lessThan"])', x, ns))[1]::text AS left_children,
+       (xpath('count(//p:Node[p:SimplePredicate/@operator="greaterOrEqual"])', x, ns))[1]::text AS right_children,
+       (xpath('count(//p:Node[@defaultChild])', x, ns))[1]::text AS with_default,
+       (xpath('count(//p:Node[not(p:Node)])', x, ns))[1]::text AS leaves,
+       (SELECT count(*) FROM ml.models m, ml._model_document(m.model) d, jsonb_array_elements_text(d #> '{arrays,node_feature,data}') f
+        WHERE m.name = 'exp_mixed_tree' AND f::float8 >= 0) AS model_splits
+FROM (SELECT ml.export_model('exp_mixed_tree', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
+SELECT (xpath('/p:PMML/p:MiningModel/p:Segmentation/@multipleModelMethod', x, ns))[1]::text AS chain,
+       (xpath('count(//p:Segmentation[@multipleModelMethod="sum"]/p:Segment)', x, ns))[1]::text AS summed,
+       (xpath('//p:Segment[@id="base_score"]//p:Node/@score', x, ns))[1]::text::float8
+           = (SELECT (d #>> '{arrays,base_score,data,0}')::float8 FROM ml.models m, ml._model_document(m.model) d WHERE m.name = 'exp_mixed_gbm') AS base_score,
+       (xpath('//p:RegressionModel/@normalizationMethod', x, ns))[1]::text AS link,
+       array_to_string(xpath('/p:PMML/p:MiningModel/p:Output/p:OutputField/@name', x, ns)::text[], ',') AS outputs
+FROM (SELECT ml.export_model('exp_mixed_gbm', 'pmml')::xml AS x, ARRAY[ARRAY['p', 'http://www.dmg.org/PMML-4_4']] AS ns) a;
 -- Bytes of another model under a valid document: refused.
 SELECT regress.err($$SELECT ml.import_model('x', (SELECT jsonb_set(jsonb_set(doc, '{model_base64}', to_jsonb(encode(m.model, 'base64'))),
                                                                   '{model_hash}', to_jsonb(m.model_hash))

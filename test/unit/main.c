@@ -27,6 +27,7 @@ main(void)
 	failed += run_wire_tests();
 	failed += run_jsondoc_tests();
 	failed += run_interrupt_tests();
+	failed += run_scorer_tests();
 
 	if (failed != 0)
 		fprintf(stderr, "core unit tests: %d failed\n", failed);

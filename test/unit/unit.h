@@ -29,6 +29,7 @@ int			run_tree_tests(void);
 int			run_wire_tests(void);
 int			run_jsondoc_tests(void);
 int			run_interrupt_tests(void);
+int			run_scorer_tests(void);
 
 /*
  * The whole chunked training pipeline as the engine runs it: per chunk
