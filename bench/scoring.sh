@@ -63,7 +63,8 @@ section=$(cat <<MD
 $ROWS rows x 20 float8 features, the \`linear_regression\` model of the whole table. Baseline: the
 model's formula written in SQL, \`SELECT sum(b0 + b1 * f1 + ... + b20 * f20) FROM bench_data\`.
 \`ml.predict('bench', t) FROM bench_data t\` is planned as the table's columns; the same call on
-the rows of a subquery (\`FROM (SELECT ... FROM bench_data OFFSET 0) t\`) passes a row value per call.
+the rows of a subquery (\`FROM (SELECT ... FROM bench_data OFFSET 0) t\`) passes a row value per call
+(and \`OFFSET\` keeps that subquery out of parallel workers, so its 2-worker figure is serial).
 Medians of $ROUNDS rounds, every run of a round interleaved. Machine: $(nproc) cores,
 $(date -u +%Y-%m-%d); load average at the end $(cut -d' ' -f1-3 /proc/loadavg).
 Predictions agree with the formula: **$agree**.
