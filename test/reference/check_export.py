@@ -45,7 +45,7 @@ KINDS = {
     "k_pca": ("pca", None, {"n_components": 3}, ALL),
     "k_tree": ("decision_tree", "y", {"max_depth": 6}, ALL),
     "k_forest": ("random_forest", "label", {"n_trees": 8, "max_depth": 5}, ALL),
-    "k_gbm": ("gradient_boosting", "bin", {"n_trees": 10, "max_depth": 4}, ALL),
+    "k_gbm": ("gradient_boosting", "bin", {"task": "regression", "n_trees": 10, "max_depth": 4}, ALL),
     # the other tree shapes PMML writes differently: a classification tree, a
     # regression forest, boosting with the logistic and the softmax link
     "k_tree_cls": ("decision_tree", "label", {"max_depth": 5}, ALL),
