@@ -85,7 +85,8 @@ END $$;
 -- Find or take the snapshot a training source names; a source to be copied
 -- is checked first (ml._check_training_columns).
 CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer,
-                                                 target text, features text[], algorithm text, hyperparams jsonb)
+                                                 target text, features text[], algorithm text, hyperparams jsonb,
+                                                 split text DEFAULT NULL)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -107,7 +108,7 @@ BEGIN
         query := 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
         PERFORM ml._check_training_columns(ml._query_columns(query), 'the source query', target, features,
                                            algorithm, hyperparams);
-        RETURN ml._snapshot_of(source, query, NULL, NULL, coalesce(test_fraction, 0.25), seed);
+        RETURN ml._snapshot_of(source, query, NULL, NULL, coalesce(test_fraction, 0.25), seed, ml._parse_split(split, target));
     ELSE
         SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
         BEGIN
@@ -129,13 +130,19 @@ BEGIN
         IF rel IS NOT NULL THEN
             PERFORM ml._check_training_columns(ml._query_columns('SELECT * FROM ' || rel::text), format('relation %s', rel),
                                                target, features, algorithm, hyperparams);
-            RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed);
+            RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed,
+                                   ml._parse_split(split, target));
         END IF;
     END IF;
     IF test_fraction IS NOT NULL AND test_fraction <> snap.test_fraction THEN
         RAISE EXCEPTION 'snapshot "%" was split with test_fraction %, not %', snap.name, snap.test_fraction, test_fraction
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave test_fraction out to use the snapshot''s split, or take a new snapshot.';
+    END IF;
+    IF split IS NOT NULL AND ml._parse_split(split, target) <> snap.split - 'cut' THEN
+        RAISE EXCEPTION 'snapshot "%" was split by %, not by %', snap.name, snap.split - 'cut', ml._parse_split(split, target)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave split out to use the snapshot''s split, or take a new snapshot.';
     END IF;
     RETURN snap;
 END $$;
@@ -445,7 +452,8 @@ CREATE OR REPLACE FUNCTION ml._train_model(model_name text, source text, target 
                                features text[] DEFAULT NULL,
                                test_fraction float8 DEFAULT NULL,
                                seed integer DEFAULT 42,
-                               search jsonb DEFAULT NULL)
+                               search jsonb DEFAULT NULL,
+                               split text DEFAULT NULL)
 RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -462,7 +470,7 @@ DECLARE
     parent bigint;
     metrics jsonb;
     ref text;
-    split text;
+    side text;
     t0 timestamptz := clock_timestamp();
     secs float8;
 BEGIN
@@ -488,7 +496,7 @@ BEGIN
     IF search IS NOT NULL THEN
         SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task', seed);
     END IF;
-    snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams);
+    snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams, split);
 
     SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
     FROM jsonb_array_elements(snap.columns) WITH ORDINALITY AS x(c, o);
@@ -565,11 +573,11 @@ BEGIN
     END IF;
     -- ROC AUC needs every score sorted: computed here, by the scoring code, on both splits.
     IF fit.task = 'classification' AND jsonb_array_length(fit.summary->'classes') = 2 THEN
-        FOREACH split IN ARRAY ARRAY['train', 'test'] LOOP
-            IF jsonb_typeof(metrics->split) = 'object' THEN
-                metrics := jsonb_set(metrics, ARRAY[split, 'roc_auc'],
+        FOREACH side IN ARRAY ARRAY['train', 'test'] LOOP
+            IF jsonb_typeof(metrics->side) = 'object' THEN
+                metrics := jsonb_set(metrics, ARRAY[side, 'roc_auc'],
                     coalesce(to_jsonb(ml._roc_auc(ref, format('SELECT * FROM %s WHERE %s_ml_is_test', snap.relation,
-                                                              CASE split WHEN 'train' THEN 'NOT ' ELSE '' END),
+                                                              CASE side WHEN 'train' THEN 'NOT ' ELSE '' END),
                                                   target, fit.summary->'classes'->>1)), 'null'));
             END IF;
         END LOOP;
@@ -583,5 +591,5 @@ BEGIN
                               ref, new_id, snap.name, round(secs::numeric, 3)));
     RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
-COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
+COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb, text)
     IS 'train a model in parallel workers and register it as a new version';
