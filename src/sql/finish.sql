@@ -29,7 +29,7 @@ BEGIN
              WHERE p.pronamespace = 'ml'::regnamespace
                AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY[
                    '_snapshot', '_verify_snapshot', '_drop_snapshot',
-                   '_train_model', '_reproduce',
+                   '_train_model', '_reproduce', '_cross_validate',
                    '_promote', '_promote_if_better', '_archive', '_rollback',
                    '_describe_model', '_delete_model', '_grant_model', '_revoke_model',
                    '_evaluate', '_confusion_matrix', '_roc_curve',

@@ -120,3 +120,30 @@ SELECT count(*) = :snapshots AS nothing_taken FROM ml.snapshots;
 -- A query source splits like a table; one group is fine without a test split.
 SELECT split, test_count FROM ml.snapshot('SELECT firm, x FROM panel WHERE id <= 90', split => 'group:firm', test_fraction => 0.5);
 SELECT split, test_count FROM ml.snapshot('SELECT 1 AS g, x FROM panel', split => 'group:g', test_fraction => 0);
+
+-- ml.cross_validate: one row per fold and mean/sd; folds by the row hash (or
+-- the group's), each fold validated on itself; nothing registered.
+SELECT count(*) AS models, (SELECT count(*) FROM ml.snapshots) AS snapshots,
+       (SELECT count(*) FROM ml.model_events) AS events FROM ml.models \gset
+SELECT fold, train_rows, valid_rows, train_rows + valid_rows = 600 AS all_rows, metrics ? 'r2' AS has_r2
+FROM ml.cross_validate('panel', 'y', features => ARRAY['x'], folds => 4, seed => 5);
+SELECT array_agg(n ORDER BY f) = (SELECT array_agg(valid_rows ORDER BY fold) FROM ml.cross_validate('panel', 'y', features => ARRAY['x'], folds => 4, seed => 5)
+                                  WHERE fold NOT IN ('mean', 'sd')) AS folds_by_rule
+FROM (SELECT floor((ml._row_split_unit(ROW(id, firm, day, cls, x, y), 5) * 1048576 - floor(ml._row_split_unit(ROW(id, firm, day, cls, x, y), 5) * 1048576)) * 4) AS f, count(*) AS n FROM panel GROUP BY 1) x;
+-- grouped: a fold's rows are whole firms
+SELECT array_agg(n ORDER BY f) = (SELECT array_agg(valid_rows ORDER BY fold) FROM ml.cross_validate('panel', 'y', features => ARRAY['x'], folds => 3, group_column => 'firm')
+                                  WHERE fold NOT IN ('mean', 'sd')) AS grouped_folds_by_rule
+FROM (SELECT floor((ml._row_split_unit(ROW(firm), 42) * 1048576 - floor(ml._row_split_unit(ROW(firm), 42) * 1048576)) * 3) AS f, count(*) AS n FROM panel GROUP BY 1) x;
+SELECT fold, (metrics->>'accuracy')::float8 BETWEEN 0 AND 1 AS accuracy_ok
+FROM ml.cross_validate('snapshot:p_strat', 'cls', 'naive_bayes', features => ARRAY['x'], folds => 2);
+SELECT (SELECT count(*) FROM ml.models) = :models AND (SELECT count(*) FROM ml.snapshots) = :snapshots
+       AND (SELECT count(*) FROM ml.model_events) = :events AS nothing_registered,
+       (SELECT count(*) FROM pg_class WHERE relnamespace = 'ml_data'::regnamespace AND relname NOT IN
+          (SELECT substr(relation, 9) FROM ml.snapshots)) AS work_relations_left;
+SELECT regress.err($$SELECT * FROM ml.cross_validate('panel', 'y', folds => 1)$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('panel', 'nope')$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('panel', 'y', group_column => 'nope')$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('SELECT 1 AS g, x, y FROM panel', 'y', folds => 3, group_column => 'g')$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('panel', NULL, 'pca')$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('panel', 'y', features => ARRAY['x', 'y'])$$);
+SELECT regress.err($$SELECT * FROM ml.cross_validate('SELECT x, y, 1 AS _ml_fold FROM panel', 'y')$$);
