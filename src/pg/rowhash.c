@@ -227,6 +227,30 @@ ml_row_is_test(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(mlc_split_is_test(mlc_rowhash_final(&h), fraction));
 }
 
+/*
+ * ml_row_split_unit is the number the hash split compares with test_fraction:
+ * the row's split hash under the seed's key as a double in [0, 1).  The
+ * stratified split ranks the rows of each class by it, cross-validation
+ * cuts it into folds.
+ */
+PG_FUNCTION_INFO_V1(ml_row_split_unit);
+Datum
+ml_row_split_unit(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
+	int32		seed = PG_GETARG_INT32(1);
+	RowCodec   *codec = row_codec(fcinfo->flinfo, rec, fcinfo->flinfo->fn_mcxt);
+	mlc_rowhash h;
+	uint64_t	k0,
+				k1;
+
+	mlc_split_keys(seed, &k0, &k1);
+	mlc_rowhash_init(&h, k0, k1);
+	hash_row(codec, rec, &h, 1);
+	/* top 53 bits, as mlc_split_is_test reads them */
+	PG_RETURN_FLOAT8((double) (mlc_rowhash_final(&h) >> 11) * (1.0 / 9007199254740992.0));
+}
+
 PG_FUNCTION_INFO_V1(ml_content_hash_accum);
 Datum
 ml_content_hash_accum(PG_FUNCTION_ARGS)

@@ -29,7 +29,7 @@ BEGIN
              WHERE p.pronamespace = 'ml'::regnamespace
                AND p.proname OPERATOR(pg_catalog.=) ANY (ARRAY[
                    '_snapshot', '_verify_snapshot', '_drop_snapshot',
-                   '_train_model', '_reproduce',
+                   '_train_model', '_reproduce', '_cross_validate',
                    '_promote', '_promote_if_better', '_archive', '_rollback',
                    '_describe_model', '_delete_model', '_grant_model', '_revoke_model',
                    '_evaluate', '_confusion_matrix', '_roc_curve',
@@ -88,7 +88,7 @@ BEGIN
                  'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)',
                  'ml._check_hyperparams(text, jsonb)', 'ml._caller_owns(regclass)', 'ml._is_query(text)',
                  'ml._can_use_snapshot(ml.snapshots)', 'ml._resolve_source(text)', 'ml._check_grant(text, name, text)',
-                 'ml._snapshot_of(text, text, regclass, text, double precision, integer)',
+                 'ml._snapshot_of(text, text, regclass, text, double precision, integer, jsonb)',
                  'ml._training_plan(ml.snapshots, text, text[], text, jsonb)', 'ml._training_changed_in(text, text)',
                  'ml._export_document(ml.models)', 'ml._c_inputs(jsonb)', 'ml._pmml_fields(jsonb, text)',
                  'ml._doc_row(jsonb, text, integer)', 'ml._pmml_regression_table(text[], text[], text)',

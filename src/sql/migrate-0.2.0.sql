@@ -57,6 +57,14 @@ BEGIN
 END $$;
 ALTER TABLE ml.models ALTER COLUMN model_digest SET NOT NULL;
 
+-- How a snapshot was split (issue 17): '{"kind": "hash"}', the only split
+-- 0.1.0 took, or a grouped, chronological or stratified split and its column
+-- (ml._parse_split); ml.verify_snapshot re-checks the rows by it.
+ALTER TABLE ml.snapshots ADD COLUMN split jsonb;
+UPDATE ml.snapshots x SET split = '{"kind": "hash"}';
+ALTER TABLE ml.snapshots ALTER COLUMN split SET DEFAULT '{"kind": "hash"}', ALTER COLUMN split SET NOT NULL;
+COMMENT ON COLUMN ml.snapshots.split IS 'the split rule: kind (hash, group, time, stratified), column, and for time the cut';
+
 -- A snapshot row names its own relation, ml_data.snapshot_<id>, which the
 -- extension's owner owns; its creator reads it with grant option.
 DO $$

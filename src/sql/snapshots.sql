@@ -5,6 +5,123 @@
 CREATE OR REPLACE FUNCTION ml._row_is_test(row_value record, seed integer, test_fraction float8) RETURNS boolean
 AS 'MODULE_PATHNAME', 'ml_row_is_test' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- The number the hash split compares with test_fraction, in [0, 1): the
+-- stratified split ranks each class's rows by it, cross-validation cuts it
+-- into folds.
+CREATE OR REPLACE FUNCTION ml._row_split_unit(row_value record, seed integer) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_row_split_unit' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- A split as ml.snapshot takes it: 'hash' (the default), 'group:COLUMN',
+-- 'time:COLUMN' or 'stratified:COLUMN' ('stratified' alone: the target, where
+-- a training names one).  The column is named as it is spelled in the source.
+CREATE OR REPLACE FUNCTION ml._parse_split(split text, target text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    kind text := lower(btrim(split_part(coalesce(split, 'hash'), ':', 1)));
+    col text := CASE WHEN position(':' IN coalesce(split, '')) > 0 THEN substr(split, position(':' IN split) + 1) END;
+BEGIN
+    IF kind = 'hash' AND col IS NULL THEN
+        RETURN '{"kind": "hash"}';
+    END IF;
+    IF kind = 'stratified' AND col IS NULL AND target IS NOT NULL THEN
+        col := target;
+    END IF;
+    IF kind NOT IN ('group', 'time', 'stratified') OR col IS NULL OR col = '' THEN
+        RAISE EXCEPTION 'unknown split "%"', split
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = 'A split is ''hash'', ''group:COLUMN'', ''time:COLUMN'' or ''stratified:COLUMN''.',
+                  HINT = 'For example split => ''group:firm'' keeps every row of a firm on one side.';
+    END IF;
+    RETURN jsonb_build_object('kind', kind, 'column', col);
+END $$;
+
+-- The chronological split's rule, shared by snapshots, their verification
+-- and anything else that cuts rows by time: of n rows ordered by the time
+-- column, the first ceil(n * (1 - test_fraction)) are train, and so is every
+-- row with the same time as the last of them; the rows after that time are
+-- test.  (Computed in numeric, so that 10 rows at 0.3 give 7 train rows.)
+CREATE OR REPLACE FUNCTION ml._time_split_train_rows(n bigint, test_fraction float8) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ceil(n * (1 - test_fraction::numeric))::bigint
+$$;
+
+-- The cut of the chronological split of the rows of query by time_column:
+-- the time of the last train row, as jsonb (numbers as numbers, dates and
+-- timestamps in ISO 8601 whatever DateStyle says); the test rows are those
+-- later than it.  NULL when query has no row with a time.
+CREATE OR REPLACE FUNCTION ml._time_cut(query text, time_column text, test_fraction float8) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    cut jsonb;
+BEGIN
+    EXECUTE format('SELECT to_jsonb(%1$I) FROM (%2$s) _ml_q WHERE %1$I IS NOT NULL ORDER BY %1$I
+                    OFFSET (SELECT ml._time_split_train_rows(count(%1$I), $1) - 1 FROM (%2$s) _ml_c) LIMIT 1',
+                   time_column, query)
+    INTO cut USING test_fraction;
+    RETURN cut;
+END $$;
+
+-- The SQL expression that decides _ml_is_test for a row of a split: alias
+-- names the row's columns, whole_row the row itself (its data columns).  In
+-- a verification (verify) ties of the ranking order by the recorded side,
+-- so identical rows on either side of a class's cut check as decided.
+CREATE OR REPLACE FUNCTION ml._split_expr(spec jsonb, seed integer, test_fraction float8, alias text, whole_row text,
+                                          verify boolean DEFAULT false) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE coalesce(spec->>'kind', 'hash')
+        WHEN 'hash' THEN format('ml._row_is_test(%s, %s, %s)', whole_row, seed, test_fraction)
+        WHEN 'group' THEN format('ml._row_is_test(ROW(%s.%I), %s, %s)', alias, spec->>'column', seed, test_fraction)
+        WHEN 'stratified' THEN format('(row_number() OVER (PARTITION BY %1$s.%2$I ORDER BY ml._row_split_unit(%3$s, %4$s)%5$s)
+                                        <= round(count(*) OVER (PARTITION BY %1$s.%2$I) * (%6$s)::float8::numeric))',
+                                      alias, spec->>'column', whole_row, seed,
+                                      CASE WHEN verify THEN ', _ml_is_test DESC' ELSE '' END, test_fraction)
+        WHEN 'time' THEN format('(rank() OVER (ORDER BY %1$s.%2$I) - 1 >= ml._time_split_train_rows(count(*) OVER (), %3$s))',
+                                alias, spec->>'column', test_fraction)
+    END
+$$;
+
+-- Checks of a split against the columns of the source (as ml._query_columns
+-- describes them) before anything is copied.
+CREATE OR REPLACE FUNCTION ml._check_split(spec jsonb, cols jsonb, remote boolean) RETURNS void
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    col text := spec->>'column';
+    ctype text;
+BEGIN
+    IF spec->>'kind' = 'hash' THEN
+        RETURN;
+    END IF;
+    ctype := (SELECT coalesce(c->>'snapshot_type', c->>'type') FROM jsonb_array_elements(cols) c WHERE c->>'name' = col LIMIT 1);
+    IF ctype IS NULL THEN
+        RAISE EXCEPTION 'split column "%" does not exist in the source', col
+            USING ERRCODE = 'undefined_column',
+                  DETAIL = 'Nothing was copied: the split is checked before the snapshot is taken.',
+                  HINT = format('The source has columns %s.',
+                                (SELECT string_agg(c->>'name', ', ') FROM jsonb_array_elements(cols) c));
+    END IF;
+    IF remote AND spec->>'kind' IN ('time', 'stratified') THEN
+        RAISE EXCEPTION 'a % split needs the rows copied, and this source''s rows stay where they are', spec->>'kind'
+            USING ERRCODE = 'feature_not_supported',
+                  DETAIL = 'Snapshots of foreign, partitioned-with-foreign-partitions and distributed tables are views; a time or stratified split ranks all rows, which a view would redo at every read.',
+                  HINT = 'Snapshot a query over the source instead (it is copied), or use split => ''hash'' or ''group:COLUMN''.';
+    END IF;
+    -- The split orders (time) or partitions (stratified) by the column as the snapshot keeps it.
+    BEGIN
+        EXECUTE format('SELECT 1 FROM (SELECT NULL::%s AS x) s %s', ctype,
+                       CASE spec->>'kind' WHEN 'time' THEN 'ORDER BY x' WHEN 'stratified' THEN 'GROUP BY x' ELSE '' END);
+    EXCEPTION WHEN undefined_function THEN
+        RAISE EXCEPTION 'split column "%" of type % cannot be %', col, ctype,
+                        CASE spec->>'kind' WHEN 'time' THEN 'ordered' ELSE 'compared for equality' END
+            USING ERRCODE = 'datatype_mismatch',
+                  DETAIL = CASE spec->>'kind' WHEN 'time' THEN 'A time split puts the latest rows by this column in test; the type has no ordering.'
+                                ELSE 'A stratified split splits each value''s rows; the type has no equality.' END,
+                  HINT = 'Split by a column of a type with a default btree operator class (a number, date, timestamp, text, ...), or cast it in a source query.';
+    END;
+END $$;
+
 CREATE OR REPLACE FUNCTION ml._content_hash_accum(internal, record) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_content_hash_accum' LANGUAGE C IMMUTABLE PARALLEL SAFE;
 CREATE OR REPLACE FUNCTION ml._content_hash_final(internal) RETURNS text
@@ -140,7 +257,7 @@ END $$;
 -- A snapshot of a resolved source (ml._resolve_source): query reads it,
 -- src_rel is the relation it names (NULL for a query text).
 CREATE OR REPLACE FUNCTION ml._snapshot_of(source text, query text, src_rel regclass, name text,
-                                           test_fraction float8, seed integer)
+                                           test_fraction float8, seed integer, split jsonb DEFAULT '{"kind": "hash"}')
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -153,6 +270,8 @@ DECLARE
     col_list text;
     copy_list text;
     remote boolean;
+    decide text;
+    n bigint;
     t0 timestamptz := clock_timestamp();
 BEGIN
     PERFORM ml._require_writable('take a snapshot');
@@ -183,17 +302,19 @@ BEGIN
     -- The relation belongs to the extension's owner (only ml functions
     -- change or drop it); its creator reads it and may grant others.
     remote := src_rel IS NOT NULL AND ml._is_remote_source(src_rel);
+    split := coalesce(split, '{"kind": "hash"}');
+    qcols := ml._query_columns(query);
+    PERFORM ml._check_split(split, qcols, remote);
     IF remote THEN
         -- security_invoker: each reader reads the source with its own
         -- rights and user mapping.
         PERFORM ml._notice(format('snapshot %s: rows stay in %s (not copied)', name, src_rel));
-        EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT _ml_src.*, ml._row_is_test(_ml_src, %s, %s) AS _ml_is_test FROM %s _ml_src',
-                       rel, seed, test_fraction, src_rel);
+        EXECUTE format('CREATE VIEW %s WITH (security_invoker = true) AS SELECT _ml_src.*, %s AS _ml_is_test FROM %s _ml_src',
+                       rel, ml._split_expr(split, seed, test_fraction, '_ml_src', '_ml_src'), src_rel);
     ELSE
         PERFORM ml._notice(format('snapshot %s: copying rows', name));
         -- Built-in types only (see snapshot_type in rowhash.c): the split is
         -- decided on the row as the snapshot keeps it.
-        qcols := ml._query_columns(query);
         EXECUTE format('CREATE TABLE %s (%s, _ml_is_test boolean NOT NULL)', rel,
                        (SELECT string_agg(format('%I %s', c->>'name', c->>'snapshot_type'), ', ' ORDER BY o)
                         FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o)));
@@ -205,8 +326,8 @@ BEGIN
         IF ml._caller() <> current_user THEN
             EXECUTE format('GRANT INSERT ON %s TO %I', rel, ml._caller());
         END IF;
-        PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_row.*, ml._row_is_test(_ml_row, %s, %s)\nFROM (SELECT %s FROM (%s\n) _ml_src) _ml_row',
-                                     rel, seed, test_fraction, copy_list, query));
+        PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_row.*, %s\nFROM (SELECT %s FROM (%s\n) _ml_src) _ml_row',
+                                     rel, ml._split_expr(split, seed, test_fraction, '_ml_row', '_ml_row'), copy_list, query));
         IF ml._caller() <> current_user THEN
             EXECUTE format('REVOKE INSERT ON %s FROM %I', rel, ml._caller());
         END IF;
@@ -248,6 +369,30 @@ BEGIN
                   HINT = 'A snapshot needs at least one row; check the source query.';
     END IF;
     snap.train_count := snap.row_count - snap.test_count;
+    -- What a split needs of the rows: two groups, times on every row.
+    IF split->>'kind' = 'group' AND test_fraction > 0 THEN
+        n := (ml._as_caller(format('SELECT to_jsonb(count(DISTINCT ml._row_split_unit(ROW(%I), %s))) FROM %s',
+                                   split->>'column', seed, rel)) #>> '{}')::bigint;
+        IF n < 2 THEN
+            RAISE EXCEPTION 'split column "%" has one group', split->>'column'
+                USING ERRCODE = 'invalid_parameter_value',
+                      DETAIL = format('All %s rows have the same value of "%s", so a grouped split would leave the test or the train split empty.',
+                                      snap.row_count, split->>'column'),
+                      HINT = 'Group by a column with at least two values, use split => ''hash'', or test_fraction => 0 for no test split.';
+        END IF;
+    ELSIF split->>'kind' = 'time' THEN
+        n := (ml._as_caller(format('SELECT to_jsonb(count(*)) FROM %s WHERE %I IS NULL', rel, split->>'column')) #>> '{}')::bigint;
+        IF n > 0 THEN
+            RAISE EXCEPTION 'time column "%" is NULL in % rows', split->>'column', n
+                USING ERRCODE = 'null_value_not_allowed',
+                      DETAIL = 'A chronological split puts the latest rows in test; a row without a time has no side.',
+                      HINT = format('Leave those rows out of the source (WHERE %I IS NOT NULL) or give them a time.', split->>'column');
+        END IF;
+        split := split || jsonb_build_object('cut', ml._as_caller('SELECT ml._time_cut($1->>''q'', $1->>''c'', ($1->>''f'')::float8)',
+                                                                   jsonb_build_object('q', 'SELECT * FROM ' || rel, 'c', split->>'column',
+                                                                                      'f', test_fraction)));
+    END IF;
+    snap.split := split;
     PERFORM ml._notice(format('snapshot %s: %s rows %s and hashed in %s s, profiling columns',
                               name, snap.row_count, CASE WHEN remote THEN 'counted' ELSE 'copied' END,
                               round(extract(epoch FROM clock_timestamp() - t0)::numeric, 3)));
@@ -268,20 +413,20 @@ BEGIN
     INSERT INTO ml.snapshots VALUES (snap.*);
     INSERT INTO ml.model_events (action, snapshot_id, details)
     VALUES ('snapshot', sid, jsonb_build_object('name', name, 'rows', snap.row_count,
-                                                'content_hash', snap.content_hash,
+                                                'content_hash', snap.content_hash, 'split', split,
                                                 'source_relations', to_jsonb(snap.source_relations)));
     PERFORM ml._notice(format('snapshot %s: done, %s train and %s test rows, hash %s',
                               name, snap.train_count, snap.test_count, snap.content_hash));
     RETURN snap;
 END $$;
 CREATE OR REPLACE FUNCTION ml._snapshot(source text, name text DEFAULT NULL,
-                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42)
+                            test_fraction float8 DEFAULT 0.25, seed integer DEFAULT 42, split text DEFAULT 'hash')
 RETURNS ml.snapshots
 LANGUAGE sql VOLATILE AS $$
-    SELECT ml._snapshot_of(source, r.query, r.relation, name, test_fraction, seed)
+    SELECT ml._snapshot_of(source, r.query, r.relation, name, test_fraction, seed, ml._parse_split(split))
     FROM ml._resolve_source(source) r
 $$;
-COMMENT ON FUNCTION ml._snapshot(text, text, float8, integer) IS 'freeze a table, view or query into an immutable, hashed snapshot';
+COMMENT ON FUNCTION ml._snapshot(text, text, float8, integer, text) IS 'freeze a table, view or query into an immutable, hashed snapshot';
 
 CREATE OR REPLACE FUNCTION ml._verify_snapshot(name text)
 RETURNS TABLE (snapshot text, rows bigint, recorded_hash text, current_hash text, intact boolean,
@@ -315,10 +460,19 @@ BEGIN
     SELECT (x->>'rows')::bigint, x->>'hash' INTO n, h
     FROM ml._as_caller(format('SELECT jsonb_build_object(''rows'', count(*), ''hash'', ml.content_hash(_ml_s))
                                FROM (SELECT %s FROM %s) _ml_s', col_list, snap.relation)) x;
-    -- The split must still be what the rows and the seed decide.
-    moved := (ml._as_caller(format('SELECT to_jsonb(count(*)) FROM (SELECT _ml_is_test, ml._row_is_test(ROW(%s), %s, %s) AS decided FROM %s) x
-                                    WHERE _ml_is_test IS DISTINCT FROM decided', col_list, snap.seed, snap.test_fraction, snap.relation))
+    -- The split must still be what the rows, the seed and the split's rule decide.
+    moved := (ml._as_caller(format('SELECT to_jsonb(count(*)) FROM (SELECT _ml_is_test, %s AS decided FROM %s _ml_row) x
+                                    WHERE _ml_is_test IS DISTINCT FROM decided',
+                                   ml._split_expr(snap.split, snap.seed, snap.test_fraction, '_ml_row', format('ROW(%s)', col_list), true),
+                                   snap.relation))
               #>> '{}')::bigint;
+    -- and a chronological split's recorded cut what the rows give.
+    IF snap.split->>'kind' = 'time'
+       AND snap.split->'cut' IS DISTINCT FROM ml._as_caller('SELECT ml._time_cut($1->>''q'', $1->>''c'', ($1->>''f'')::float8)',
+                                                            jsonb_build_object('q', 'SELECT * FROM ' || snap.relation, 'c', snap.split->>'column',
+                                                                               'f', snap.test_fraction)) THEN
+        moved := moved + 1;
+    END IF;
     RETURN QUERY SELECT snap.name, n, snap.content_hash, h, h = snap.content_hash, moved = 0;
 END $$;
 COMMENT ON FUNCTION ml._verify_snapshot(text) IS 'recompute a snapshot''s content hash and split and compare them with the recorded ones';

@@ -85,7 +85,8 @@ END $$;
 -- Find or take the snapshot a training source names; a source to be copied
 -- is checked first (ml._check_training_columns).
 CREATE OR REPLACE FUNCTION ml._training_snapshot(source text, test_fraction float8, seed integer,
-                                                 target text, features text[], algorithm text, hyperparams jsonb)
+                                                 target text, features text[], algorithm text, hyperparams jsonb,
+                                                 split text DEFAULT NULL)
 RETURNS ml.snapshots
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -107,7 +108,7 @@ BEGIN
         query := 'SELECT * FROM ' || ml._caller_view(regexp_replace(source, '[\s;]+$', ''));
         PERFORM ml._check_training_columns(ml._query_columns(query), 'the source query', target, features,
                                            algorithm, hyperparams);
-        RETURN ml._snapshot_of(source, query, NULL, NULL, coalesce(test_fraction, 0.25), seed);
+        RETURN ml._snapshot_of(source, query, NULL, NULL, coalesce(test_fraction, 0.25), seed, ml._parse_split(split, target));
     ELSE
         SELECT * INTO snap FROM ml.snapshots s WHERE s.name = source AND ml._can_use_snapshot(s);
         BEGIN
@@ -129,13 +130,19 @@ BEGIN
         IF rel IS NOT NULL THEN
             PERFORM ml._check_training_columns(ml._query_columns('SELECT * FROM ' || rel::text), format('relation %s', rel),
                                                target, features, algorithm, hyperparams);
-            RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed);
+            RETURN ml._snapshot_of(source, 'SELECT * FROM ' || rel::text, rel, NULL, coalesce(test_fraction, 0.25), seed,
+                                   ml._parse_split(split, target));
         END IF;
     END IF;
     IF test_fraction IS NOT NULL AND test_fraction <> snap.test_fraction THEN
         RAISE EXCEPTION 'snapshot "%" was split with test_fraction %, not %', snap.name, snap.test_fraction, test_fraction
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave test_fraction out to use the snapshot''s split, or take a new snapshot.';
+    END IF;
+    IF split IS NOT NULL AND ml._parse_split(split, target) <> snap.split - 'cut' THEN
+        RAISE EXCEPTION 'snapshot "%" was split by %, not by %', snap.name, snap.split - 'cut', ml._parse_split(split, target)
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave split out to use the snapshot''s split, or take a new snapshot.';
     END IF;
     RETURN snap;
 END $$;
@@ -445,7 +452,8 @@ CREATE OR REPLACE FUNCTION ml._train_model(model_name text, source text, target 
                                features text[] DEFAULT NULL,
                                test_fraction float8 DEFAULT NULL,
                                seed integer DEFAULT 42,
-                               search jsonb DEFAULT NULL)
+                               search jsonb DEFAULT NULL,
+                               split text DEFAULT NULL)
 RETURNS TABLE (id bigint, name text, version integer, metrics jsonb)
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -462,7 +470,7 @@ DECLARE
     parent bigint;
     metrics jsonb;
     ref text;
-    split text;
+    side text;
     t0 timestamptz := clock_timestamp();
     secs float8;
 BEGIN
@@ -488,7 +496,7 @@ BEGIN
     IF search IS NOT NULL THEN
         SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task', seed);
     END IF;
-    snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams);
+    snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams, split);
 
     SELECT array_agg(c->>'name' ORDER BY o) INTO snap_cols
     FROM jsonb_array_elements(snap.columns) WITH ORDINALITY AS x(c, o);
@@ -565,11 +573,11 @@ BEGIN
     END IF;
     -- ROC AUC needs every score sorted: computed here, by the scoring code, on both splits.
     IF fit.task = 'classification' AND jsonb_array_length(fit.summary->'classes') = 2 THEN
-        FOREACH split IN ARRAY ARRAY['train', 'test'] LOOP
-            IF jsonb_typeof(metrics->split) = 'object' THEN
-                metrics := jsonb_set(metrics, ARRAY[split, 'roc_auc'],
+        FOREACH side IN ARRAY ARRAY['train', 'test'] LOOP
+            IF jsonb_typeof(metrics->side) = 'object' THEN
+                metrics := jsonb_set(metrics, ARRAY[side, 'roc_auc'],
                     coalesce(to_jsonb(ml._roc_auc(ref, format('SELECT * FROM %s WHERE %s_ml_is_test', snap.relation,
-                                                              CASE split WHEN 'train' THEN 'NOT ' ELSE '' END),
+                                                              CASE side WHEN 'train' THEN 'NOT ' ELSE '' END),
                                                   target, fit.summary->'classes'->>1)), 'null'));
             END IF;
         END LOOP;
@@ -583,5 +591,210 @@ BEGIN
                               ref, new_id, snap.name, round(secs::numeric, 3)));
     RETURN QUERY SELECT new_id, model_name, new_version, metrics;
 END $$;
-COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb)
+COMMENT ON FUNCTION ml._train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb, text)
     IS 'train a model in parallel workers and register it as a new version';
+
+-- Cross-validation without registering anything (issue 17): the rows of a
+-- source (a table, view or query, all its rows; or 'snapshot:NAME', its
+-- train split) are cut into folds, fold = floor(frac(u * 2^20) * folds) with
+-- u the split hash of the row (ml._row_split_unit) or, with group_column, of
+-- the row's group, so a group never straddles folds.  Each fold is fitted on the
+-- other folds, with the preprocessing read from them, and evaluated on
+-- itself, by the same ml._fit as ml.train_model.  The rows sit in a work
+-- relation that is registered as a snapshot only inside the call (training
+-- reads nothing else) and dropped with its record before the call returns:
+-- no snapshot, model, trial or event remains.
+CREATE OR REPLACE FUNCTION ml._cross_validate(source text, target text,
+                                   algorithm text DEFAULT 'linear_regression',
+                                   hyperparams jsonb DEFAULT '{}',
+                                   features text[] DEFAULT NULL,
+                                   folds integer DEFAULT 5,
+                                   seed integer DEFAULT 42,
+                                   group_column text DEFAULT NULL)
+RETURNS TABLE (fold text, train_rows bigint, valid_rows bigint, metrics jsonb)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    snap ml.snapshots;
+    src ml.snapshots;
+    query text;
+    qcols jsonb;
+    copy_list text;
+    rel text;
+    sid bigint;
+    unit text;
+    groups bigint;
+    progress text := current_setting('ml.progress', true);
+    pl record;
+    fit record;
+    results jsonb := '[]';
+    f integer;
+    m jsonb;
+    err_state text;
+    err_message text;
+    err_detail text;
+    err_hint text;
+BEGIN
+    PERFORM ml._require_writable('cross-validate');
+    IF algorithm IS NULL THEN
+        RAISE EXCEPTION 'algorithm must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF ml._algorithm_task(algorithm) = 'decomposition' THEN
+        RAISE EXCEPTION '% has no score to cross-validate', algorithm USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF folds IS NULL OR folds < 2 OR folds > 20 THEN
+        RAISE EXCEPTION '"folds" must be between 2 and 20, got %', coalesce(folds::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF seed IS NULL THEN
+        RAISE EXCEPTION 'seed must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF hyperparams IS NULL OR jsonb_typeof(hyperparams) <> 'object' THEN
+        RAISE EXCEPTION 'hyperparams must be a JSON object' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For example ''{"alpha": 0.5}''.';
+    END IF;
+    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine' - 'task');
+    IF source LIKE 'snapshot:%' THEN
+        SELECT * INTO src FROM ml.snapshots s WHERE s.name = substr(source, 10) AND ml._can_use_snapshot(s);
+        IF NOT FOUND OR src.dropped_at IS NOT NULL THEN
+            RAISE EXCEPTION 'snapshot "%" does not exist', substr(source, 10)
+                USING ERRCODE = 'undefined_object', HINT = 'See SELECT name FROM ml.snapshots.';
+        END IF;
+        query := format('SELECT %s FROM %s WHERE NOT _ml_is_test',
+                        (SELECT string_agg(quote_ident(c->>'name'), ', ' ORDER BY o)
+                         FROM jsonb_array_elements(src.columns) WITH ORDINALITY x(c, o)), src.relation);
+    ELSE
+        query := (ml._resolve_source(source)).query;
+    END IF;
+    qcols := ml._query_columns(query);
+    IF EXISTS (SELECT 1 FROM jsonb_array_elements(qcols) c WHERE c->>'name' IN ('_ml_is_test', '_ml_fold')) THEN
+        RAISE EXCEPTION 'the source has a column named "%"',
+              (SELECT c->>'name' FROM jsonb_array_elements(qcols) c WHERE c->>'name' IN ('_ml_is_test', '_ml_fold') LIMIT 1)
+            USING ERRCODE = 'duplicate_column',
+                  DETAIL = 'Cross-validation adds the columns _ml_is_test and _ml_fold to its copy of the rows.',
+                  HINT = 'Rename the column in a query source.';
+    END IF;
+    -- The checks ml.train_model makes before it copies, with a detail that
+    -- says what was not done here (no snapshot is taken).
+    BEGIN
+        PERFORM ml._check_training_columns(qcols, 'the source', target, features, algorithm, hyperparams);
+        IF group_column IS NOT NULL THEN
+            PERFORM ml._check_split(jsonb_build_object('kind', 'group', 'column', group_column), qcols, false);
+        END IF;
+    EXCEPTION WHEN undefined_column OR datatype_mismatch THEN
+        GET STACKED DIAGNOSTICS err_state = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
+                                err_detail = PG_EXCEPTION_DETAIL, err_hint = PG_EXCEPTION_HINT;
+        RAISE EXCEPTION USING ERRCODE = err_state, MESSAGE = err_message,
+            DETAIL = replace(err_detail, 'before the snapshot is taken', 'before any row is copied for cross-validation'),
+            HINT = err_hint;
+    END;
+    IF features IS NULL THEN
+        features := array_remove(ARRAY(SELECT c->>'name' FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o) ORDER BY o), target);
+    END IF;
+    IF array_position(features, NULL) IS NOT NULL THEN
+        RAISE EXCEPTION 'features must not contain NULL' USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF target = ANY (features) THEN
+        RAISE EXCEPTION 'target column "%" cannot also be a feature', target
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF (SELECT count(DISTINCT x) FROM unnest(features) x) <> cardinality(features) THEN
+        RAISE EXCEPTION 'features must not repeat a column' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF coalesce(cardinality(features), 0) = 0 THEN
+        RAISE EXCEPTION 'at least one feature is needed' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- The work relation: the rows as a snapshot keeps them, and their fold.
+    sid := nextval('ml.snapshots_id_seq');
+    rel := format('ml_data.%I', 'snapshot_' || sid);
+    EXECUTE format('CREATE TABLE %s (%s, _ml_is_test boolean NOT NULL, _ml_fold integer NOT NULL)', rel,
+                   (SELECT string_agg(format('%I %s', c->>'name', c->>'snapshot_type'), ', ' ORDER BY o)
+                    FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o)));
+    copy_list := (SELECT string_agg(CASE WHEN (c->>'as_text')::boolean THEN format('ml._text(_ml_src.%I) AS %I', c->>'name', c->>'name')
+                                         ELSE format('_ml_src.%I', c->>'name') END, ', ' ORDER BY o)
+                  FROM jsonb_array_elements(qcols) WITH ORDINALITY x(c, o));
+    -- The low bits of the split hash (u * 2^20 less its integer part, exact in
+    -- float8), so that the folds of a snapshot's train split, whose rows all
+    -- have u >= test_fraction under the same seed, are still uniform.
+    unit := format('(ml._row_split_unit(%1$s, %2$s) * 1048576 - floor(ml._row_split_unit(%1$s, %2$s) * 1048576))',
+                   CASE WHEN group_column IS NULL THEN '_ml_row' ELSE format('ROW(_ml_row.%I)', group_column) END, seed);
+    IF ml._caller() <> current_user THEN
+        EXECUTE format('GRANT INSERT ON %s TO %I', rel, ml._caller());
+    END IF;
+    PERFORM ml._as_caller(format(E'INSERT INTO %s SELECT _ml_row.*, false, floor(%s * %s)::integer\nFROM (SELECT %s FROM (%s\n) _ml_src) _ml_row',
+                                 rel, unit, folds, copy_list, query));
+    IF ml._caller() <> current_user THEN
+        EXECUTE format('REVOKE INSERT ON %s FROM %I', rel, ml._caller());
+        EXECUTE format('GRANT SELECT ON %s TO %I', rel, ml._caller());
+    END IF;
+    EXECUTE format('SELECT count(*), count(DISTINCT _ml_fold) FROM %s', rel) INTO snap.row_count, groups;
+    IF groups < folds THEN
+        RAISE EXCEPTION 'only % of % folds have rows', groups, folds
+            USING ERRCODE = 'invalid_parameter_value',
+                  DETAIL = format('The source has %s rows%s; a fold without rows has nothing to validate on.', snap.row_count,
+                                  CASE WHEN group_column IS NOT NULL THEN format(', whose "%s" values fall in %s folds', group_column, groups) ELSE '' END),
+                  HINT = 'Use fewer folds, or more rows (more groups).';
+    END IF;
+
+    snap.id := sid;
+    -- Not a valid snapshot name (ml._check_model_name), so no snapshot a
+    -- user takes can hold it or wait on it; the row is uncommitted, so no
+    -- other session sees it, and it is deleted before the call returns.
+    snap.name := format('(cross-validation %s)', sid);
+    snap.source := source;
+    snap.source_relations := '{}';
+    snap.relation := rel;
+    snap.columns := (SELECT jsonb_agg(jsonb_build_object('name', a.attname, 'type', format_type(a.atttypid, a.atttypmod)) ORDER BY a.attnum)
+                     FROM pg_attribute a WHERE a.attrelid = rel::regclass AND a.attnum > 0 AND NOT a.attisdropped
+                       AND a.attname NOT IN ('_ml_is_test', '_ml_fold'));
+    snap.test_fraction := 0;
+    snap.seed := seed;
+    snap.content_hash := '';
+    snap.schema_hash := '';
+    snap.profile := '{}';
+    snap.created_at := now();
+    snap.created_by := ml._caller();
+    snap.split := jsonb_build_object('kind', 'folds', 'folds', folds, 'group', group_column);
+    snap.test_count := 0;
+    snap.train_count := snap.row_count;
+    INSERT INTO ml.snapshots VALUES (snap.*);
+
+    BEGIN
+        FOR f IN 0 .. folds - 1 LOOP
+            EXECUTE format('UPDATE %s SET _ml_is_test = (_ml_fold = %s)', rel, f);
+            PERFORM set_config('ml.progress', 'off', true);
+            pl := ml._training_plan(snap, target, features, algorithm, hyperparams);
+            fit := ml._fit(rel::regclass, pl.plan, algorithm, pl.numeric_hyperparams, NULL, NULL);
+            PERFORM set_config('ml.progress', coalesce(progress, 'on'), true);
+            m := coalesce(fit.metrics->'test', '{}');
+            results := results || jsonb_build_array(jsonb_build_object('fold', f + 1, 'train', (fit.summary->>'rows_used')::bigint,
+                                                                       'valid', (fit.summary->>'rows_test')::bigint, 'metrics', m));
+            PERFORM ml._notice(format('fold %s of %s: %s train and %s validation rows, %s', f + 1, folds,
+                                      fit.summary->>'rows_used', fit.summary->>'rows_test',
+                                      (SELECT string_agg(format('%s %s', k, round((m->>k)::numeric, 6)), ', ' ORDER BY k)
+                                       FROM jsonb_object_keys(m) k WHERE k IN ('r2', 'rmse', 'accuracy', 'mean_inertia'))));
+        END LOOP;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM set_config('ml.progress', coalesce(progress, 'on'), true);
+        RAISE;
+    END;
+    EXECUTE format('DROP TABLE %s', rel);
+    DELETE FROM ml.snapshots s WHERE s.id = sid;
+
+    RETURN QUERY
+    SELECT (r->>'fold'), (r->>'train')::bigint, (r->>'valid')::bigint, r->'metrics'
+    FROM jsonb_array_elements(results) WITH ORDINALITY x(r, o) ORDER BY o;
+    -- Mean and sample standard deviation over the folds of every metric.
+    RETURN QUERY
+    SELECT s.stat, NULL::bigint, NULL::bigint,
+           jsonb_object_agg(s.k, s.v)
+    FROM (SELECT 'mean' AS stat, k, avg((r->'metrics'->>k)::float8) AS v
+          FROM jsonb_array_elements(results) r, jsonb_object_keys(r->'metrics') k GROUP BY k
+          UNION ALL
+          SELECT 'sd', k, stddev_samp((r->'metrics'->>k)::float8)
+          FROM jsonb_array_elements(results) r, jsonb_object_keys(r->'metrics') k GROUP BY k) s
+    GROUP BY s.stat ORDER BY s.stat = 'sd';
+END $$;
+COMMENT ON FUNCTION ml._cross_validate(text, text, text, jsonb, text[], integer, integer, text)
+    IS 'k-fold cross-validation of a training, registering nothing';

@@ -55,6 +55,11 @@ DROP FUNCTION ml.reproduce(text);
 -- source, so it takes them (issue 17).
 DROP FUNCTION ml._training_snapshot(text, float8, integer);
 
+-- ml.snapshot and ml.train_model take a split (issue 17): a new parameter
+-- is a new signature.
+DROP FUNCTION ml.snapshot(text, text, float8, integer);
+DROP FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb);
+
 -- ml.promote, ml.archive, ml.rollback and ml.delete_model return an
 -- ml.model_version (registry.sql), not the whole ml.models row with its
 -- bytes; a return type cannot change in place.

@@ -42,7 +42,7 @@ DECLARE
     evaluated jsonb;
     q text;
 BEGIN
-    SELECT m.metrics->split, format('SELECT * FROM %s WHERE %s _ml_is_test', s.relation, CASE split WHEN 'train' THEN 'NOT' END)
+    SELECT m.metrics->metrics_agree.split, format('SELECT * FROM %s WHERE %s _ml_is_test', s.relation, CASE metrics_agree.split WHEN 'train' THEN 'NOT' END)
     INTO stored, q FROM ml.models m JOIN ml.snapshots s ON s.id = m.snapshot_id WHERE m.id = ml._resolve_model(model_ref);
     evaluated := ml.evaluate(model_ref, q);
     RETURN QUERY
