@@ -985,7 +985,10 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 				trace = 0.0,
 				sp = 0.0,
 				sr = 0.0,
-				sf = 0.0;
+				sf = 0.0,
+				wp = 0.0,
+				wr = 0.0,
+				wf = 0.0;
 	int			c,
 				r;
 
@@ -993,6 +996,7 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 		return;
 	out->accuracy = out->precision = out->recall = out->f1 = NAN;
 	out->macro_precision = out->macro_recall = out->macro_f1 = NAN;
+	out->weighted_precision = out->weighted_recall = out->weighted_f1 = NAN;
 	if (K < 2 || K > MLC_CLASSIFY_MAX_CLASSES || confusion == NULL)
 		return;
 	for (r = 0; r < K; r++)
@@ -1023,6 +1027,9 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 		sp += pr;
 		sr += rc;
 		sf += f1;
+		wp += truth * pr;
+		wr += truth * rc;
+		wf += truth * f1;
 		if (K == 2 && c == 1)
 		{
 			out->precision = pr;
@@ -1033,6 +1040,12 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 	out->macro_precision = sp / K;
 	out->macro_recall = sr / K;
 	out->macro_f1 = sf / K;
+	if (total > 0.0)
+	{
+		out->weighted_precision = wp / total;
+		out->weighted_recall = wr / total;
+		out->weighted_f1 = wf / total;
+	}
 }
 
 /* (score, label) ascending; equal pairs are interchangeable */
@@ -1120,6 +1133,38 @@ mlc_roc_auc(int64_t n, double *score, double *label)
 		neg_below += neg;
 	}
 	return u / ((double) npos * (double) (n - npos));
+}
+
+double
+mlc_average_precision(int64_t n, double *score, double *label)
+{
+	int64_t		npos = sort_scores(n, score, label),
+				i,
+				j;
+	double		tp = 0.0,
+				fp = 0.0,
+				prev_recall = 0.0,
+				ap = 0.0;
+
+	if (npos <= 0)
+		return NAN;
+	/* descending: walk the ascending sort from the end, one point per score */
+	for (i = n - 1; i >= 0; i = j)
+	{
+		double		recall;
+
+		for (j = i; j >= 0 && score[j] == score[i]; j--)
+		{
+			if (label[j] == 1.0)
+				tp += 1.0;
+			else
+				fp += 1.0;
+		}
+		recall = tp / (double) npos;
+		ap += (recall - prev_recall) * (tp / (tp + fp));
+		prev_recall = recall;
+	}
+	return ap;
 }
 
 int64_t

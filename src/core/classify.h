@@ -191,6 +191,10 @@ typedef struct mlc_class_metrics_out
 	double		macro_precision;
 	double		macro_recall;
 	double		macro_f1;
+	/* mean over classes weighted by their true rows (support) */
+	double		weighted_precision;
+	double		weighted_recall;
+	double		weighted_f1;
 } mlc_class_metrics_out;
 
 /*
@@ -209,6 +213,15 @@ void		mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *o
  * not 0 or 1.
  */
 double		mlc_roc_auc(int64_t n, double *score, double *label);
+
+/*
+ * Average precision (scikit-learn's average_precision_score): the sum over
+ * distinct scores, from the highest, of (R_n - R_{n-1}) P_n, where P_n and
+ * R_n are the precision and recall of rows scoring at least the n-th
+ * score.  Reorders both arrays.  NAN without positives or for invalid input
+ * (as mlc_roc_auc).
+ */
+double		mlc_average_precision(int64_t n, double *score, double *label);
 
 /*
  * ROC curve: (threshold, fpr, tpr) for the leading (+inf, 0, 0) point and

@@ -622,6 +622,9 @@ ml_class_metrics_sql(PG_FUNCTION_ARGS)
 	ml_json_key_number(&buf, "macro_precision", cm.macro_precision, true);
 	ml_json_key_number(&buf, "macro_recall", cm.macro_recall, true);
 	ml_json_key_number(&buf, "macro_f1", cm.macro_f1, true);
+	ml_json_key_number(&buf, "weighted_precision", cm.weighted_precision, true);
+	ml_json_key_number(&buf, "weighted_recall", cm.weighted_recall, true);
+	ml_json_key_number(&buf, "weighted_f1", cm.weighted_f1, true);
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -32,7 +32,7 @@ BEGIN
                    '_train_model', '_reproduce',
                    '_promote', '_promote_if_better', '_archive', '_rollback',
                    '_describe_model', '_delete_model', '_grant_model', '_revoke_model',
-                   '_evaluate', '_confusion_matrix', '_roc_curve',
+                   '_evaluate', '_confusion_matrix', '_roc_curve', '_classification_report',
                    '_score', '_check_drift',
                    '_export_model', '_import_model']) LOOP
         EXECUTE pg_catalog.format('CREATE OR REPLACE FUNCTION ml.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s',

@@ -427,6 +427,14 @@ CREATE OR REPLACE AGGREGATE ml._auc_agg(score float8, positive boolean) (
     SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
     FINALFUNC = ml._auc_final, PARALLEL = SAFE
 );
+-- Average precision of scored rows (scikit-learn's average_precision_score), the same states.
+CREATE OR REPLACE FUNCTION ml._ap_final(internal) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_ap_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE ml._ap_agg(score float8, positive boolean) (
+    SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
+    SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
+    FINALFUNC = ml._ap_final, PARALLEL = SAFE
+);
 
 -- ROC AUC of a binary classifier on a query's rows: the probability that a
 -- positive row scores above a negative one, ties counting one half.

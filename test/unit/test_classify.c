@@ -855,6 +855,10 @@ test_class_metrics(void **state)
 	assert_true(unit_reldiff(o.macro_recall, 0.67222222222222217) < 1e-15);
 	assert_true(unit_reldiff(o.macro_f1, 0.66666666666666652) < 1e-14);
 	assert_true(isnan(o.precision) && isnan(o.recall) && isnan(o.f1));
+	/* scikit-learn precision_recall_fscore_support(average='weighted') */
+	assert_true(unit_reldiff(o.weighted_precision, 0.6791666666666667) < 1e-15);
+	assert_true(unit_reldiff(o.weighted_recall, 0.6666666666666666) < 1e-15);
+	assert_true(unit_reldiff(o.weighted_f1, 0.6666666666666665) < 1e-14);
 
 	mlc_class_metrics(4, cm4, &o);
 	assert_true(unit_reldiff(o.macro_precision, 0.27500000000000002) < 1e-15);
@@ -872,7 +876,7 @@ test_class_metrics(void **state)
 	assert_true(unit_reldiff(o.macro_f1, 0.69696969696969679) < 1e-14);
 
 	mlc_class_metrics(2, zero, &o);
-	assert_true(isnan(o.accuracy));
+	assert_true(isnan(o.accuracy) && isnan(o.weighted_f1));
 	assert_true(o.precision == 0.0 && o.recall == 0.0 && o.f1 == 0.0);
 	mlc_class_metrics(1, cm3, &o);
 	assert_true(isnan(o.accuracy) && isnan(o.macro_f1));
@@ -914,6 +918,19 @@ test_roc(void **state)
 		assert_true(t[i] == th[i]);
 		assert_true(fabs(fpr[i] - fpr_ref[i]) < 1e-15);
 		assert_true(fabs(tpr[i] - tpr_ref[i]) < 1e-15);
+	}
+
+	/* scikit-learn average_precision_score */
+	memcpy(s, s0, sizeof(s));
+	memcpy(l, l0, sizeof(l));
+	assert_true(unit_reldiff(mlc_average_precision(10, s, l), 0.8083333333333333) < 1e-15);
+	{
+		double		s1[4] = {2, 2, 2, 2},
+					l1[4] = {0, 1, 1, 0},
+					l2[4] = {0, 0, 0, 0};
+
+		assert_true(mlc_average_precision(4, s1, l1) == 0.5);
+		assert_true(isnan(mlc_average_precision(4, s1, l2)));
 	}
 
 	/* all scores tied: AUC 1/2; one point after the leading one */
