@@ -1,19 +1,25 @@
 """Multi-class metrics and imbalance against scikit-learn on the same rows.
 
+class_weight of logistic_regression and softmax_regression against
+LogisticRegression(class_weight=...) on the snapshot's training rows.
+
 ml.evaluate's one-vs-rest ROC AUC and average precision (macro and weighted),
 weighted precision/recall/F1 and top-k accuracy, and ml.classification_report,
 against sklearn.metrics computed on the probabilities ml.predict_proba gives
 for the same rows (read back in id order).
 """
+import json
 import os
 import sys
 import warnings
 
 import numpy as np
 from sklearn.datasets import load_breast_cancer, load_iris, load_wine, make_classification
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import (average_precision_score, precision_recall_fscore_support, roc_auc_score,
                              top_k_accuracy_score)
 from sklearn.preprocessing import StandardScaler, label_binarize
+from sklearn.utils.class_weight import compute_class_weight
 
 sys.path.insert(0, os.path.dirname(__file__))
 from pgtest import Checks, load_typed, psql, db_helpers, floats  # noqa: E402
@@ -33,8 +39,11 @@ def numeric_table(table, X, labels):
 
 
 def train(model, source, algorithm, hyperparams="{}", test_fraction=0.3, seed=5):
+    """Train on every column but id and label."""
+    feats = query(f"SELECT string_agg(quote_literal(attname), ',' ORDER BY attnum) FROM pg_attribute "
+                  f"WHERE attrelid = '{source}'::regclass AND attnum > 0 AND attname NOT IN ('id', 'label')")[0][0]
     sql(f"""SELECT ml.train_model('{model}', '{source}', 'label', '{algorithm}', '{hyperparams}'::jsonb,
-            NULL, {test_fraction}, {seed})""")
+            ARRAY[{feats}], {test_fraction}, {seed})""")
 
 
 def proba(model, table):
@@ -60,6 +69,70 @@ datasets = [
     ("cancer_lr", "cancer_t", StandardScaler().fit_transform(bc.data[:, :6]),
      ["malignant" if t == 0 else "benign" for t in bc.target], "logistic_regression", "{}"),
 ]
+# ---------------------------------------------------------------------------
+# class_weight: the same penalized likelihood as scikit-learn's
+# LogisticRegression(class_weight=..., C=1/alpha) (penalty='none' for
+# alpha = 0) on the snapshot's training rows; coefficients to 1e-6.
+
+
+def train_rows(model, nfeat):
+    rel = query(f"SELECT s.relation FROM ml.models m JOIN ml.snapshots s ON s.id = m.snapshot_id "
+                f"WHERE m.name = '{model}' ORDER BY m.version DESC LIMIT 1")[0][0]
+    got = query(f"SELECT {', '.join(f'x{j}' for j in range(nfeat))}, label FROM {rel} WHERE NOT _ml_is_test ORDER BY id")
+    return np.array([[float(v) for v in r[:nfeat]] for r in got]), np.array([r[-1] for r in got])
+
+
+def weights_of(model, classes, K, nfeat):
+    got = query(f"SELECT class, feature, coefficient FROM ml.explain('{model}')") if K > 2 else \
+        query(f"SELECT NULL, feature, coefficient FROM ml.explain('{model}')")
+    if K == 2:
+        return np.array([[float(r[2]) for r in got]])
+    return np.array([[float(r[2]) for r in got if r[0] == c] for c in classes])
+
+
+Xc = StandardScaler().fit_transform(bc.data[:, :6])
+yc = ["malignant" if t == 0 else "benign" for t in bc.target]
+cw_cases = [
+    ("cw_lr_bal", "cw_cancer", Xc, yc, "logistic_regression", 0, '"balanced"', "balanced"),
+    ("cw_lr_map", "cw_cancer", Xc, yc, "logistic_regression", 1.0, '{"malignant": 3}', {"malignant": 3, "benign": 1}),
+    ("cw_sm_bal", "cw_four", X4, [f"c{t}" for t in y4], "softmax_regression", 0.1, '"balanced"', "balanced"),
+    ("cw_sm_map", "cw_four", X4, [f"c{t}" for t in y4], "softmax_regression", 0.5,
+     '{"c3": 4, "c2": 2.5}', {"c0": 1, "c1": 1, "c2": 2.5, "c3": 4}),
+]
+made = set()
+for model, table, X, labels, algorithm, alpha, cw_json, cw_sk in cw_cases:
+    if table not in made:
+        numeric_table(table, X, labels)
+        made.add(table)
+    tol = ', "tol": 1e-13' if algorithm == "softmax_regression" else ""
+    hp = f'{{"alpha": {alpha}, "class_weight": {cw_json}{tol}}}'
+    train(model, table, algorithm, hp)
+    classes = query(f"SELECT ml.classes('{model}')")[0][0].strip("{}").split(",")
+    K = len(classes)
+    Xtr, ytr = train_rows(model, X.shape[1])
+    kw = dict(penalty="none") if alpha == 0 else dict(C=1 / alpha)
+    multi = dict(multi_class="multinomial") if K > 2 else {}
+    lr = LogisticRegression(class_weight=cw_sk, solver="newton-cg", tol=1e-14, max_iter=10000, **kw, **multi)
+    lr.fit(Xtr, ytr)
+    assert list(lr.classes_) == classes, (lr.classes_, classes)
+    ref = np.column_stack([lr.intercept_, lr.coef_])
+    ours = weights_of(model, classes, K, X.shape[1])
+    checks.close(f"{model} coefficients max difference from LogisticRegression(class_weight={cw_sk})",
+                 float(np.max(np.abs(ours - ref))), 0.0, abs_=1e-6)
+    want = compute_class_weight(cw_sk, classes=np.array(classes), y=ytr)
+    got = query(f"SELECT summary->'class_weight' FROM ml.models WHERE name = '{model}'")[0][0]
+    gw = json.loads(got)
+    checks.close(f"{model} class weights in the summary", max(abs(gw[c] - want[i]) for i, c in enumerate(classes)),
+                 0.0, abs_=1e-12)
+    # the aggregate engine runs the same weighted passes: the same bits
+    train(model, table, algorithm, hp[:-1] + ', "engine": "aggregate"}')
+    h = query(f"SELECT count(DISTINCT model_hash), string_agg(summary->>'engine', ',' ORDER BY version) "
+              f"FROM ml.models WHERE name = '{model}'")[0]
+    checks.true(f"{model} aggregate engine gives the same model", h[0] == "1" and h[1] == "parallel,aggregate",
+                f"({h})")
+    rep = query(f"SELECT identical FROM ml.reproduce('{model}@1')")[0][0]
+    checks.true(f"{model} reproduces bit for bit", rep == "t")
+
 for model, table, X, labels, algorithm, hp in datasets:
     numeric_table(table, X, labels)
     train(model, table, algorithm, hp)

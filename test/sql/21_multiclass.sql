@@ -56,3 +56,79 @@ ORDER BY key;
 -- Errors: not a classifier.
 SELECT version FROM ml.train_model('skew_reg', 'skew', 'x3', 'linear_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7);
 SELECT * FROM ml.classification_report('skew_reg', 'skew');
+
+-- Search by any metric the folds are evaluated with, in its direction:
+-- the lowest log loss wins; ml.trials names the metric.
+SELECT version FROM ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [100, 0.1]}, "folds": 3, "score": "log_loss"}');
+SELECT t.trial, t.params, t.score_name, t.mean_score = min(t.mean_score) OVER () AS lowest, t.chosen
+FROM ml.trials t JOIN ml.models m ON m.id = t.model_id WHERE m.name = 'skew_sm' AND m.version = 2 ORDER BY t.trial;
+SELECT version FROM ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [100, 0.1]}, "folds": 3, "score": "macro_f1"}');
+SELECT t.trial, t.score_name, t.mean_score = max(t.mean_score) OVER () AS highest, t.chosen
+FROM ml.trials t JOIN ml.models m ON m.id = t.model_id WHERE m.name = 'skew_sm' AND m.version = 3 ORDER BY t.trial;
+-- rmse: a regression's loss, lowest wins
+SELECT version FROM ml.train_model('skew_reg', 'skew', 'x3', 'ridge', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1000, 0.01]}, "folds": 3, "score": "rmse"}');
+SELECT t.trial, t.score_name, t.mean_score = min(t.mean_score) OVER () AS lowest, t.chosen
+FROM ml.trials t JOIN ml.models m ON m.id = t.model_id WHERE m.name = 'skew_reg' AND m.version = 2 ORDER BY t.trial;
+
+-- Errors: an unknown metric, one the folds cannot compute, a binary-only one, not a string.
+SELECT ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1]}, "folds": 3, "score": "f1_macro"}');
+SELECT ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1]}, "folds": 3, "score": "roc_auc_ovr_macro"}');
+SELECT ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1]}, "folds": 3, "score": "f1"}');
+SELECT ml.train_model('skew_sm', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1]}, "folds": 3, "score": 1}');
+SELECT ml.train_model('skew_reg', 'skew', 'x3', 'ridge', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"alpha": [1]}, "folds": 3, "score": "accuracy"}');
+
+-- class_weight: "balanced" (n / (K * count) over the training rows) raises
+-- the recall of the rare classes; the weights are in the summary, the
+-- hyperparameters keep what was given, and the aggregate engine and
+-- ml.reproduce give the same bits.
+SELECT version FROM ml.train_model('skew_bal', 'skew', 'label', 'softmax_regression',
+                                   '{"alpha": 0.1, "class_weight": "balanced"}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT hyperparams->'class_weight' AS given, summary->'class_weight' AS weights
+FROM ml.models WHERE name = 'skew_bal';
+SELECT u.class, round(u.recall::numeric, 4) AS recall_unweighted, round(b.recall::numeric, 4) AS recall_balanced,
+       b.recall > u.recall AS higher
+FROM ml.classification_report('skew_sm@1', 'skew') u JOIN ml.classification_report('skew_bal', 'skew') b USING (class)
+ORDER BY u.support;
+SELECT version FROM ml.train_model('skew_bal', 'skew', 'label', 'softmax_regression',
+                                   '{"alpha": 0.1, "class_weight": "balanced", "engine": "aggregate"}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT count(DISTINCT model_hash) AS distinct_models, string_agg(summary->>'engine', ', ' ORDER BY version) AS engines
+FROM ml.models WHERE name = 'skew_bal';
+SELECT identical FROM ml.reproduce('skew_bal@1');
+-- a map: classes not named weigh 1
+SELECT version FROM ml.train_model('skew_map', 'skew', 'label', 'softmax_regression',
+                                   '{"alpha": 0.1, "class_weight": {"rare": 4, "few": 2}}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT summary->'class_weight' FROM ml.models WHERE name = 'skew_map';
+-- binary logistic regression, both forms
+SELECT version FROM ml.train_model('skew_lbal', 'SELECT x1, x2, label = ''rare'' AS rare FROM skew', 'rare',
+                                   'logistic_regression', '{"class_weight": "balanced"}', NULL, 0.25, 7);
+SELECT version FROM ml.train_model('skew_lmap', 'SELECT x1, x2, label = ''rare'' AS rare FROM skew', 'rare',
+                                   'logistic_regression', '{"alpha": 1, "class_weight": {"true": 3}}', NULL, 0.25, 7);
+SELECT name, summary->'class_weight' AS weights, round((metrics #>> '{test,recall}')::numeric, 4) AS test_recall
+FROM ml.models WHERE name IN ('skew_bin', 'skew_lbal', 'skew_lmap') ORDER BY name;
+-- in a search, "balanced" is computed on each fold's training rows
+SELECT version FROM ml.train_model('skew_bal', 'skew', 'label', 'softmax_regression', '{"class_weight": "balanced"}',
+    ARRAY['x1', 'x2'], 0.25, 7, search => '{"params": {"alpha": [0.1, 10]}, "folds": 3, "score": "macro_recall"}');
+SELECT hyperparams->>'class_weight' AS class_weight, hyperparams->>'alpha' AS alpha FROM ml.models
+WHERE name = 'skew_bal' AND version = 3;
+SELECT identical FROM ml.reproduce('skew_bal@3');
+
+-- Errors: an unknown class (the classes listed), a bad weight, another form,
+-- an algorithm without class weights.
+SELECT ml.train_model('skew_map', 'skew', 'label', 'softmax_regression',
+                      '{"class_weight": {"Rare": 4}}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT ml.train_model('skew_map', 'skew', 'label', 'softmax_regression',
+                      '{"class_weight": {"rare": 0}}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT ml.train_model('skew_map', 'skew', 'label', 'softmax_regression',
+                      '{"class_weight": [1, 2]}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT ml.train_model('skew_map', 'skew', 'x3', 'ridge', '{"class_weight": "balanced"}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT ml.train_model('skew_map', 'skew', 'label', 'decision_tree', '{"class_weight": "balanced"}', ARRAY['x1', 'x2'], 0.25, 7);
+SELECT ml.train_model('skew_map', 'skew', 'label', 'softmax_regression', '{}', ARRAY['x1', 'x2'], 0.25, 7,
+    search => '{"params": {"class_weight": ["balanced"]}, "folds": 3}');
