@@ -41,6 +41,8 @@ mlc_agg_pass_rule(int pass)
 		case MLC_PASS_EVAL:
 		case MLC_PASS_LOGISTIC:
 		case MLC_PASS_SOFTMAX:
+		case MLC_PASS_LOGISTIC_W:
+		case MLC_PASS_SOFTMAX_W:
 		case MLC_PASS_KMEANS:
 			return MLC_AGG_RULE_ADD;
 		default:
@@ -172,6 +174,17 @@ pass_needs(const uint8_t *buf, const mlc_agg_header *h, uint64_t *params_need,
 			*user_partial = MLC_SOFTMAX_PARTIAL_DOUBLES(p, k) + 2;
 			*user_result = MLC_SOFTMAX_PARTIAL_DOUBLES(p, k);
 			*user_params = *params_need;
+			break;
+		case MLC_PASS_LOGISTIC_W:
+			*params_need = 1 + d + 2;	/* beta, then the two classes' weights */
+			*partial_need = MLC_LOGISTIC_PARTIAL_DOUBLES(p) + 2 + p;
+			break;
+		case MLC_PASS_SOFTMAX_W:
+			k = int_param(buf, h, 1, 2, 1000000);
+			if (k < 0)
+				return bad(err, "the softmax pass's class count is not an integer between 2 and 1000000");
+			*params_need = 2 + (uint64_t) k * d + (uint64_t) k;	/* K, W, a weight per class */
+			*partial_need = MLC_SOFTMAX_PARTIAL_DOUBLES(p, k) + 2 + p;
 			break;
 		case MLC_PASS_SAMPLE:
 			{

@@ -99,6 +99,13 @@ mlc_status
 mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 				   mlc_error *err)
 {
+	return mlc_logistic_chunk_weighted(b, beta, NULL, partial, err);
+}
+
+mlc_status
+mlc_logistic_chunk_weighted(const mlc_block *b, const double *beta, const double *class_weight,
+							double *partial, mlc_error *err)
+{
 	mlc_status	st;
 	int			n,
 				p,
@@ -121,6 +128,10 @@ mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 	for (j = 0; j < d; j++)
 		if (!isfinite(beta[j]))
 			return mlc_fail(err, MLC_EINVAL, NULL, "non-finite logistic coefficient %d", j);
+	if (class_weight != NULL)
+		for (j = 0; j < 2; j++)
+			if (!(isfinite(class_weight[j]) && class_weight[j] > 0.0))
+				return mlc_fail(err, MLC_EINVAL, NULL, "class weight %d is not a positive number", j);
 	memset(partial, 0, sizeof(double) * MLC_LOGISTIC_PARTIAL_DOUBLES(p));
 	if (n == 0)
 		return MLC_OK;
@@ -170,10 +181,22 @@ mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 			double		y = b->y[i];
 
 			/* y t - log(1 + exp(t)), stable for large |t| */
-			ll += y * t - softplus(t);
+			if (class_weight == NULL)
+			{
+				ll += y * t - softplus(t);
+				w[i] = logistic_weight(t);
+				eta[i] = y - sigmoid(t);
+			}
+			else
+			{
+				/* the row's loss, gradient and Hessian terms times its class's weight */
+				double		cw = class_weight[y == 1.0];
+
+				ll += cw * (y * t - softplus(t));
+				w[i] = cw * logistic_weight(t);
+				eta[i] = cw * (y - sigmoid(t));
+			}
 			npos += y;
-			w[i] = logistic_weight(t);
-			eta[i] = y - sigmoid(t);
 		}
 		/* gradient and Hessian: column dot products in row order */
 		{
@@ -472,6 +495,13 @@ mlc_status
 mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 				  mlc_error *err)
 {
+	return mlc_softmax_chunk_weighted(b, K, W, NULL, partial, err);
+}
+
+mlc_status
+mlc_softmax_chunk_weighted(const mlc_block *b, int K, const double *W, const double *class_weight,
+						   double *partial, mlc_error *err)
+{
 	mlc_status	st;
 	int			n,
 				p,
@@ -497,6 +527,10 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 	for (j = 0; (size_t) j < kd; j++)
 		if (!isfinite(W[j]))
 			return mlc_fail(err, MLC_EINVAL, NULL, "non-finite softmax weight %d", j);
+	if (class_weight != NULL)
+		for (c = 0; c < K; c++)
+			if (!(isfinite(class_weight[c]) && class_weight[c] > 0.0))
+				return mlc_fail(err, MLC_EINVAL, NULL, "class weight %d is not a positive number", c);
 	memset(partial, 0, sizeof(double) * MLC_SOFTMAX_PARTIAL_DOUBLES(p, K));
 	if (n == 0)
 		return MLC_OK;
@@ -558,9 +592,21 @@ mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 			IX(Z, n, i, c) -= m;	/* keep the shifted score */
 		}
 		lse = log(sum);
-		nll += lse - IX(Z, n, i, yi);
-		for (c = 0; c < K; c++)
-			IX(Z, n, i, c) = exp(IX(Z, n, i, c) - lse) - (c == yi ? 1.0 : 0.0);
+		if (class_weight == NULL)
+		{
+			nll += lse - IX(Z, n, i, yi);
+			for (c = 0; c < K; c++)
+				IX(Z, n, i, c) = exp(IX(Z, n, i, c) - lse) - (c == yi ? 1.0 : 0.0);
+		}
+		else
+		{
+			/* the row's loss and gradient times its class's weight */
+			double		cw = class_weight[yi];
+
+			nll += cw * (lse - IX(Z, n, i, yi));
+			for (c = 0; c < K; c++)
+				IX(Z, n, i, c) = cw * (exp(IX(Z, n, i, c) - lse) - (c == yi ? 1.0 : 0.0));
+		}
 	}
 	for (c = 0; c < K; c++)
 	{
@@ -985,7 +1031,10 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 				trace = 0.0,
 				sp = 0.0,
 				sr = 0.0,
-				sf = 0.0;
+				sf = 0.0,
+				wp = 0.0,
+				wr = 0.0,
+				wf = 0.0;
 	int			c,
 				r;
 
@@ -993,6 +1042,7 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 		return;
 	out->accuracy = out->precision = out->recall = out->f1 = NAN;
 	out->macro_precision = out->macro_recall = out->macro_f1 = NAN;
+	out->weighted_precision = out->weighted_recall = out->weighted_f1 = NAN;
 	if (K < 2 || K > MLC_CLASSIFY_MAX_CLASSES || confusion == NULL)
 		return;
 	for (r = 0; r < K; r++)
@@ -1023,6 +1073,9 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 		sp += pr;
 		sr += rc;
 		sf += f1;
+		wp += truth * pr;
+		wr += truth * rc;
+		wf += truth * f1;
 		if (K == 2 && c == 1)
 		{
 			out->precision = pr;
@@ -1033,6 +1086,12 @@ mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *out)
 	out->macro_precision = sp / K;
 	out->macro_recall = sr / K;
 	out->macro_f1 = sf / K;
+	if (total > 0.0)
+	{
+		out->weighted_precision = wp / total;
+		out->weighted_recall = wr / total;
+		out->weighted_f1 = wf / total;
+	}
 }
 
 /* (score, label) ascending; equal pairs are interchangeable */
@@ -1120,6 +1179,38 @@ mlc_roc_auc(int64_t n, double *score, double *label)
 		neg_below += neg;
 	}
 	return u / ((double) npos * (double) (n - npos));
+}
+
+double
+mlc_average_precision(int64_t n, double *score, double *label)
+{
+	int64_t		npos = sort_scores(n, score, label),
+				i,
+				j;
+	double		tp = 0.0,
+				fp = 0.0,
+				prev_recall = 0.0,
+				ap = 0.0;
+
+	if (npos <= 0)
+		return NAN;
+	/* descending: walk the ascending sort from the end, one point per score */
+	for (i = n - 1; i >= 0; i = j)
+	{
+		double		recall;
+
+		for (j = i; j >= 0 && score[j] == score[i]; j--)
+		{
+			if (label[j] == 1.0)
+				tp += 1.0;
+			else
+				fp += 1.0;
+		}
+		recall = tp / (double) npos;
+		ap += (recall - prev_recall) * (tp / (tp + fp));
+		prev_recall = recall;
+	}
+	return ap;
 }
 
 int64_t

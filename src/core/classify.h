@@ -44,6 +44,14 @@
  */
 mlc_status	mlc_logistic_chunk(const mlc_block *b, const double *beta, double *partial,
 							   mlc_error *err);
+/*
+ * The same with each row's log-likelihood, gradient and Hessian terms
+ * multiplied by class_weight[y] (2 positive finite values; NULL: all 1,
+ * the same bits as mlc_logistic_chunk).  [0] and [2] stay row counts.
+ */
+mlc_status	mlc_logistic_chunk_weighted(const mlc_block *b, const double *beta,
+										const double *class_weight, double *partial,
+										mlc_error *err);
 /* into += other, element by element (both MLC_LOGISTIC_PARTIAL_DOUBLES(p)). */
 void		mlc_logistic_combine(int p, double *into, const double *other);
 
@@ -118,6 +126,11 @@ void		mlc_logistic_summary_free(struct mlc_logistic_summary *s);
  * y not an integer in 0..K-1 or a non-finite X value; K >= 2.  n == 0 writes zeros. */
 mlc_status	mlc_softmax_chunk(const mlc_block *b, int K, const double *W, double *partial,
 							  mlc_error *err);
+/* The same with each row's loss and gradient terms times class_weight[y]
+ * (K positive finite values; NULL: all 1).  [0] stays the row count. */
+mlc_status	mlc_softmax_chunk_weighted(const mlc_block *b, int K, const double *W,
+									   const double *class_weight, double *partial,
+									   mlc_error *err);
 /* into += other, element by element. */
 void		mlc_softmax_combine(int p, int K, double *into, const double *other);
 
@@ -191,6 +204,10 @@ typedef struct mlc_class_metrics_out
 	double		macro_precision;
 	double		macro_recall;
 	double		macro_f1;
+	/* mean over classes weighted by their true rows (support) */
+	double		weighted_precision;
+	double		weighted_recall;
+	double		weighted_f1;
 } mlc_class_metrics_out;
 
 /*
@@ -209,6 +226,15 @@ void		mlc_class_metrics(int K, const double *confusion, mlc_class_metrics_out *o
  * not 0 or 1.
  */
 double		mlc_roc_auc(int64_t n, double *score, double *label);
+
+/*
+ * Average precision (scikit-learn's average_precision_score): the sum over
+ * distinct scores, from the highest, of (R_n - R_{n-1}) P_n, where P_n and
+ * R_n are the precision and recall of rows scoring at least the n-th
+ * score.  Reorders both arrays.  NAN without positives or for invalid input
+ * (as mlc_roc_auc).
+ */
+double		mlc_average_precision(int64_t n, double *score, double *label);
 
 /*
  * ROC curve: (threshold, fpr, tpr) for the leading (+inf, 0, 0) point and

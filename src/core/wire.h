@@ -75,7 +75,9 @@ enum
 	MLC_PASS_SOFTMAX = 4,
 	MLC_PASS_SAMPLE = 5,
 	MLC_PASS_KMEANS = 6,
-	MLC_PASS_NB = 7
+	MLC_PASS_NB = 7,
+	MLC_PASS_LOGISTIC_W = 8,	/* MLC_PASS_LOGISTIC with a weight per class after beta */
+	MLC_PASS_SOFTMAX_W = 9		/* MLC_PASS_SOFTMAX with a weight per class after W */
 };
 
 /* The combine rule of a pass, or 0 for a pass without one. */

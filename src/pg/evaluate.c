@@ -2,7 +2,8 @@
  * evaluate.c: ml._auc_agg(score, positive), the exact ROC AUC of scored
  * rows as a parallel aggregate: partial states collect the scores of
  * positive and negative rows, the final function sorts them once (the
- * core's mlc_roc_auc, ties counting one half).
+ * core's mlc_roc_auc, ties counting one half); ml._ap_agg the same with
+ * the average precision (mlc_average_precision).
  */
 #include "postgres.h"
 
@@ -142,4 +143,19 @@ ml_auc_final(PG_FUNCTION_ARGS)
 	if (isnan(auc))
 		PG_RETURN_NULL();		/* one class only */
 	PG_RETURN_FLOAT8(auc);
+}
+
+PG_FUNCTION_INFO_V1(ml_ap_final);
+Datum
+ml_ap_final(PG_FUNCTION_ARGS)
+{
+	AucState   *st = PG_ARGISNULL(0) ? NULL : (AucState *) PG_GETARG_POINTER(0);
+	double		ap;
+
+	if (st == NULL || st->n == 0)
+		PG_RETURN_NULL();
+	ap = mlc_average_precision(st->n, st->score, st->label);
+	if (isnan(ap))
+		PG_RETURN_NULL();		/* no positive row */
+	PG_RETURN_FLOAT8(ap);
 }

@@ -108,9 +108,92 @@ ml_search_score_name(mlc_task task)
 	}
 }
 
-/* One row set's metrics as a JSON member; returns the search score. */
+/*
+ * The metrics a search can score trials by: those its evaluation pass
+ * computes on each fold (from sums and the confusion matrix), with their
+ * direction.  ROC AUC, average precision and top-k accuracy need every
+ * row's scores, which the pass does not keep.
+ */
+typedef struct SearchMetric
+{
+	mlc_task	task;
+	const char *name;
+	bool		higher_is_better;
+	bool		binary_only;
+} SearchMetric;
+
+static const SearchMetric search_metrics[] = {
+	{MLC_TASK_REGRESSION, "r2", true, false},
+	{MLC_TASK_REGRESSION, "explained_variance", true, false},
+	{MLC_TASK_REGRESSION, "rmse", false, false},
+	{MLC_TASK_REGRESSION, "mae", false, false},
+	{MLC_TASK_CLASSIFICATION, "accuracy", true, false},
+	{MLC_TASK_CLASSIFICATION, "precision", true, true},
+	{MLC_TASK_CLASSIFICATION, "recall", true, true},
+	{MLC_TASK_CLASSIFICATION, "f1", true, true},
+	{MLC_TASK_CLASSIFICATION, "macro_precision", true, false},
+	{MLC_TASK_CLASSIFICATION, "macro_recall", true, false},
+	{MLC_TASK_CLASSIFICATION, "macro_f1", true, false},
+	{MLC_TASK_CLASSIFICATION, "weighted_precision", true, false},
+	{MLC_TASK_CLASSIFICATION, "weighted_recall", true, false},
+	{MLC_TASK_CLASSIFICATION, "weighted_f1", true, false},
+	{MLC_TASK_CLASSIFICATION, "log_loss", false, false},
+	{MLC_TASK_CLUSTERING, "negative_mean_inertia", true, false},
+	{MLC_TASK_CLUSTERING, "mean_inertia", false, false},
+	{MLC_TASK_CLUSTERING, "inertia", false, false},
+};
+
+bool
+ml_search_score_check(mlc_task task, int K, const char *name)
+{
+	StringInfoData names;
+	int			i;
+
+	initStringInfo(&names);
+	for (i = 0; i < (int) lengthof(search_metrics); i++)
+	{
+		const SearchMetric *sm = &search_metrics[i];
+
+		if (sm->task != task)
+			continue;
+		if (sm->binary_only && K != 2)
+		{
+			if (strcmp(sm->name, name) == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("search score \"%s\" needs two classes, the target has %d", name, K),
+						 errhint("Use macro_%s or weighted_%s.", name, name)));
+			continue;
+		}
+		if (strcmp(sm->name, name) == 0)
+			return sm->higher_is_better;
+		appendStringInfo(&names, "%s%s", names.len ? ", " : "", sm->name);
+	}
+	if (strcmp(name, "roc_auc") == 0 || strncmp(name, "roc_auc_ovr", 11) == 0 ||
+		strncmp(name, "average_precision", 17) == 0 || strncmp(name, "top_", 4) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("a search cannot score trials by \"%s\"", name),
+				 errdetail("The search evaluates each fold from counts and sums; %s needs every row's scores.", name),
+				 errhint("Score by one of: %s.", names.data)));
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("unknown search score \"%s\"", name),
+			 errhint("Score by one of: %s.", names.data)));
+	return true;				/* not reached */
+}
+
+/* The value of metric name, when want names it. */
+static void
+pick(const char *want, const char *name, double v, double *out)
+{
+	if (want != NULL && strcmp(want, name) == 0)
+		*out = v;
+}
+
+/* One row set's metrics as a JSON member; returns the value of the metric score_name. */
 static double
-metrics_json(StringInfo buf, const char *name, const mlc_model *m, const double *e)
+metrics_json(StringInfo buf, const char *name, const mlc_model *m, const double *e, const char *score_name)
 {
 	double		score = NAN;
 
@@ -137,7 +220,10 @@ metrics_json(StringInfo buf, const char *name, const mlc_model *m, const double 
 				ml_json_key_number(buf, "mae", mae, true);
 				ml_json_key_number(buf, "explained_variance", ev, true);
 				ml_json_key_number(buf, "rows", rm->n, true);
-				score = r2;
+				pick(score_name, "r2", r2, &score);
+				pick(score_name, "rmse", rmse, &score);
+				pick(score_name, "mae", mae, &score);
+				pick(score_name, "explained_variance", ev, &score);
 			}
 			break;
 		case MLC_TASK_CLASSIFICATION:
@@ -163,7 +249,17 @@ metrics_json(StringInfo buf, const char *name, const mlc_model *m, const double 
 				ml_json_key_number(buf, "macro_f1", cm.macro_f1, true);
 				ml_json_key_number(buf, "log_loss", e[1] / e[0], true);
 				ml_json_key_number(buf, "rows", e[0], true);
-				score = cm.accuracy;
+				pick(score_name, "accuracy", cm.accuracy, &score);
+				pick(score_name, "precision", cm.precision, &score);
+				pick(score_name, "recall", cm.recall, &score);
+				pick(score_name, "f1", cm.f1, &score);
+				pick(score_name, "macro_precision", cm.macro_precision, &score);
+				pick(score_name, "macro_recall", cm.macro_recall, &score);
+				pick(score_name, "macro_f1", cm.macro_f1, &score);
+				pick(score_name, "weighted_precision", cm.weighted_precision, &score);
+				pick(score_name, "weighted_recall", cm.weighted_recall, &score);
+				pick(score_name, "weighted_f1", cm.weighted_f1, &score);
+				pick(score_name, "log_loss", e[1] / e[0], &score);
 			}
 			break;
 		default:
@@ -176,7 +272,9 @@ metrics_json(StringInfo buf, const char *name, const mlc_model *m, const double 
 			ml_json_key_number(buf, "inertia", e[1], false);
 			ml_json_key_number(buf, "mean_inertia", e[1] / e[0], true);
 			ml_json_key_number(buf, "rows", e[0], true);
-			score = -e[1] / e[0];
+			pick(score_name, "negative_mean_inertia", -e[1] / e[0], &score);
+			pick(score_name, "mean_inertia", e[1] / e[0], &score);
+			pick(score_name, "inertia", e[1], &score);
 			break;
 	}
 	appendStringInfoChar(buf, '}');
@@ -210,8 +308,9 @@ ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc
 		memcpy(params + 1, enc, enc_len);
 		partial = ml_fit_pass(fit, PASS_EVAL);
 	}
-	metrics_json(buf, train_name, model, partial);
+	metrics_json(buf, train_name, model, partial, NULL);
 	appendStringInfoString(buf, ", ");
-	score = metrics_json(buf, valid_name, model, partial + E);
+	score = metrics_json(buf, valid_name, model, partial + E,
+						 fit->score_name != NULL ? fit->score_name : ml_search_score_name(model->task));
 	return score;
 }

@@ -26,6 +26,10 @@ typedef struct MLFit
 	int64		train_rows_hint;	/* for the sampling rate */
 	char	  **feature_names;	/* plan->p expanded names */
 	int			partial_doubles;
+	const char *score_name;		/* the search's metric; NULL: ml_search_score_name */
+	/* class weights (glm): 0 none, 1 given in class_weight, 2 balanced over the fit's train rows */
+	int			class_weight_mode;
+	const double *class_weight; /* n_classes values, mode 1 */
 	/* results */
 	int64		n_train;
 	int64		n_valid;
@@ -77,12 +81,14 @@ extern void ml_fit_run(MLFit *fit);
 /*
  * Metrics of an encoded model (built from fit's arrays by the caller) on
  * the fit's training rows and validation rows: appends two JSON objects,
- * "train" and "valid" (named as given) to buf, and returns the score used
- * by hyperparameter search on the validation rows (higher is better).
+ * "train" and "valid" (named as given) to buf, and returns the value of
+ * the search's metric (fit->score_name) on the validation rows.
  */
 extern double ml_fit_evaluate(MLFit *fit, const mlc_model *model, const uint8 *enc, size_t enc_len,
 							  StringInfo buf, const char *train_name, const char *valid_name);
 extern const char *ml_search_score_name(mlc_task task);
+/* Whether higher is better for a search metric; ERROR (22023, valid names listed) for another name. */
+extern bool ml_search_score_check(mlc_task task, int K, const char *name);
 
 /* The steps every algorithm takes (fit_common.c). */
 /* Runs a pass with params[PARAM_HOLDOUT] set; its combined partial (engine.h). */

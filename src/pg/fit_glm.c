@@ -1,7 +1,10 @@
 /*
  * fit_glm.c: logistic regression (Newton steps from each pass's gradient
  * and Hessian) and softmax regression (L-BFGS on each pass's loss and
- * gradient).
+ * gradient).  With class weights the passes are PASS_LOGISTIC_W and
+ * PASS_SOFTMAX_W, whose parameters end in a weight per class; "balanced"
+ * weights come from the class counts of a first, unweighted pass at zero
+ * on the fit's own training rows (a fold's, in a search).
  */
 #include "postgres.h"
 
@@ -65,22 +68,28 @@ ml_glm_partial(int pass_kind, const MLChunk *c, const double *params, double *pa
 	switch (pass_kind)
 	{
 		case PASS_LOGISTIC:
+		case PASS_LOGISTIC_W:
 			{
 				Size		L = MLC_LOGISTIC_PARTIAL_DOUBLES(p);
 
-				ml_check_core(mlc_logistic_chunk(&tr, prm, partial, &err), &err);
+				/* the validation loss stays unweighted */
+				ml_check_core(mlc_logistic_chunk_weighted(&tr, prm, pass_kind == PASS_LOGISTIC_W ? prm + p + 1 : NULL,
+														  partial, &err), &err);
 				partial[L] = logistic_loss_sum(&va, prm);
 				partial[L + 1] = (double) va.n;
 				column_sums(&tr, partial + L + 2);
 			}
 			break;
 		case PASS_SOFTMAX:
+		case PASS_SOFTMAX_W:
 			{
 				int			K = (int) prm[0];
 				Size		S = MLC_SOFTMAX_PARTIAL_DOUBLES(p, K);
 				double	   *tmp = palloc(sizeof(double) * S);
 
-				ml_check_core(mlc_softmax_chunk(&tr, K, prm + 1, partial, &err), &err);
+				ml_check_core(mlc_softmax_chunk_weighted(&tr, K, prm + 1,
+														 pass_kind == PASS_SOFTMAX_W ? prm + 1 + (Size) K * (p + 1) : NULL,
+														 partial, &err), &err);
 				ml_check_core(mlc_softmax_chunk(&va, K, prm + 1, tmp, &err), &err);
 				partial[S] = tmp[1];
 				partial[S + 1] = (double) va.n;
@@ -117,6 +126,79 @@ loss_tail(MLFit *fit, const double *part, Size off, double n_train, double *mean
 	return valid_n > 0 ? valid_sum / valid_n : NAN;
 }
 
+/*
+ * The class weights of a weighted fit into w (K values), or false for an
+ * unweighted one.  Balanced: n / (K * count(class)) over the fit's train
+ * rows, counted by an unweighted pass (at zero coefficients, where the
+ * counts can be read off the partial).
+ */
+static bool
+class_weights(MLFit *fit, double *w)
+{
+	int			K = fit->plan->n_classes,
+				p = fit->plan->p,
+				c;
+	double	   *params = ml_engine_params(fit->engine) + PARAM_FIRST;
+	double	   *part;
+	double		n;
+
+	if (fit->class_weight_mode == 0)
+		return false;
+	if (fit->class_weight_mode == 1)
+	{
+		memcpy(w, fit->class_weight, sizeof(double) * K);
+		return true;
+	}
+	if (fit->alg == MLC_ALG_LOGISTIC)
+	{
+		memset(params, 0, sizeof(double) * (p + 1));
+		part = ml_fit_pass(fit, PASS_LOGISTIC);
+		n = part[0];
+		w[1] = part[2];			/* rows of the second class */
+		w[0] = n - part[2];
+	}
+	else
+	{
+		params[0] = K;
+		memset(params + 1, 0, sizeof(double) * K * (p + 1));
+		part = ml_fit_pass(fit, PASS_SOFTMAX);
+		n = part[0];
+		/* at W = 0 the intercept gradient of class c is n / K - count(c) */
+		for (c = 0; c < K; c++)
+			w[c] = round(n / K - part[2 + (Size) c * (p + 1)]);
+	}
+	for (c = 0; c < K; c++)
+	{
+		if (w[c] <= 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_EXCEPTION),
+					 errmsg("\"class_weight\": \"balanced\" needs every class in the training rows"),
+					 errdetail("Class \"%s\" has no training rows%s.", fit->plan->classes[c],
+							   fit->holdout >= 0 ? " outside a fold of the search" : ""),
+					 errhint("Give the weights as a map of class to weight, or use fewer folds.")));
+		w[c] = n / ((double) K * w[c]);
+	}
+	return true;
+}
+
+/* The class weights in the summary, a member "class_weight": {class: weight}. */
+static void
+summary_class_weights(MLFit *fit, const double *w)
+{
+	int			c;
+
+	appendStringInfoString(&fit->summary, ", \"class_weight\": {");
+	for (c = 0; c < fit->plan->n_classes; c++)
+	{
+		if (c)
+			appendStringInfoString(&fit->summary, ", ");
+		escape_json(&fit->summary, fit->plan->classes[c]);
+		appendStringInfoString(&fit->summary, ": ");
+		ml_json_number(&fit->summary, w[c]);
+	}
+	appendStringInfoChar(&fit->summary, '}');
+}
+
 static void
 fit_logistic(MLFit *fit)
 {
@@ -132,6 +214,8 @@ fit_logistic(MLFit *fit)
 	mlc_status	st;
 	TimestampTz t0 = GetCurrentTimestamp();
 	int			it;
+	double		cw[2];
+	bool		weighted = class_weights(fit, cw);
 
 	fit->converged = false;
 	for (it = 1; it <= (int) fit->hp.max_iter; it++)
@@ -143,7 +227,9 @@ fit_logistic(MLFit *fit)
 		int			j;
 
 		memcpy(ml_engine_params(fit->engine) + PARAM_FIRST, beta, sizeof(double) * d);
-		part = ml_fit_pass(fit, PASS_LOGISTIC);
+		if (weighted)
+			memcpy(ml_engine_params(fit->engine) + PARAM_FIRST + d, cw, sizeof(cw));
+		part = ml_fit_pass(fit, weighted ? PASS_LOGISTIC_W : PASS_LOGISTIC);
 		memcpy(acc, part, sizeof(double) * L);
 		valid_loss = loss_tail(fit, part, L, acc[0], means, it == 1);
 		if (acc[2] == 0 || acc[2] == acc[0])
@@ -182,6 +268,16 @@ fit_logistic(MLFit *fit)
 	ml_fit_add_array(fit, "feature_mean", 1, p, means);
 	ml_fit_add_array(fit, "coef", 1, d, beta);
 	ml_fit_summary_coefficients(fit, beta, s.std_error, s.z, "z", s.p_value, s.odds_ratio);
+	if (weighted)
+	{
+		/* the weighted likelihood's: its null model has the weighted class shares */
+		double		n1 = cw[1] * acc[2],
+					n0 = cw[0] * (acc[0] - acc[2]);
+
+		s.null_loglik = n1 * log(n1 / (n0 + n1)) + n0 * log(n0 / (n0 + n1));
+		s.pseudo_r2 = s.null_loglik != 0 ? 1 - s.loglik / s.null_loglik : NAN;
+		summary_class_weights(fit, cw);
+	}
 	ml_json_key_number(&fit->summary, "log_likelihood", s.loglik, true);
 	ml_json_key_number(&fit->summary, "null_log_likelihood", s.null_loglik, true);
 	ml_json_key_number(&fit->summary, "deviance", s.deviance, true);
@@ -211,9 +307,12 @@ fit_softmax(MLFit *fit)
 				last_iter = -1,
 				c;
 	StringInfo	buf = &fit->summary;
+	double	   *cw = palloc(sizeof(double) * K);
+	bool		weighted;
 
 	if (opt == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	weighted = class_weights(fit, cw);
 	while (status == MLC_LBFGS_EVALUATE)
 	{
 		double	   *part;
@@ -222,7 +321,9 @@ fit_softmax(MLFit *fit)
 
 		params[0] = K;
 		memcpy(params + 1, W, sizeof(double) * nw);
-		part = ml_fit_pass(fit, PASS_SOFTMAX);
+		if (weighted)
+			memcpy(params + 1 + nw, cw, sizeof(double) * K);
+		part = ml_fit_pass(fit, weighted ? PASS_SOFTMAX_W : PASS_SOFTMAX);
 		memcpy(acc, part, sizeof(double) * S);
 		valid_loss = loss_tail(fit, part, S, acc[0], means, evals == 0);
 		mlc_softmax_objective(p, K, acc, W, fit->hp.alpha, &f, g);
@@ -269,6 +370,8 @@ fit_softmax(MLFit *fit)
 		}
 	}
 	appendStringInfoChar(buf, ']');
+	if (weighted)
+		summary_class_weights(fit, cw);
 	ml_json_key_number(buf, "objective", fit->objective, true);
 	ml_json_key_number(buf, "function_evaluations", evals, true);
 }
@@ -284,7 +387,8 @@ glm_partial_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 static Size
 glm_param_doubles(mlc_algorithm alg, const mlc_hparams *hp, int p, int K)
 {
-	return PARAM_FIRST + 1 + (alg == MLC_ALG_SOFTMAX ? (Size) K : 1) * ((Size) p + 1);
+	/* K (softmax), coefficients, a weight per class */
+	return PARAM_FIRST + 1 + (alg == MLC_ALG_SOFTMAX ? (Size) K : 1) * ((Size) p + 1) + Max(K, 2);
 }
 
 static void

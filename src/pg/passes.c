@@ -41,6 +41,18 @@ params_softmax(const double *prm, int p)
 }
 
 static double
+params_linear_weighted(const double *prm, int p)
+{
+	return 1 + p + 2;			/* intercept, coefficients, two class weights */
+}
+
+static double
+params_softmax_weighted(const double *prm, int p)
+{
+	return 1 + prm[0] * (p + 1) + prm[0];	/* K, coefficients, a weight per class */
+}
+
+static double
 params_sample(const double *prm, int p)
 {
 	return 3;					/* lo, hi, seed */
@@ -140,6 +152,8 @@ const MLPassDef ml_passes[ML_N_PASSES] = {
 	[PASS_SOFTMAX] = {"softmax", ml_glm_partial, combine_add, -1, ML_COMBINE_ADD, false, false, params_softmax},
 	[PASS_SAMPLE] = {"sample", ml_common_partial, NULL, -1, ML_COMBINE_SAMPLE, false, false, params_sample},
 	[PASS_KMEANS] = {"kmeans", ml_kmeans_partial, combine_add, -1, ML_COMBINE_ADD, false, false, params_kmeans},
+	[PASS_LOGISTIC_W] = {"logistic_weighted", ml_glm_partial, combine_add, -1, ML_COMBINE_ADD, false, false, params_linear_weighted},
+	[PASS_SOFTMAX_W] = {"softmax_weighted", ml_glm_partial, combine_add, -1, ML_COMBINE_ADD, false, false, params_softmax_weighted},
 	[PASS_NB] = {"naive_bayes", ml_naive_bayes_partial, combine_nb, PARAM_FIRST, ML_COMBINE_NB, false, false, params_nb},
 	[PASS_TREE_INIT] = {"tree_init", ml_tree_partial, combine_tree_init, -1, ML_COMBINE_NONE, false, true, NULL},
 	[PASS_TREE_GRAD] = {"tree_gradients", ml_tree_partial, combine_tree_grad, PARAM_FIRST + 1, ML_COMBINE_NONE, false, false, NULL},

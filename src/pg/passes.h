@@ -28,6 +28,8 @@ typedef enum MLPass
 	PASS_SAMPLE = MLC_PASS_SAMPLE,	/* kmeans, trees: a content-hash sample of rows */
 	PASS_KMEANS = MLC_PASS_KMEANS,	/* per-centroid sums of every run */
 	PASS_NB = MLC_PASS_NB,		/* per-class moments */
+	PASS_LOGISTIC_W = MLC_PASS_LOGISTIC_W,	/* PASS_LOGISTIC with class weights */
+	PASS_SOFTMAX_W = MLC_PASS_SOFTMAX_W,	/* PASS_SOFTMAX with class weights */
 	PASS_TREE_INIT,				/* trees (tree_partials.c): bin the rows */
 	PASS_TREE_GRAD,
 	PASS_TREE_HIST,

@@ -239,6 +239,59 @@ typedef struct Trial
 	double		sd;
 } Trial;
 
+/*
+ * ml._fit's options: "score", the search's metric, and "class_weight",
+ * "balanced" or an array of a positive weight per class in class order
+ * (train_model resolves a map of class names to it).
+ */
+static void
+read_fit_options(Jsonb *opts, mlc_algorithm alg, const MLPlan *plan, MLFit *fit)
+{
+	JsonbValue *v;
+
+	if (opts == NULL || !JB_ROOT_IS_OBJECT(opts))
+		return;
+	v = getKeyJsonValueFromContainer(&opts->root, "score", 5, NULL);
+	if (v != NULL && v->type == jbvString)
+	{
+		fit->score_name = pnstrdup(v->val.string.val, v->val.string.len);
+	}
+	v = getKeyJsonValueFromContainer(&opts->root, "class_weight", 12, NULL);
+	if (v == NULL || v->type == jbvNull)
+		return;
+	if (alg != MLC_ALG_LOGISTIC && alg != MLC_ALG_SOFTMAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s takes no \"class_weight\"", mlc_algorithm_name(alg)),
+				 errhint("Class weights apply to logistic_regression and softmax_regression.")));
+	if (v->type == jbvString && v->val.string.len == 8 && memcmp(v->val.string.val, "balanced", 8) == 0)
+		fit->class_weight_mode = 2;
+	else if (v->type == jbvBinary && JsonContainerIsArray(v->val.binary.data) &&
+			 JsonContainerSize(v->val.binary.data) == (uint32) plan->n_classes)
+	{
+		double	   *w = palloc(sizeof(double) * plan->n_classes);
+		int			c;
+
+		for (c = 0; c < plan->n_classes; c++)
+		{
+			JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, c);
+
+			w[c] = e != NULL && e->type == jbvNumeric
+				? DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(e->val.numeric))) : NAN;
+			if (!(isfinite(w[c]) && w[c] > 0))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("the weight of class \"%s\" must be a positive number", plan->classes[c])));
+		}
+		fit->class_weight_mode = 1;
+		fit->class_weight = w;
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"class_weight\" must be \"balanced\" or a weight for each of the %d classes", plan->n_classes)));
+}
+
 PG_FUNCTION_INFO_V1(ml_fit);
 Datum
 ml_fit(PG_FUNCTION_ARGS)
@@ -250,6 +303,8 @@ ml_fit(PG_FUNCTION_ARGS)
 	mlc_hparams hp;
 	Jsonb	   *trials_json = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
 	int			folds = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
+	Jsonb	   *options = PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_JSONB_P(6) : NULL;
+	bool		higher_is_better = true;
 	Relation	rel;
 	MLPlan		plan;
 	int64		train_rows;
@@ -266,7 +321,8 @@ ml_fit(PG_FUNCTION_ARGS)
 				f,
 				j;
 	Trial	   *trials = NULL;
-	MLFit		fit;
+	MLFit		fit,
+				opts;
 	mlc_model	model;
 	mlc_error	err;
 	uint8_t    *enc;
@@ -344,6 +400,14 @@ ml_fit(PG_FUNCTION_ARGS)
 		}
 		plan.folds = folds;
 	}
+	/* the search's metric and the class weights, checked before any row is read */
+	memset(&opts, 0, sizeof(opts));
+	read_fit_options(options, alg, &plan, &opts);
+	if (opts.score_name != NULL)
+		higher_is_better = ml_search_score_check(ml_algorithm_task(alg, plan.n_classes), plan.n_classes,
+												 opts.score_name);
+	else
+		opts.score_name = ml_search_score_name(ml_algorithm_task(alg, plan.n_classes));
 	partial_doubles = ml_fit_partial_doubles(alg, &hp, plan.p, plan.n_classes);
 	param_doubles = ml_fit_param_doubles(alg, &hp, plan.p, plan.n_classes);
 	for (t = 0; t < ntrials; t++)
@@ -361,6 +425,9 @@ ml_fit(PG_FUNCTION_ARGS)
 	engine = ml_engine_begin(rel, &plan, split_attnum, alg, partial_doubles, param_doubles);
 
 	memset(&fit, 0, sizeof(fit));
+	fit.score_name = opts.score_name;
+	fit.class_weight_mode = opts.class_weight_mode;
+	fit.class_weight = opts.class_weight;
 	fit.engine = engine;
 	fit.plan = &plan;
 	fit.alg = alg;
@@ -399,12 +466,13 @@ ml_fit(PG_FUNCTION_ARGS)
 			for (f = 0; f < folds; f++)
 				sq += (trials[t].scores[f] - trials[t].mean) * (trials[t].scores[f] - trials[t].mean);
 			trials[t].sd = folds > 1 ? sqrt(sq / (folds - 1)) : 0;
-			/* NaN scores (e.g. r2 of a constant fold) never win */
-			if (!isnan(trials[t].mean) && (best < 0 || trials[t].mean > trials[best].mean))
+			/* NaN scores (e.g. r2 of a constant fold) never win; the first of equals does */
+			if (!isnan(trials[t].mean) &&
+				(best < 0 || (higher_is_better ? trials[t].mean > trials[best].mean
+							  : trials[t].mean < trials[best].mean)))
 				best = t;
 			ml_progress_notice("trial %d of %d: %s mean %s %.6g (sd %.3g) over %d folds, %.3f s",
-							   t + 1, ntrials, trials[t].params_json,
-							   ml_search_score_name(ml_algorithm_task(alg, plan.n_classes)),
+							   t + 1, ntrials, trials[t].params_json, fit.score_name,
 							   trials[t].mean, trials[t].sd, folds, ml_elapsed_seconds(t0));
 		}
 		if (best < 0)
@@ -512,7 +580,7 @@ ml_fit(PG_FUNCTION_ARGS)
 		{
 			appendStringInfo(&buf, "%s{\"trial\": %d, \"params\": %s, \"score\": ",
 							 t ? ", " : "", t + 1, trials[t].params_json);
-			escape_json(&buf, ml_search_score_name(model.task));
+			escape_json(&buf, fit.score_name);
 			appendStringInfoString(&buf, ", \"fold_scores\": [");
 			for (f = 0; f < folds; f++)
 			{
@@ -622,6 +690,9 @@ ml_class_metrics_sql(PG_FUNCTION_ARGS)
 	ml_json_key_number(&buf, "macro_precision", cm.macro_precision, true);
 	ml_json_key_number(&buf, "macro_recall", cm.macro_recall, true);
 	ml_json_key_number(&buf, "macro_f1", cm.macro_f1, true);
+	ml_json_key_number(&buf, "weighted_precision", cm.weighted_precision, true);
+	ml_json_key_number(&buf, "weighted_recall", cm.weighted_recall, true);
+	ml_json_key_number(&buf, "weighted_f1", cm.weighted_f1, true);
 	appendStringInfoChar(&buf, '}');
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }

@@ -28,6 +28,54 @@ BEGIN
     END IF;
 END $$;
 
+-- The scores of a classifier on labeled rows, read once: the confusion
+-- matrix (row = actual, column = predicted, in the order of classes), the
+-- mean log loss, the top-2 and top-3 hit rates and, per class (one against
+-- the rest, scored by its probability), the support, the exact ROC AUC and
+-- the average precision (NULL where undefined).
+CREATE OR REPLACE FUNCTION ml._classification_stats(ref text, query text, target text, classes text[]) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE AS $$
+BEGIN
+    RETURN ml._as_caller(format($q$
+        WITH scored AS (
+            SELECT array_position(%4$L::text[], ml._text(_ml_row.%1$I)) AS actual, ml.predict_proba(%2$L, _ml_row) AS p
+            FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL
+        ), labeled AS MATERIALIZED (
+            -- rank: classes scoring above the actual one, ties to the earlier class (as the predicted class)
+            SELECT actual, p, (SELECT i FROM generate_subscripts(p, 1) i ORDER BY p[i] DESC, i LIMIT 1) AS predicted,
+                   (SELECT count(*) FROM generate_subscripts(p, 1) i
+                    WHERE p[i] > p[actual] OR (p[i] = p[actual] AND i < actual)) AS rank
+            FROM scored WHERE p IS NOT NULL AND actual IS NOT NULL
+        ), cells AS (
+            SELECT actual, predicted, count(*) AS n FROM labeled GROUP BY 1, 2
+        ), per_class AS (
+            SELECT c, count(*) FILTER (WHERE l.actual = c) AS support,
+                   ml._auc_agg(l.p[c], l.actual = c) AS auc, ml._ap_agg(l.p[c], l.actual = c) AS ap
+            FROM labeled l CROSS JOIN generate_series(1, %5$s) c GROUP BY c
+        )
+        SELECT jsonb_build_object('conf', (SELECT jsonb_agg(coalesce(c.n, 0)::float8 ORDER BY a, b)
+                    FROM generate_series(1, %5$s) a CROSS JOIN generate_series(1, %5$s) b
+                    LEFT JOIN cells c ON c.actual = a AND c.predicted = b),
+                'support', (SELECT jsonb_agg(coalesce(support, 0) ORDER BY c) FROM per_class),
+                'auc', (SELECT jsonb_agg(auc ORDER BY c) FROM per_class),
+                'ap', (SELECT jsonb_agg(ap ORDER BY c) FROM per_class),
+                'result', jsonb_build_object('log_loss', avg(-ln(greatest(p[actual], 1e-15))), 'rows', count(*),
+                                             'unknown_labels', (SELECT count(*) FROM scored WHERE actual IS NULL)),
+                'top_2', avg((rank < 2)::int)::float8, 'top_3', avg((rank < 3)::int)::float8)
+        FROM labeled $q$, target, ref, query, classes, cardinality(classes)));
+END $$;
+
+-- Mean over the classes where v is defined, unweighted (macro) or weighted
+-- by support; NULL when no class has it.
+CREATE OR REPLACE FUNCTION ml._class_average(v jsonb, support jsonb, weighted boolean) RETURNS float8
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN weighted THEN sum(x.value::text::float8 * (s.value::text::float8)) / nullif(sum(s.value::text::float8), 0)
+                ELSE avg(x.value::text::float8) END
+    FROM jsonb_array_elements(v) WITH ORDINALITY x(value, i)
+    JOIN jsonb_array_elements(support) WITH ORDINALITY s(value, j) ON i = j
+    WHERE jsonb_typeof(x.value) = 'number'
+$$;
+
 CREATE OR REPLACE FUNCTION ml._evaluate(model text, source text) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE AS $$
 #variable_conflict use_variable
@@ -38,6 +86,7 @@ DECLARE
     classes text[];
     k integer;
     conf float8[];
+    st jsonb;
 BEGIN
     e := ml._evaluation_source(model, source);
     ref := (e.m).name || '@' || (e.m).version;
@@ -54,29 +103,26 @@ BEGIN
     WHEN 'classification' THEN
         classes := ml.classes(ref);
         k := cardinality(classes);
-        SELECT ARRAY(SELECT jsonb_array_elements_text(x->'conf')::float8), x->'result' INTO conf, result
-        FROM ml._as_caller(format($q$
-            WITH scored AS (
-                SELECT array_position(%4$L::text[], ml._text(_ml_row.%1$I)) AS actual, ml.predict_proba(%2$L, _ml_row) AS p
-                FROM (%3$s) _ml_row WHERE _ml_row.%1$I IS NOT NULL
-            ), labeled AS (
-                SELECT actual, p, (SELECT i FROM generate_subscripts(p, 1) i ORDER BY p[i] DESC, i LIMIT 1) AS predicted
-                FROM scored WHERE p IS NOT NULL AND actual IS NOT NULL
-            ), cells AS (
-                SELECT actual, predicted, count(*) AS n FROM labeled GROUP BY 1, 2
-            )
-            SELECT jsonb_build_object('conf', (SELECT jsonb_agg(coalesce(c.n, 0)::float8 ORDER BY a, b)
-                    FROM generate_series(1, %5$s) a CROSS JOIN generate_series(1, %5$s) b
-                    LEFT JOIN cells c ON c.actual = a AND c.predicted = b),
-                   'result', jsonb_build_object('log_loss', avg(-ln(greatest(p[actual], 1e-15))), 'rows', count(*),
-                                      'unknown_labels', (SELECT count(*) FROM scored WHERE actual IS NULL)))
-            FROM labeled $q$, (e.m).target, ref, e.query, classes, k)) x;
+        st := ml._classification_stats(ref, e.query, (e.m).target, classes);
+        result := st->'result';
         IF (result->>'rows')::bigint = 0 THEN
             RETURN result;
         END IF;
-        result := ml._class_metrics(k, conf) || result;
+        conf := ARRAY(SELECT jsonb_array_elements_text(st->'conf')::float8);
+        result := ml._class_metrics(k, conf) || result
+            || jsonb_build_object('roc_auc_ovr_macro', ml._class_average(st->'auc', st->'support', false),
+                                  'roc_auc_ovr_weighted', ml._class_average(st->'auc', st->'support', true),
+                                  'average_precision_macro', ml._class_average(st->'ap', st->'support', false),
+                                  'average_precision_weighted', ml._class_average(st->'ap', st->'support', true));
         IF k = 2 THEN
-            result := result || jsonb_build_object('roc_auc', ml._roc_auc(ref, e.query, (e.m).target, classes[2]));
+            result := result || jsonb_build_object('roc_auc', ml._roc_auc(ref, e.query, (e.m).target, classes[2]),
+                                                   'average_precision', st->'ap'->1);
+        END IF;
+        IF k > 2 THEN
+            result := result || jsonb_build_object('top_2_accuracy', st->'top_2');
+        END IF;
+        IF k > 3 THEN
+            result := result || jsonb_build_object('top_3_accuracy', st->'top_3');
         END IF;
     WHEN 'clustering' THEN
         result := ml._as_caller(format($q$
@@ -91,6 +137,48 @@ BEGIN
     RETURN result;
 END $$;
 COMMENT ON FUNCTION ml._evaluate(text, text) IS 'metrics of a model on any labeled query, table or snapshot';
+
+CREATE OR REPLACE FUNCTION ml._classification_report(model text, source text)
+RETURNS TABLE (class text, "precision" float8, recall float8, f1 float8, support bigint,
+               roc_auc float8, average_precision float8)
+LANGUAGE plpgsql VOLATILE AS $$
+#variable_conflict use_variable
+DECLARE
+    e record;
+    ref text;
+    classes text[];
+    k integer;
+    st jsonb;
+BEGIN
+    e := ml._evaluation_source(model, source);
+    ref := (e.m).name || '@' || (e.m).version;
+    IF (e.m).task <> 'classification' THEN
+        RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type',
+            HINT = 'ml.evaluate() gives regression and clustering metrics.';
+    END IF;
+    classes := ml.classes(ref);
+    k := cardinality(classes);
+    st := ml._classification_stats(ref, e.query, (e.m).target, classes);
+    -- precision over the predicted column, recall over the actual row (0 where empty, as scikit-learn)
+    RETURN QUERY
+    WITH cm AS (
+        SELECT (o - 1) / k + 1 AS a, (o - 1) % k + 1 AS b, v::text::float8 AS n
+        FROM jsonb_array_elements(st->'conf') WITH ORDINALITY x(v, o)
+    ), pc AS (
+        SELECT c, coalesce((SELECT n FROM cm WHERE a = c AND b = c), 0) AS tp,
+               coalesce((SELECT sum(n) FROM cm WHERE b = c), 0) AS pred,
+               coalesce((SELECT sum(n) FROM cm WHERE a = c), 0) AS truth
+        FROM generate_series(1, k) c
+    ), pr AS (
+        SELECT c, CASE WHEN pred > 0 THEN tp / pred ELSE 0 END AS p,
+               CASE WHEN truth > 0 THEN tp / truth ELSE 0 END AS r, truth
+        FROM pc
+    )
+    SELECT classes[pr.c], pr.p, pr.r, CASE WHEN pr.p + pr.r > 0 THEN 2 * pr.p * pr.r / (pr.p + pr.r) ELSE 0 END,
+           pr.truth::bigint, (st->'auc'->>(pr.c - 1))::float8, (st->'ap'->>(pr.c - 1))::float8
+    FROM pr ORDER BY pr.c;
+END $$;
+COMMENT ON FUNCTION ml._classification_report(text, text) IS 'precision, recall, F1, support, ROC AUC and average precision of each class of a classifier on labeled rows';
 
 CREATE OR REPLACE FUNCTION ml._confusion_matrix(model text, source text)
 RETURNS TABLE (actual text, predicted text, count bigint)

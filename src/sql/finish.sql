@@ -32,7 +32,7 @@ BEGIN
                    '_train_model', '_reproduce', '_cross_validate',
                    '_promote', '_promote_if_better', '_archive', '_rollback',
                    '_describe_model', '_delete_model', '_grant_model', '_revoke_model',
-                   '_evaluate', '_confusion_matrix', '_roc_curve',
+                   '_evaluate', '_confusion_matrix', '_roc_curve', '_classification_report',
                    '_score', '_check_drift',
                    '_export_model', '_import_model']) LOOP
         EXECUTE pg_catalog.format('CREATE OR REPLACE FUNCTION ml.%I(%s) RETURNS %s AS %L, %L LANGUAGE C %s',
@@ -84,7 +84,7 @@ BEGIN
              UNION ALL
              SELECT p::regprocedure FROM unnest(ARRAY['ml._as_caller(text, jsonb)', 'ml._caller_view(text)',
                  'ml._caller_new_relation(text)', 'ml._caller_relation(text)',
-                 'ml._fit(regclass, jsonb, text, jsonb, jsonb, integer)', 'ml._query_relations(text)',
+                 'ml._fit(regclass, jsonb, text, jsonb, jsonb, integer, jsonb)', 'ml._fit_options(text, jsonb, jsonb, jsonb)', 'ml._query_relations(text)',
                  'ml._query_columns(text)', 'ml._model_document(bytea)', 'ml._agg_state_info(bytea)',
                  'ml._check_hyperparams(text, jsonb)', 'ml._caller_owns(regclass)', 'ml._is_query(text)',
                  'ml._can_use_snapshot(ml.snapshots)', 'ml._resolve_source(text)', 'ml._check_grant(text, name, text)',

@@ -90,7 +90,8 @@ BEGIN
         SELECT * INTO search_trials, search_folds
         FROM ml._search_trials(m.search, pl.numeric_hyperparams - ARRAY(SELECT jsonb_object_keys(m.search->'params')), m.seed);
     END IF;
-    fit := ml._fit(snap.relation::regclass, pl.plan, m.algorithm, pl.numeric_hyperparams, search_trials, search_folds);
+    fit := ml._fit(snap.relation::regclass, pl.plan, m.algorithm, pl.numeric_hyperparams, search_trials, search_folds,
+                   ml._fit_options(m.algorithm, pl.plan, m.hyperparams, m.search));
     h := encode(sha256(fit.model), 'hex');
     changed := ml._training_changed_in(m.algorithm, m.extension_version);
     INSERT INTO ml.model_events (action, model_id, snapshot_id, details)

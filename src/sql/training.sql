@@ -3,7 +3,7 @@
 -- registers a new model version.
 
 CREATE OR REPLACE FUNCTION ml._fit(relation regclass, plan jsonb, algorithm text, hyperparams jsonb,
-                        trials jsonb, folds integer,
+                        trials jsonb, folds integer, options jsonb DEFAULT NULL,
                         OUT task text, OUT model bytea, OUT effective_hyperparams jsonb,
                         OUT metrics jsonb, OUT summary jsonb, OUT history jsonb,
                         OUT workers integer, OUT trials jsonb)
@@ -206,7 +206,7 @@ BEGIN
                   HINT = CASE WHEN task = 'tree' THEN 'Trees take "regression" or "classification" (the default: a number is a regression, anything else a classification).'
                               ELSE format('%s is always a %s; "task" chooses only for trees.', algorithm, task) END;
     END IF;
-    numeric_hyperparams := hyperparams - 'impute' - 'engine' - 'task';
+    numeric_hyperparams := hyperparams - 'impute' - 'engine' - 'task' - 'class_weight';
     max_categories := coalesce((numeric_hyperparams->>'max_categories')::numeric, 100);
     max_classes := coalesce((numeric_hyperparams->>'max_classes')::numeric, 100);
     plan := jsonb_build_object('train_rows', snap.train_count, 'engine', coalesce(hyperparams->>'engine', 'parallel'),
@@ -354,11 +354,15 @@ BEGIN
             HINT = 'For example ''{"method": "grid", "params": {"alpha": [0.1, 1, 10]}, "folds": 5}''.';
     END IF;
     FOR k IN SELECT jsonb_object_keys(search) LOOP
-        IF k NOT IN ('method', 'params', 'folds', 'n_iter') THEN
+        IF k NOT IN ('method', 'params', 'folds', 'n_iter', 'score') THEN
             RAISE EXCEPTION 'unknown search key "%"', k USING ERRCODE = 'invalid_parameter_value',
-                HINT = 'Search keys are method, params, folds and n_iter.';
+                HINT = 'Search keys are method, params, folds, n_iter and score.';
         END IF;
     END LOOP;
+    IF search ? 'score' AND jsonb_typeof(search->'score') <> 'string' THEN
+        RAISE EXCEPTION 'search "score" must be the name of a metric' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'For example "score": "macro_f1".';
+    END IF;
     method := coalesce(search->>'method', 'grid');
     IF method NOT IN ('grid', 'random') THEN
         RAISE EXCEPTION 'unknown search method "%"', method USING ERRCODE = 'invalid_parameter_value',
@@ -367,6 +371,10 @@ BEGIN
     params := search->'params';
     IF params IS NULL OR jsonb_typeof(params) <> 'object' OR params = '{}' THEN
         RAISE EXCEPTION 'search needs "params", an object of hyperparameter value lists' USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    IF params ? 'class_weight' THEN
+        RAISE EXCEPTION 'a search cannot vary "class_weight"' USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Set "class_weight" in hyperparams; every trial uses it ("balanced" is computed on each fold''s training rows).';
     END IF;
     FOR k IN SELECT jsonb_object_keys(params) LOOP
         IF jsonb_typeof(params->k) <> 'array' OR jsonb_array_length(params->k) = 0 THEN
@@ -418,6 +426,51 @@ BEGIN
           LIMIT CASE WHEN method = 'random' THEN n_iter END) t;
 END $$;
 
+-- ml._fit's options: the search's metric and the class weights, from
+-- hyperparams->'class_weight': "balanced" or a map of class to a positive
+-- weight (classes not named weigh 1), as an array in the plan's class order.
+CREATE OR REPLACE FUNCTION ml._fit_options(algorithm text, plan jsonb, hyperparams jsonb, search jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    cw jsonb := hyperparams->'class_weight';
+    classes text[] := ARRAY(SELECT jsonb_array_elements_text(plan->'classes'));
+    k text;
+    result jsonb := '{}';
+BEGIN
+    IF search ? 'score' THEN
+        result := jsonb_build_object('score', search->'score');
+    END IF;
+    IF cw IS NULL OR jsonb_typeof(cw) = 'null' THEN
+        RETURN result;
+    END IF;
+    IF algorithm NOT IN ('logistic_regression', 'softmax_regression') THEN
+        RAISE EXCEPTION '% takes no "class_weight"', algorithm USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Class weights apply to logistic_regression and softmax_regression.';
+    END IF;
+    IF cw = '"balanced"' THEN
+        RETURN result || jsonb_build_object('class_weight', 'balanced');
+    END IF;
+    IF jsonb_typeof(cw) <> 'object' THEN
+        RAISE EXCEPTION '"class_weight" must be "balanced" or an object of class to weight, got %', cw
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = format('For example {"class_weight": {%s: 2}}; the classes are %s.',
+                                to_jsonb(classes[cardinality(classes)]), array_to_string(classes, ', '));
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(cw) LOOP
+        IF NOT k = ANY (classes) THEN
+            RAISE EXCEPTION '"class_weight" names class "%", which the target does not have', k
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = format('The classes are %s.', array_to_string(classes, ', '));
+        END IF;
+        IF jsonb_typeof(cw->k) <> 'number' OR (cw->>k)::float8 <= 0 OR (cw->>k)::float8 = 'Infinity' THEN
+            RAISE EXCEPTION 'the weight of class "%" must be a positive number, got %', k, cw->k
+                USING ERRCODE = 'invalid_parameter_value';
+        END IF;
+    END LOOP;
+    RETURN result || jsonb_build_object('class_weight',
+        (SELECT jsonb_agg(coalesce(cw->c, '1') ORDER BY o) FROM unnest(classes) WITH ORDINALITY x(c, o)));
+END $$;
+
 -- Exact ROC AUC of scored rows (ties count one half), as a parallel aggregate.
 CREATE OR REPLACE FUNCTION ml._auc_trans(internal, float8, boolean) RETURNS internal
 AS 'MODULE_PATHNAME', 'ml_auc_trans' LANGUAGE C PARALLEL SAFE;
@@ -433,6 +486,14 @@ CREATE OR REPLACE AGGREGATE ml._auc_agg(score float8, positive boolean) (
     SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
     SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
     FINALFUNC = ml._auc_final, PARALLEL = SAFE
+);
+-- Average precision of scored rows (scikit-learn's average_precision_score), the same states.
+CREATE OR REPLACE FUNCTION ml._ap_final(internal) RETURNS float8
+AS 'MODULE_PATHNAME', 'ml_ap_final' LANGUAGE C PARALLEL SAFE;
+CREATE OR REPLACE AGGREGATE ml._ap_agg(score float8, positive boolean) (
+    SFUNC = ml._auc_trans, STYPE = internal, COMBINEFUNC = ml._auc_combine,
+    SERIALFUNC = ml._auc_serialize, DESERIALFUNC = ml._auc_deserialize,
+    FINALFUNC = ml._ap_final, PARALLEL = SAFE
 );
 
 -- ROC AUC of a binary classifier on a query's rows: the probability that a
@@ -492,9 +553,13 @@ BEGIN
         RAISE EXCEPTION 'pca has no score to search hyperparameters with' USING ERRCODE = 'invalid_parameter_value';
     END IF;
     -- Limits before work: names and bounds of the hyperparameters, the size of a search.
-    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine' - 'task');
+    PERFORM ml._check_hyperparams(algorithm, hyperparams - 'impute' - 'engine' - 'task' - 'class_weight');
+    IF hyperparams ? 'class_weight' AND algorithm NOT IN ('logistic_regression', 'softmax_regression') THEN
+        RAISE EXCEPTION '% takes no "class_weight"', algorithm USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Class weights apply to logistic_regression and softmax_regression.';
+    END IF;
     IF search IS NOT NULL THEN
-        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task', seed);
+        SELECT * INTO search_trials, search_folds FROM ml._search_trials(search, hyperparams - 'impute' - 'engine' - 'task' - 'class_weight', seed);
     END IF;
     snap := ml._training_snapshot(source, test_fraction, seed, target, features, algorithm, hyperparams, split);
 
@@ -536,7 +601,8 @@ BEGIN
     END IF;
 
     pl := ml._training_plan(snap, target, features, algorithm, hyperparams);
-    fit := ml._fit(snap.relation::regclass, pl.plan, algorithm, pl.numeric_hyperparams, search_trials, search_folds);
+    fit := ml._fit(snap.relation::regclass, pl.plan, algorithm, pl.numeric_hyperparams, search_trials, search_folds,
+                   ml._fit_options(algorithm, pl.plan, hyperparams, search));
     secs := extract(epoch FROM clock_timestamp() - t0);
 
     -- Serialize version numbering per model name; other names proceed.
@@ -558,7 +624,8 @@ BEGIN
                            extension_version, parent_id, history, search)
     VALUES (new_id, model_name, new_version, fit.task, algorithm, snap.id, target, features,
             fit.effective_hyperparams || jsonb_build_object('impute', pl.impute, 'engine', pl.plan->>'engine')
-                || CASE WHEN hyperparams ? 'task' THEN jsonb_build_object('task', hyperparams->'task') ELSE '{}' END,
+                || CASE WHEN hyperparams ? 'task' THEN jsonb_build_object('task', hyperparams->'task') ELSE '{}' END
+                || CASE WHEN hyperparams ? 'class_weight' THEN jsonb_build_object('class_weight', hyperparams->'class_weight') ELSE '{}' END,
             seed, metrics, fit.summary, fit.model, encode(sha256(fit.model), 'hex'),
             encode(sha256(int8send(new_id) || fit.model), 'hex'), fit.workers, secs,
             (SELECT extversion FROM pg_extension WHERE extname = 'pg_mlops'), parent, fit.history, search)

@@ -60,6 +60,9 @@ DROP FUNCTION ml._training_snapshot(text, float8, integer);
 DROP FUNCTION ml.snapshot(text, text, float8, integer);
 DROP FUNCTION ml.train_model(text, text, text, text, jsonb, text[], float8, integer, jsonb);
 
+-- ml._fit takes the search's metric and the class weights (options, issue 17).
+DROP FUNCTION ml._fit(regclass, jsonb, text, jsonb, jsonb, integer);
+
 -- ml.promote, ml.archive, ml.rollback and ml.delete_model return an
 -- ml.model_version (registry.sql), not the whole ml.models row with its
 -- bytes; a return type cannot change in place.

@@ -836,6 +836,113 @@ test_softmax_errors(void **state)
 
 /* ---------- metrics ---------- */
 
+/* Class weights: all 1 the same bits, all 2 exactly twice the sums, one
+ * weight per class the weighted sum of per-class chunks; bad weights fail. */
+static void
+test_class_weight_chunks(void **state)
+{
+	enum
+	{
+		n = 40, p = 2, d = 3, K = 3
+	};
+	double		X[n * p],
+				y[n],
+				ys[n],
+				beta[d] = {0.3, -1.0, 0.7},
+				W[K * d] = {0.1, 0.2, -0.3, -0.4, 0.5, 0.1, 0.2, -0.6, 0.3},
+				one[K] = {1, 1, 1},
+				two[K] = {2, 2, 2},
+				cw[2] = {0.5, 3.0},
+				bad[K] = {1, 0, 1},
+				u[MLC_LOGISTIC_PARTIAL_DOUBLES(2)],
+				w[MLC_LOGISTIC_PARTIAL_DOUBLES(2)],
+				s0[MLC_LOGISTIC_PARTIAL_DOUBLES(2)],
+				s1[MLC_LOGISTIC_PARTIAL_DOUBLES(2)],
+				su[MLC_SOFTMAX_PARTIAL_DOUBLES(2, 3)],
+				sw[MLC_SOFTMAX_PARTIAL_DOUBLES(2, 3)];
+	double		X0[n * p],
+				y0[n],
+				X1[n * p],
+				y1[n];
+	uint64_t	st = 7;
+	mlc_block	b = {n, p, X, y},
+				bs = {n, p, X, ys};
+	mlc_error	err;
+	int			i,
+				n0 = 0,
+				n1 = 0;
+	size_t		L = MLC_LOGISTIC_PARTIAL_DOUBLES(2),
+				S = MLC_SOFTMAX_PARTIAL_DOUBLES(2, 3);
+
+	for (i = 0; i < n; i++)
+	{
+		X[i] = unit_rand_normal(&st);
+		X[i + n] = unit_rand_normal(&st);
+		y[i] = unit_rand_uniform(&st) < 0.3 ? 1.0 : 0.0;
+		ys[i] = (double) (i % K);
+	}
+	assert_int_equal(mlc_logistic_chunk(&b, beta, u, &err), MLC_OK);
+	assert_int_equal(mlc_logistic_chunk_weighted(&b, beta, one, w, &err), MLC_OK);
+	assert_memory_equal(u, w, sizeof(double) * L);
+	assert_int_equal(mlc_logistic_chunk_weighted(&b, beta, two, w, &err), MLC_OK);
+	assert_true(w[0] == u[0] && w[2] == u[2]);
+	assert_true(w[1] == 2 * u[1]);
+	for (i = 3; i < (int) L; i++)
+		assert_true(w[i] == 2 * u[i]);
+
+	/* per class: the rows of each class alone, unweighted */
+	for (i = 0; i < n; i++)
+	{
+		if (y[i] == 1.0)
+			n1++;
+		else
+			n0++;
+	}
+	{
+		int			a = 0,
+					c = 0;
+
+		for (i = 0; i < n; i++)
+		{
+			if (y[i] == 1.0)
+			{
+				X1[c] = X[i];
+				X1[c + n1] = X[i + n];
+				y1[c++] = 1.0;
+			}
+			else
+			{
+				X0[a] = X[i];
+				X0[a + n0] = X[i + n];
+				y0[a++] = 0.0;
+			}
+		}
+	}
+	{
+		mlc_block	b0 = {n0, p, X0, y0},
+					b1 = {n1, p, X1, y1};
+
+		assert_int_equal(mlc_logistic_chunk(&b0, beta, s0, &err), MLC_OK);
+		assert_int_equal(mlc_logistic_chunk(&b1, beta, s1, &err), MLC_OK);
+	}
+	assert_int_equal(mlc_logistic_chunk_weighted(&b, beta, cw, w, &err), MLC_OK);
+	for (i = 3; i < (int) L; i++)
+		assert_true(fabs(w[i] - (cw[0] * s0[i] + cw[1] * s1[i])) <= 1e-12 * (1 + fabs(w[i])));
+	assert_true(fabs(w[1] - (cw[0] * s0[1] + cw[1] * s1[1])) <= 1e-12 * (1 + fabs(w[1])));
+	assert_int_equal(mlc_logistic_chunk_weighted(&b, beta, bad, w, &err), MLC_EINVAL);
+
+	assert_int_equal(mlc_softmax_chunk(&bs, K, W, su, &err), MLC_OK);
+	assert_int_equal(mlc_softmax_chunk_weighted(&bs, K, W, one, sw, &err), MLC_OK);
+	assert_memory_equal(su, sw, sizeof(double) * S);
+	assert_int_equal(mlc_softmax_chunk_weighted(&bs, K, W, two, sw, &err), MLC_OK);
+	assert_true(sw[0] == su[0]);
+	for (i = 1; i < (int) S; i++)
+		assert_true(sw[i] == 2 * su[i]);
+	assert_int_equal(mlc_softmax_chunk_weighted(&bs, K, W, bad, sw, &err), MLC_EINVAL);
+	bad[1] = NAN;
+	assert_int_equal(mlc_softmax_chunk_weighted(&bs, K, W, bad, sw, &err), MLC_EINVAL);
+}
+
 static void
 test_class_metrics(void **state)
 {
@@ -855,6 +962,10 @@ test_class_metrics(void **state)
 	assert_true(unit_reldiff(o.macro_recall, 0.67222222222222217) < 1e-15);
 	assert_true(unit_reldiff(o.macro_f1, 0.66666666666666652) < 1e-14);
 	assert_true(isnan(o.precision) && isnan(o.recall) && isnan(o.f1));
+	/* scikit-learn precision_recall_fscore_support(average='weighted') */
+	assert_true(unit_reldiff(o.weighted_precision, 0.6791666666666667) < 1e-15);
+	assert_true(unit_reldiff(o.weighted_recall, 0.6666666666666666) < 1e-15);
+	assert_true(unit_reldiff(o.weighted_f1, 0.6666666666666665) < 1e-14);
 
 	mlc_class_metrics(4, cm4, &o);
 	assert_true(unit_reldiff(o.macro_precision, 0.27500000000000002) < 1e-15);
@@ -872,7 +983,7 @@ test_class_metrics(void **state)
 	assert_true(unit_reldiff(o.macro_f1, 0.69696969696969679) < 1e-14);
 
 	mlc_class_metrics(2, zero, &o);
-	assert_true(isnan(o.accuracy));
+	assert_true(isnan(o.accuracy) && isnan(o.weighted_f1));
 	assert_true(o.precision == 0.0 && o.recall == 0.0 && o.f1 == 0.0);
 	mlc_class_metrics(1, cm3, &o);
 	assert_true(isnan(o.accuracy) && isnan(o.macro_f1));
@@ -914,6 +1025,19 @@ test_roc(void **state)
 		assert_true(t[i] == th[i]);
 		assert_true(fabs(fpr[i] - fpr_ref[i]) < 1e-15);
 		assert_true(fabs(tpr[i] - tpr_ref[i]) < 1e-15);
+	}
+
+	/* scikit-learn average_precision_score */
+	memcpy(s, s0, sizeof(s));
+	memcpy(l, l0, sizeof(l));
+	assert_true(unit_reldiff(mlc_average_precision(10, s, l), 0.8083333333333333) < 1e-15);
+	{
+		double		s1[4] = {2, 2, 2, 2},
+					l1[4] = {0, 1, 1, 0},
+					l2[4] = {0, 0, 0, 0};
+
+		assert_true(mlc_average_precision(4, s1, l1) == 0.5);
+		assert_true(isnan(mlc_average_precision(4, s1, l2)));
 	}
 
 	/* all scores tied: AUC 1/2; one point after the leading one */
@@ -985,6 +1109,7 @@ run_classify_tests(void)
 		cmocka_unit_test(test_lbfgs_limits),
 		cmocka_unit_test(test_softmax_sklearn),
 		cmocka_unit_test(test_softmax_errors),
+		cmocka_unit_test(test_class_weight_chunks),
 		cmocka_unit_test(test_class_metrics),
 		cmocka_unit_test(test_roc),
 		cmocka_unit_test(test_log_loss),

@@ -94,6 +94,29 @@ test_agg_valid_states(void **unused)
 				   sm_params, 11, &len);
 	assert_int_equal(check_state(s, len), MLC_OK);
 	free(s);
+	/* the weighted passes: the engine's states only, a weight per class after the coefficients */
+	{
+		double		lw[1 + 3 + 2] = {-1, 0, 0, 0, 1, 2};
+		double		sw[2 + 3 * 3 + 3] = {-1, 3};
+
+		s = make_state(MLC_AGG_RULE_ADD, MLC_ALG_LOGISTIC, MLC_PASS_LOGISTIC_W, 2, 0,
+					   (int) MLC_LOGISTIC_PARTIAL_DOUBLES(2) + 2 + 2, -1, lw, 6, &len);
+		assert_int_equal(check_state(s, len), MLC_OK);
+		free(s);
+		/* without the weights */
+		s = make_state(MLC_AGG_RULE_ADD, MLC_ALG_LOGISTIC, MLC_PASS_LOGISTIC_W, 2, 0,
+					   (int) MLC_LOGISTIC_PARTIAL_DOUBLES(2) + 2 + 2, -1, lw, 4, &len);
+		assert_int_equal(check_state(s, len), MLC_ECORRUPT);
+		free(s);
+		s = make_state(MLC_AGG_RULE_ADD, MLC_ALG_SOFTMAX, MLC_PASS_SOFTMAX_W, 2, 0,
+					   (int) MLC_SOFTMAX_PARTIAL_DOUBLES(2, 3) + 2 + 2, -1, sw, 14, &len);
+		assert_int_equal(check_state(s, len), MLC_OK);
+		free(s);
+		s = make_state(MLC_AGG_RULE_ADD, MLC_ALG_SOFTMAX, MLC_PASS_SOFTMAX_W, 2, 0,
+					   (int) MLC_SOFTMAX_PARTIAL_DOUBLES(2, 3) + 2 + 2, -1, sw, 11, &len);
+		assert_int_equal(check_state(s, len), MLC_ECORRUPT);
+		free(s);
+	}
 	s = make_state(MLC_AGG_RULE_ADD, MLC_ALG_KMEANS, MLC_PASS_KMEANS, 2, 0,
 				   (int) MLC_KMEANS_PARTIAL_DOUBLES(2, 2, 1) + 2, (int) MLC_KMEANS_PARTIAL_DOUBLES(2, 2, 1),
 				   km_params, 7, &len);
@@ -156,7 +179,8 @@ test_agg_bad_fields(void **unused)
 		 assert_int_equal(check_state(t, len), MLC_ECORRUPT); } while (0)
 	MUTATE(off_magic, 0);
 	MUTATE(off_pass, -1);
-	MUTATE(off_pass, MLC_PASS_NB + 1);
+	MUTATE(off_pass, MLC_PASS_SOFTMAX_W + 1);
+	MUTATE(off_pass, MLC_PASS_LOGISTIC_W);	/* no user aggregate runs the weighted passes */
 	MUTATE(off_pass, MLC_PASS_SOFTMAX);		/* same rule, other pass */
 	MUTATE(off_alg, 0);
 	MUTATE(off_alg, 99);
