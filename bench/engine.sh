@@ -13,14 +13,8 @@ ROWS=${1:-1000000}
 ROUNDS=${ROUNDS:-5}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 
-if [ -z "${SKIP_BUILD:-}" ]; then
-  bash test/setup.sh
-  make -s >/dev/null && make -s install >/dev/null
-fi
-source test/pgcluster.sh
-PG_TEST_PORT=${PG_TEST_PORT:-55437} PG_EXTRA_CONF="max_parallel_workers = 16
-autovacuum = off" pg_start
-trap pg_stop EXIT
+source bench/lib.sh
+bench_start 55437
 
 echo "==> generating $ROWS rows x 20 features (bench/setup.sql)"
 psql -X -q -v rows="$ROWS" -f bench/setup.sql >/dev/null
@@ -28,8 +22,6 @@ SNAP=$(psql -X -At -c "SELECT relation FROM ml.snapshots WHERE name = 'bench'")
 PAR="SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0; SET ml.progress = off;"
 SUMQ="SELECT sum(f1), sum(f2), sum(f3), sum(f4), sum(f5), sum(f6), sum(f7), sum(f8), sum(f9), sum(f10), sum(f11), sum(f12), sum(f13), sum(f14), sum(f15), sum(f16), sum(f17), sum(f18), sum(f19), sum(f20), sum(y) FROM $SNAP"
 TRAINQ="SELECT ml.train_model('bench', 'snapshot:bench', 'y')"
-
-source bench/lib.sh
 
 declare -A T
 for w in 0 2; do   # warm-up: caches, the first model version

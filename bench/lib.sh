@@ -1,4 +1,17 @@
-# Helpers the benchmark scripts share (sourced).
+# Helpers the benchmark scripts share (sourced from the project's root).
+
+# bench_start PORT: build and install (unless SKIP_BUILD is set), then start
+# a throwaway cluster with room for workers and no autovacuum in the timings.
+bench_start() {
+  if [ -z "${SKIP_BUILD:-}" ]; then
+    bash test/setup.sh
+    make -s >/dev/null && make -s install >/dev/null
+  fi
+  source test/pgcluster.sh
+  PG_TEST_PORT=${PG_TEST_PORT:-$1} PG_EXTRA_CONF="max_parallel_workers = 16
+autovacuum = off" pg_start
+  trap pg_stop EXIT
+}
 
 # wall time in ms of one run of SQL
 once() { psql -X -q -c '\timing on' -c "$1" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n 1; }

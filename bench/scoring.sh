@@ -15,16 +15,8 @@ ROWS=${1:-1000000}
 ROUNDS=${ROUNDS:-5}
 OUT=${BENCH_OUT:-docs/benchmarks.md}
 
-if [ -z "${SKIP_BUILD:-}" ]; then
-  bash test/setup.sh
-  make -s >/dev/null && make -s install >/dev/null
-fi
-source test/pgcluster.sh
-PG_TEST_PORT=${PG_TEST_PORT:-55438} PG_EXTRA_CONF="max_parallel_workers = 16
-autovacuum = off" pg_start
-trap pg_stop EXIT
 source bench/lib.sh
-
+bench_start 55438
 echo "==> generating $ROWS rows x 20 features (bench/setup.sql)"
 psql -X -q -v rows="$ROWS" -f bench/setup.sql >/dev/null
 psql -X -q -c "SET ml.progress = off; SELECT ml.train_model('bench', 'snapshot:bench', 'y')" >/dev/null

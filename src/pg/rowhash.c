@@ -209,22 +209,27 @@ hash_row(RowCodec *codec, HeapTupleHeader rec, mlc_rowhash *h, int nh)
 	pfree(isnull);
 }
 
-PG_FUNCTION_INFO_V1(ml_row_is_test);
-Datum
-ml_row_is_test(PG_FUNCTION_ARGS)
+/* The split hash of argument 0 (a row) under the key of seed argument 1. */
+static uint64_t
+split_hash(FunctionCallInfo fcinfo)
 {
 	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
-	int32		seed = PG_GETARG_INT32(1);
-	double		fraction = PG_GETARG_FLOAT8(2);
 	RowCodec   *codec = row_codec(fcinfo->flinfo, rec, fcinfo->flinfo->fn_mcxt);
 	mlc_rowhash h;
 	uint64_t	k0,
 				k1;
 
-	mlc_split_keys(seed, &k0, &k1);
+	mlc_split_keys(PG_GETARG_INT32(1), &k0, &k1);
 	mlc_rowhash_init(&h, k0, k1);
 	hash_row(codec, rec, &h, 1);
-	PG_RETURN_BOOL(mlc_split_is_test(mlc_rowhash_final(&h), fraction));
+	return mlc_rowhash_final(&h);
+}
+
+PG_FUNCTION_INFO_V1(ml_row_is_test);
+Datum
+ml_row_is_test(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(mlc_split_is_test(split_hash(fcinfo), PG_GETARG_FLOAT8(2)));
 }
 
 /*
@@ -237,18 +242,8 @@ PG_FUNCTION_INFO_V1(ml_row_split_unit);
 Datum
 ml_row_split_unit(PG_FUNCTION_ARGS)
 {
-	HeapTupleHeader rec = PG_GETARG_HEAPTUPLEHEADER(0);
-	int32		seed = PG_GETARG_INT32(1);
-	RowCodec   *codec = row_codec(fcinfo->flinfo, rec, fcinfo->flinfo->fn_mcxt);
-	mlc_rowhash h;
-	uint64_t	k0,
-				k1;
-
-	mlc_split_keys(seed, &k0, &k1);
-	mlc_rowhash_init(&h, k0, k1);
-	hash_row(codec, rec, &h, 1);
 	/* top 53 bits, as mlc_split_is_test reads them */
-	PG_RETURN_FLOAT8((double) (mlc_rowhash_final(&h) >> 11) * (1.0 / 9007199254740992.0));
+	PG_RETURN_FLOAT8((double) (split_hash(fcinfo) >> 11) * (1.0 / 9007199254740992.0));
 }
 
 PG_FUNCTION_INFO_V1(ml_content_hash_accum);
