@@ -154,6 +154,24 @@ void		mlc_split_keys(int32_t seed, uint64_t *k0, uint64_t *k1);
 double		mlc_t_pvalue(double t, double df);
 /* Regularized incomplete beta I_x(a, b). */
 double		mlc_betainc(double a, double b, double x);
+/* Upper tail P(F >= f) of the F distribution with d1 and d2 degrees of freedom. */
+double		mlc_f_pvalue(double f, double d1, double d2);
+
+/*
+ * An ordinary least squares fit's likelihood and overall F test, as
+ * statsmodels' OLS defines them (Gaussian errors, variance rss / n; the
+ * intercept counted in AIC and BIC; F tests every slope against zero).
+ * n rows, p slopes, rss and tss (centered) of the training rows.
+ */
+typedef struct mlc_ols_tests
+{
+	double		llf;
+	double		aic;
+	double		bic;
+	double		fvalue;
+	double		f_pvalue;
+} mlc_ols_tests;
+void		mlc_ols_tests_compute(int64_t n, int p, double rss, double tss, mlc_ols_tests *out);
 
 /* ---------- hyperparameters ---------- */
 

@@ -171,3 +171,43 @@ mlc_t_pvalue(double t, double df)
 	y = r / (1.0 + r);
 	return betainc_xy(df / 2.0, 0.5, x, y, -log1p(r), log(r) - log1p(r));
 }
+
+/*
+ * P(F >= f) for F(d1, d2): I_{d2 / (d2 + d1 f)}(d2 / 2, d1 / 2).  NaN for
+ * NaN input or non-positive degrees of freedom; 1 for f <= 0.
+ */
+double
+mlc_f_pvalue(double f, double d1, double d2)
+{
+	double		r;
+
+	if (isnan(f) || isnan(d1) || isnan(d2) || !(d1 > 0.0) || !(d2 > 0.0) || isinf(d1) || isinf(d2))
+		return NAN;
+	if (f <= 0.0)
+		return 1.0;
+	if (isinf(f))
+		return 0.0;
+	r = d1 * f / d2;			/* x = 1 / (1 + r), 1 - x = r / (1 + r) */
+	if (isinf(r))
+		return 0.0;
+	return betainc_xy(d2 / 2.0, d1 / 2.0, 1.0 / (1.0 + r), r / (1.0 + r), -log1p(r), log(r) - log1p(r));
+}
+
+void
+mlc_ols_tests_compute(int64_t n, int p, double rss, double tss, mlc_ols_tests *out)
+{
+	double		dn = (double) n;
+	double		df_resid = dn - p - 1;
+	double		k = p + 1.0;	/* slopes and the intercept */
+
+	out->llf = -dn / 2.0 * (log(2.0 * M_PI) + log(rss / dn) + 1.0);
+	out->aic = -2.0 * out->llf + 2.0 * k;
+	out->bic = -2.0 * out->llf + log(dn) * k;
+	if (p > 0 && df_resid > 0)
+	{
+		out->fvalue = ((tss - rss) / p) / (rss / df_resid);
+		out->f_pvalue = mlc_f_pvalue(out->fvalue, p, df_resid);
+	}
+	else
+		out->fvalue = out->f_pvalue = NAN;
+}

@@ -208,6 +208,18 @@ fit_linear(MLFit *fit)
 		ml_json_key_number(&fit->summary, "condition_number", summary.condition_number, true);
 		ml_json_key_number(&fit->summary, "df_residual", (double) (fit->n_train - p - 1), true);
 		appendStringInfo(&fit->summary, ", \"refined\": %s", refined ? "true" : "false");
+		if (fit->alg == MLC_ALG_LINEAR)
+		{
+			/* statsmodels OLS's llf, aic, bic, fvalue, f_pvalue (ridge is no OLS) */
+			mlc_ols_tests tests;
+
+			mlc_ols_tests_compute(fit->n_train, p, summary.rss, summary.tss, &tests);
+			ml_json_key_number(&fit->summary, "llf", tests.llf, true);
+			ml_json_key_number(&fit->summary, "aic", tests.aic, true);
+			ml_json_key_number(&fit->summary, "bic", tests.bic, true);
+			ml_json_key_number(&fit->summary, "fvalue", tests.fvalue, true);
+			ml_json_key_number(&fit->summary, "f_pvalue", tests.f_pvalue, true);
+		}
 	}
 	else
 	{

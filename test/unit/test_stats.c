@@ -77,6 +77,33 @@ test_betainc_edges(void **state)
 	assert_true(isnan(mlc_betainc(INFINITY, 1, 0.5)));
 }
 
+/* F tails against scipy.stats.f.sf; OLS tests against statsmodels on Longley. */
+static void
+test_f_pvalue_and_ols_tests(void **state)
+{
+	mlc_ols_tests t;
+
+	assert_true(unit_reldiff(mlc_f_pvalue(3.5, 2, 10), 0.07042962777237427) < 1e-12);
+	assert_true(unit_reldiff(mlc_f_pvalue(0.5, 5, 100), 0.7755895192354815) < 1e-12);
+	assert_true(unit_reldiff(mlc_f_pvalue(40.0, 10, 315), 2.3260857658235547e-50) < 1e-10);
+	assert_true(unit_reldiff(mlc_f_pvalue(1.0, 1, 1), 0.5) < 1e-13);
+	assert_true(mlc_f_pvalue(0.0, 3, 4) == 1.0);
+	assert_true(mlc_f_pvalue(INFINITY, 3, 4) == 0.0);
+	assert_true(isnan(mlc_f_pvalue(1.0, 0, 4)));
+	assert_true(isnan(mlc_f_pvalue(NAN, 3, 4)));
+
+	/* Longley: 16 rows, 6 slopes, rss and centered tss from statsmodels */
+	mlc_ols_tests_compute(16, 6, 836424.0555070257, 185008826.0, &t);
+	assert_true(unit_reldiff(t.llf, -109.6174348084912) < 1e-12);
+	assert_true(unit_reldiff(t.aic, 233.2348696169824) < 1e-12);
+	assert_true(unit_reldiff(t.bic, 238.64299067266086) < 1e-12);
+	assert_true(unit_reldiff(t.fvalue, 330.28533923414756) < 1e-10);
+	assert_true(unit_reldiff(t.f_pvalue, 4.984030528754533e-10) < 1e-9);
+	/* no residual degrees of freedom: no F */
+	mlc_ols_tests_compute(7, 6, 1.0, 2.0, &t);
+	assert_true(isnan(t.fvalue) && isnan(t.f_pvalue));
+}
+
 static void
 test_t_pvalue_known(void **state)
 {
@@ -141,6 +168,7 @@ run_stats_tests(void)
 		cmocka_unit_test(test_betainc_reference),
 		cmocka_unit_test(test_betainc_edges),
 		cmocka_unit_test(test_t_pvalue_known),
+		cmocka_unit_test(test_f_pvalue_and_ols_tests),
 		cmocka_unit_test(test_t_pvalue_edges),
 	};
 
