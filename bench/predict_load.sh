@@ -140,9 +140,10 @@ Reproduce with \`bash bench/predict_load.sh $SECS $CLIENTS\` (\`bench/run.sh\` r
 section). Machine: $(nproc) cores ($cpu), PostgreSQL $(psql -X -At -c 'SHOW server_version'), $(date -u +%Y-%m-%d).
 pgbench with $CLIENTS clients and $THREADS threads for $SECS s per row, all rows in the same throwaway cluster.
 Each transaction is one statement that inserts 5 rows of a 100-row table \`t (id, a, b)\`, each with
-two predictions: one from \`ARRAY[a, b]::float8[]\` and one from the row \`t\`:
+two predictions: one from \`ARRAY[a, b]::float8[]\` and one from the row \`t\` (a pgbench script:
+\`:id\` is pgbench's variable, so the block is not run by the docs check):
 
-\`\`\`sql
+\`\`\`text
 INSERT INTO preds (id, p_arr, p_row)
 SELECT id, ml.predict('m', ARRAY[a, b]::float8[]), ml.predict('m', t) FROM t WHERE id BETWEEN :id AND :id + 4;
 \`\`\`
