@@ -249,13 +249,6 @@ mlc_forest_compile(mlc_forest *f, mlc_error *err)
 	return MLC_OK;
 }
 
-void
-mlc_forest_free_nodes(mlc_forest *f)
-{
-	mlc_free(f->nodes);
-	f->nodes = NULL;
-}
-
 /*
  * Trees walked LEAF_BLOCK at a time in lockstep: one walk is a chain of
  * dependent loads, so independent walks side by side keep the core busy.

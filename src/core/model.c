@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mlcore.h"
+#include "tree.h"
 
 /* ---------- encoders ---------- */
 
@@ -189,6 +190,14 @@ free_strings(char **s, int n)
  * pointers may be NULL (a partly built model); counts bound the loops.
  * Leaves the model cleared (zeros, NULLs); safe to call twice.
  */
+/* Here, with the rest of the freeing, so that model.c needs nothing of forest.c. */
+void
+mlc_forest_free_nodes(mlc_forest *f)
+{
+	mlc_free(f->nodes);
+	f->nodes = NULL;
+}
+
 void
 mlc_model_free(mlc_model *m)
 {
