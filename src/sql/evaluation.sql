@@ -28,6 +28,21 @@ BEGIN
     END IF;
 END $$;
 
+-- ml._evaluation_source for the functions that need a classifier.
+CREATE OR REPLACE FUNCTION ml._classifier_source(model text, source text, OUT m ml.models, OUT query text)
+LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_variable
+DECLARE
+    e record := ml._evaluation_source(model, source);
+BEGIN
+    m := e.m;
+    query := e.query;
+    IF m.task <> 'classification' THEN
+        RAISE EXCEPTION 'model %@% is not a classifier', m.name, m.version USING ERRCODE = 'wrong_object_type',
+            HINT = 'ml.evaluate() gives regression and clustering metrics.';
+    END IF;
+END $$;
+
 -- The scores of a classifier on labeled rows, read once: the confusion
 -- matrix (row = actual, column = predicted, in the order of classes), the
 -- mean log loss, the top-2 and top-3 hit rates and, per class (one against
@@ -150,12 +165,8 @@ DECLARE
     k integer;
     st jsonb;
 BEGIN
-    e := ml._evaluation_source(model, source);
+    e := ml._classifier_source(model, source);
     ref := (e.m).name || '@' || (e.m).version;
-    IF (e.m).task <> 'classification' THEN
-        RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type',
-            HINT = 'ml.evaluate() gives regression and clustering metrics.';
-    END IF;
     classes := ml.classes(ref);
     k := cardinality(classes);
     st := ml._classification_stats(ref, e.query, (e.m).target, classes);
@@ -188,12 +199,8 @@ DECLARE
     e record;
     ref text;
 BEGIN
-    e := ml._evaluation_source(model, source);
+    e := ml._classifier_source(model, source);
     ref := (e.m).name || '@' || (e.m).version;
-    IF (e.m).task <> 'classification' THEN
-        RAISE EXCEPTION 'model % is not a classifier', ref USING ERRCODE = 'wrong_object_type',
-            HINT = 'ml.evaluate() gives regression and clustering metrics.';
-    END IF;
     RETURN QUERY SELECT x.actual, x.predicted, x.count FROM jsonb_to_recordset(ml._as_caller(format($q$
         WITH cells AS (
             SELECT ml._text(_ml_row.%1$I) AS a, ml.predict_class(%2$L, _ml_row) AS p, count(*) AS n
